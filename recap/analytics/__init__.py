@@ -1,0 +1,1 @@
+"""Pure, deterministic computations over price and earnings frames."""

@@ -1,0 +1,58 @@
+"""Errors raised by recap. Only ``cli.py`` turns them into messages and exit codes.
+
+    RecapError
+     +-- ConfigError          a config file or value is wrong
+     +-- DataError            market data is missing, malformed or unusable
+     |    +-- SourceError     a data source could not be read or reached
+     |    +-- StaleDataError  no close for the last trading day of the week
+     +-- WeekError            the requested week cannot be reported
+     +-- RenderError          a report could not be rendered or failed its checks
+     +-- DeliveryError        email or blog delivery failed or was refused
+     +-- LockError            another run holds the lock
+"""
+
+from __future__ import annotations
+
+
+class RecapError(Exception):
+    """Base class of every error recap raises on purpose."""
+
+
+class ConfigError(RecapError):
+    """A config file or value is wrong: names the file, the key and what was expected."""
+
+
+class DataError(RecapError):
+    """Market data is missing, malformed or unusable."""
+
+
+class SourceError(DataError):
+    """A data source could not be read or reached."""
+
+    def __init__(self, message: str, *, offline: bool = False) -> None:
+        super().__init__(message)
+        self.offline = offline
+
+
+class StaleDataError(DataError):
+    """No close for the last trading day of the week."""
+
+
+class WeekError(RecapError):
+    """The requested week cannot be reported (future, or no sessions in the data)."""
+
+
+class RenderError(RecapError):
+    """A report could not be rendered, or its prose failed the consistency check."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class DeliveryError(RecapError):
+    """Email or blog delivery failed or was refused."""
+
+
+class LockError(RecapError):
+    """Another recap run holds the lock."""

@@ -1,0 +1,78 @@
+"""The interface every price source implements, and the frame layout they share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+import pandas as pd
+
+BAR_COLUMNS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
+EARNINGS_COLUMNS = ("ticker", "date", "time", "eps_estimate", "eps_actual", "surprise_pct")
+
+
+class PriceSource(Protocol):
+    """Where daily bars and earnings come from.
+
+    ``fetch_bars`` returns one frame per ticker that has data: a DatetimeIndex of
+    session dates (tz-naive, midnight, named "Date"), the columns in BAR_COLUMNS as
+    floats (NaN where the source has no value), sorted, no duplicate dates. A ticker
+    with no data at all is left out of the dict; callers name it as missing.
+    ``end`` is inclusive.
+    """
+
+    name: str  # "yahoo", "snapshot", "store" or "sample": goes into recap.json
+
+    def fetch_bars(
+        self, tickers: tuple[str, ...], start: dt.date, end: dt.date
+    ) -> dict[str, pd.DataFrame]:
+        """Daily bars per ticker for sessions in [start, end]."""
+        ...
+
+    def fetch_earnings(
+        self, tickers: tuple[str, ...], start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
+        """Earnings rows (EARNINGS_COLUMNS) for report dates in [start, end]."""
+        ...
+
+
+def empty_bars() -> pd.DataFrame:
+    """A bars frame with no rows, in the shared layout."""
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in BAR_COLUMNS})
+    frame.index = pd.DatetimeIndex([], name="Date")
+    return frame
+
+
+def empty_earnings() -> pd.DataFrame:
+    """An earnings frame with no rows, in the shared layout."""
+    return pd.DataFrame(
+        {
+            "ticker": pd.Series(dtype="object"),
+            "date": pd.Series(dtype="datetime64[ns]"),
+            "time": pd.Series(dtype="object"),
+            "eps_estimate": pd.Series(dtype="float64"),
+            "eps_actual": pd.Series(dtype="float64"),
+            "surprise_pct": pd.Series(dtype="float64"),
+        }
+    )
+
+
+def close_series(bars: pd.DataFrame) -> pd.Series:
+    """The closing price: ``Close``, falling back to ``Adj Close`` where Close is empty.
+
+    Some sources carry only an adjusted close (ZION in the snapshot); the weekly move
+    is the same either way outside ex-dividend weeks.
+    """
+    close = bars["Close"]
+    if "Adj Close" in bars:
+        close = close.fillna(bars["Adj Close"])
+    return close.astype("float64")
+
+
+def closes_frame(bars: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Wide frame of closes: one column per ticker, union of session dates."""
+    if not bars:
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="Date"))
+    frame = pd.concat({t: close_series(b) for t, b in bars.items()}, axis=1)
+    frame.index.name = "Date"
+    return frame.sort_index()

@@ -1,0 +1,151 @@
+"""A saved snapshot folder: prices/<TICKER>.csv, earnings.csv, sectors.csv, holdings/.
+
+The layout of ``../shared/data/market`` (yfinance's ``to_csv`` layout per ticker). Every
+file is checked as it is read: a malformed or truncated line is a SourceError naming the
+file and the line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from recap.errors import SourceError
+from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, empty_earnings
+
+PRICE_HEADER = ("Date", *BAR_COLUMNS)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise SourceError(f"{path}: cannot be read ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise SourceError(f"{path}: is not a UTF-8 text file") from None
+
+
+def _bad_line(path: Path, lines: list[str], expected: int) -> None:
+    for number, line in enumerate(lines, start=1):
+        if line.strip() and line.count(",") != expected - 1:
+            raise SourceError(
+                f"{path}, line {number}: expected {expected} fields, found "
+                f"{line.count(',') + 1} (malformed or truncated line: {line[:60]!r})"
+            )
+
+
+def _first_bad(path: Path, column: str, raw: pd.Series, parsed: pd.Series) -> None:
+    bad = raw.notna() & (raw.astype(str).str.strip() != "") & parsed.isna()
+    if bad.any():
+        pos = int(bad.to_numpy().nonzero()[0][0])
+        raise SourceError(
+            f"{path}, line {pos + 2}: {column} value {raw.iloc[pos]!r} is not a valid "
+            + ("date (YYYY-MM-DD)" if column == "Date" else "number")
+        )
+
+
+def read_price_csv(path: Path) -> pd.DataFrame:
+    """Read and check one prices/<TICKER>.csv into the shared bars layout."""
+    text = _read_text(path)
+    lines = text.splitlines()
+    if not lines or tuple(h.strip() for h in lines[0].split(",")) != PRICE_HEADER:
+        raise SourceError(f"{path}, line 1: header must be {','.join(PRICE_HEADER)}")
+    _bad_line(path, lines, len(PRICE_HEADER))
+    raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    dates = pd.to_datetime(raw["Date"], format="%Y-%m-%d", errors="coerce")
+    _first_bad(path, "Date", raw["Date"], dates)
+    frame = pd.DataFrame(index=pd.DatetimeIndex(dates, name="Date"))
+    for col in BAR_COLUMNS:
+        values = pd.to_numeric(raw[col], errors="coerce")
+        _first_bad(path, col, raw[col], values)
+        frame[col] = values.to_numpy(dtype="float64")
+    if frame.index.has_duplicates:
+        dup = frame.index[frame.index.duplicated()][0]
+        raise SourceError(f"{path}: date {dup.date().isoformat()} appears more than once")
+    return frame.sort_index()
+
+
+def read_earnings_csv(path: Path) -> pd.DataFrame:
+    """Read and check earnings.csv (EARNINGS_COLUMNS)."""
+    text = _read_text(path)
+    lines = text.splitlines()
+    if not lines or tuple(h.strip() for h in lines[0].split(",")) != EARNINGS_COLUMNS:
+        raise SourceError(f"{path}, line 1: header must be {','.join(EARNINGS_COLUMNS)}")
+    _bad_line(path, lines, len(EARNINGS_COLUMNS))
+    raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    out = pd.DataFrame({"ticker": raw["ticker"].astype(str).str.strip()})
+    out["date"] = pd.to_datetime(raw["date"], format="%Y-%m-%d", errors="coerce")
+    _first_bad(path, "Date", raw["date"], out["date"])
+    out["time"] = raw["time"].fillna("").astype(str)
+    for col in ("eps_estimate", "eps_actual", "surprise_pct"):
+        out[col] = pd.to_numeric(raw[col], errors="coerce")
+        _first_bad(path, col, raw[col], out[col])
+    return out
+
+
+class SnapshotSource:
+    """Prices and earnings from a snapshot folder; no network."""
+
+    def __init__(self, root: Path, name: str = "snapshot") -> None:
+        self.root = Path(root)
+        self.name = name
+        if not (self.root / "prices").is_dir():
+            raise SourceError(
+                f"{self.root} is not a snapshot folder: it has no prices/ subfolder "
+                "(expected prices/<TICKER>.csv, earnings.csv, sectors.csv)"
+            )
+        self._cache: dict[str, pd.DataFrame] = {}
+        self._earnings: pd.DataFrame | None = None
+
+    def _price_path(self, ticker: str) -> Path:
+        return self.root / "prices" / f"{ticker}.csv"
+
+    def has(self, ticker: str) -> bool:
+        """True when the snapshot has a prices file for ``ticker``."""
+        return self._price_path(ticker).is_file()
+
+    def _bars(self, ticker: str) -> pd.DataFrame | None:
+        if ticker not in self._cache:
+            path = self._price_path(ticker)
+            if not path.is_file():
+                return None
+            self._cache[ticker] = read_price_csv(path)
+        return self._cache[ticker]
+
+    def fetch_bars(
+        self, tickers: tuple[str, ...], start: dt.date, end: dt.date
+    ) -> dict[str, pd.DataFrame]:
+        """Bars per ticker in [start, end]; tickers without a file are left out."""
+        out: dict[str, pd.DataFrame] = {}
+        lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+        for ticker in dict.fromkeys(tickers):
+            bars = self._bars(ticker)
+            if bars is None:
+                continue
+            window = bars.loc[(bars.index >= lo) & (bars.index <= hi)]
+            if len(window):
+                out[ticker] = window
+        return out
+
+    def fetch_earnings(
+        self, tickers: tuple[str, ...], start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
+        """Earnings rows of ``tickers`` with report dates in [start, end]."""
+        if self._earnings is None:
+            path = self.root / "earnings.csv"
+            self._earnings = read_earnings_csv(path) if path.is_file() else empty_earnings()
+        e = self._earnings
+        mask = (
+            e["ticker"].isin(tickers)
+            & (e["date"] >= pd.Timestamp(start))
+            & (e["date"] <= pd.Timestamp(end))
+        )
+        return e.loc[mask].reset_index(drop=True)
+
+    def latest_session(self, tickers: tuple[str, ...]) -> dt.date | None:
+        """The latest date any of ``tickers`` has a bar for, or None."""
+        last = [b.index.max() for t in tickers if (b := self._bars(t)) is not None and len(b)]
+        return max(last).date() if last else None

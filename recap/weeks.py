@@ -1,0 +1,121 @@
+"""Trading weeks on the NYSE calendar (exchange_calendars' XNYS), from explicit dates.
+
+A week is the Monday-to-Sunday calendar week; its sessions are the XNYS sessions in it.
+Nothing here reads the clock: callers pass ``today`` or ``now``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from recap.errors import WeekError
+from recap.model import Week
+
+CALENDAR_START = "1990-01-02"
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@lru_cache(maxsize=1)
+def _calendar() -> Any:
+    # Imported lazily: exchange_calendars costs about a second to import.
+    import exchange_calendars as xcals
+
+    return xcals.get_calendar("XNYS", start=CALENDAR_START)
+
+
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def week_containing(day: dt.date) -> Week:
+    """The trading week (Monday to Sunday) that contains ``day``."""
+    cal = _calendar()
+    monday = _monday(day)
+    sunday = monday + dt.timedelta(days=6)
+    first, last = cal.first_session.date(), cal.last_session.date()
+    if monday < first or sunday > last:
+        raise WeekError(
+            f"{day.isoformat()} is outside the exchange calendar ({first} to {last})"
+        )
+    sessions = [ts.date() for ts in cal.sessions_in_range(monday.isoformat(), sunday.isoformat())]
+    if not sessions:
+        raise WeekError(f"the week of {monday.isoformat()} has no NYSE sessions")
+    base = cal.previous_session(pd.Timestamp(sessions[0])).date()
+    early = {ts.date() for ts in cal.early_closes}
+    weekdays = [monday + dt.timedelta(days=i) for i in range(5)]
+    return Week(
+        start=sessions[0],
+        end=sessions[-1],
+        sessions=len(sessions),
+        base_date=base,
+        session_dates=tuple(sessions),
+        early_closes=tuple(d for d in sessions if d in early),
+        holidays=tuple(d for d in weekdays if d not in sessions),
+    )
+
+
+def previous_week(week: Week) -> Week:
+    """The trading week before ``week``."""
+    return week_containing(week.base_date)
+
+
+def next_week(week: Week) -> Week:
+    """The trading week after ``week``."""
+    return week_containing(_monday(week.end) + dt.timedelta(days=7))
+
+
+def weeks_between(first: dt.date, last: dt.date) -> tuple[Week, ...]:
+    """Every trading week whose last session falls in [first, last], oldest first."""
+    if last < first:
+        raise WeekError(f"--from {first.isoformat()} is after --to {last.isoformat()}")
+    out: list[Week] = []
+    week = week_containing(first)
+    if week.end < first:
+        week = next_week(week)
+    while week.end <= last:
+        out.append(week)
+        week = next_week(week)
+    return tuple(out)
+
+
+def session_close(day: dt.date) -> dt.datetime:
+    """When the session of ``day`` closes (aware, UTC), early closes included."""
+    cal = _calendar()
+    ts = cal.session_close(pd.Timestamp(day))
+    return ts.to_pydatetime().astimezone(dt.UTC)
+
+
+def latest_complete_week(now: dt.datetime) -> Week:
+    """The latest week whose last session has closed by ``now`` (aware datetime)."""
+    week = week_containing(now.astimezone(NEW_YORK).date())
+    if session_close(week.end) > now:
+        week = previous_week(week)
+    return week
+
+
+def latest_week_in_data(last_bar: dt.date) -> Week:
+    """The latest week whose last session is on or before ``last_bar``."""
+    week = week_containing(last_bar)
+    if week.end > last_bar:
+        week = previous_week(week)
+    return week
+
+
+def check_not_future(week: Week, now: dt.datetime) -> None:
+    """Refuse a week whose last session has not closed yet."""
+    if session_close(week.end) > now:
+        raise WeekError(
+            f"the week ending {week.end.isoformat()} is not over yet "
+            f"(its last session closes {session_close(week.end).isoformat()}); "
+            "pick an earlier --week"
+        )
+
+
+def ytd_base_target(week: Week) -> dt.date:
+    """The day before the year of the week's last session began (YTD base is on or before)."""
+    return dt.date(week.end.year - 1, 12, 31)
