@@ -1,0 +1,32 @@
+"""Shared fixtures: the real market snapshot beside the project, and recaps built from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MARKET_DIR = (PROJECT_ROOT / ".." / "shared" / "data" / "market").resolve()
+REFERENCE_WEEK = dt.date(2026, 1, 16)
+
+
+def _require_market() -> Path:
+    if not (MARKET_DIR / "prices").is_dir():
+        pytest.skip(f"real market snapshot not found at {MARKET_DIR} (../shared/data/market)")
+    return MARKET_DIR
+
+
+@pytest.fixture(scope="session")
+def market_dir() -> Path:
+    """The real snapshot folder; skips the test when it is absent."""
+    return _require_market()
+
+
+@pytest.fixture(scope="session")
+def snapshot_source(market_dir):
+    """A SnapshotSource over the real snapshot (files cached across the session)."""
+    from recap.sources.snapshot import SnapshotSource
+
+    return SnapshotSource(market_dir)
