@@ -115,9 +115,8 @@ def _check(user: Any, default: Any, key: str, source: str) -> None:
     elif isinstance(default, int | float):
         if isinstance(user, bool) or not isinstance(user, int | float):
             fail("a number")
-        if isinstance(default, int) and not isinstance(default, bool) and isinstance(user, float):
-            if not user.is_integer():
-                fail("a whole number")
+        if isinstance(default, int) and isinstance(user, float) and not user.is_integer():
+            fail("a whole number")
     elif isinstance(default, str) and not isinstance(user, str):
         fail("a string")
 
@@ -193,10 +192,14 @@ def _build(
         if roles.count(role) > 1:
             raise ConfigError(f"{where}: key 'indexes' gives role '{role}' to more than one index")
         if role not in ("large", "small"):
-            raise ConfigError(f"{where}: key 'indexes.role' must be 'large', 'small' or '', got {role!r}")
+            raise ConfigError(
+                f"{where}: key 'indexes.role' must be 'large', 'small' or '', got {role!r}"
+            )
     page = merged["report"]["page_size"]
     if page not in PAGE_SIZES:
-        raise ConfigError(f"{where}: key 'report.page_size' must be one of {PAGE_SIZES}, got {page!r}")
+        raise ConfigError(
+            f"{where}: key 'report.page_size' must be one of {PAGE_SIZES}, got {page!r}"
+        )
     paths = merged["paths"]
     cache_dir = _path(over.get("cache_dir") or paths["cache_dir"], base_dir)
     templates = over.get("templates_dir") or paths["templates_dir"]

@@ -56,9 +56,9 @@ def compute_index_move(
     running = series.cummax().shift(1)
     for day in week.session_dates:
         ts = _ts(day)
-        if ts in series.index and not math.isnan(running.get(ts, math.nan)):
-            if series[ts] > running[ts]:
-                records.append(day)
+        prior_max = running.get(ts, math.nan)
+        if ts in series.index and not math.isnan(prior_max) and series[ts] > prior_max:
+            records.append(day)
     return IndexMove(
         name=name,
         symbol=symbol,

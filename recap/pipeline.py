@@ -1,0 +1,363 @@
+"""build_recap(): the pipeline from prices to a finished WeeklyRecap and its files.
+
+The steps, in order:
+  1. resolve the week (explicit date, or the latest complete week the source has)
+  2. fetch: index history, content tickers, earnings, holdings (one batched call each)
+  3. compute: index moves, small vs large caps, then sectors, banks, risks (content.py)
+  4. narrate: headline, dek and paragraphs from the facts, then check the prose
+  5. draw the charts once, render every requested format in memory
+  6. write: output.py moves the whole folder into place at the end
+Nothing is written until step 6, so a failure anywhere leaves earlier output untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from recap import content as content_mod
+from recap.analytics.indexes import compute_index_move, compute_small_vs_large
+from recap.checker import check_story
+from recap.config import IndexSpec, RecapConfig
+from recap.errors import DataError, RenderError, StaleDataError, WeekError
+from recap.model import DataInfo, IndexMove, Week, WeeklyRecap, recap_to_dict
+from recap.sources.base import PriceSource, closes_frame
+from recap.weeks import (
+    CALENDAR_START,
+    check_not_future,
+    latest_complete_week,
+    latest_week_in_data,
+    next_week,
+    week_containing,
+)
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("html", "pdf", "json", "email")
+# Enough history before the week for 52-week highs, YTD, 50-day averages, 3-month stats.
+CONTENT_LOOKBACK_DAYS = 400
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """The frames a week's recap was computed from (kept for the charts)."""
+
+    closes: pd.DataFrame
+    earnings: pd.DataFrame
+    holdings: pd.DataFrame | None
+    source: str
+
+
+@dataclass(frozen=True)
+class BuiltWeek:
+    """A finished recap and its files, in memory, ready to be written."""
+
+    recap: WeeklyRecap
+    files: Mapping[str, bytes]
+
+
+def _index_tickers(config: RecapConfig) -> tuple[str, ...]:
+    out: list[str] = []
+    for spec in config.indexes:
+        out.append(spec.symbol)
+        if spec.proxy:
+            out.append(spec.proxy)
+    return tuple(dict.fromkeys(out))
+
+
+def resolve_week(
+    source: PriceSource, config: RecapConfig, week_date: dt.date | None, now: dt.datetime
+) -> Week:
+    """The week to report: the one containing ``week_date``, or the latest complete one."""
+    if week_date is not None:
+        week = week_containing(week_date)
+        check_not_future(week, now)
+        return week
+    latest = getattr(source, "latest_session", None)
+    last_bar = latest(_index_tickers(config)) if latest else None
+    if last_bar is not None:
+        return latest_week_in_data(last_bar)
+    return latest_complete_week(now)
+
+
+def _pick_symbol(spec: IndexSpec, closes: pd.DataFrame, week_end: dt.date) -> str | None:
+    for symbol in (spec.symbol, spec.proxy):
+        if symbol and symbol in closes and closes[symbol].notna().any():
+            return symbol
+    return None
+
+
+def compute_indexes(
+    closes: pd.DataFrame, week: Week, config: RecapConfig
+) -> tuple[tuple[IndexMove, ...], tuple[str, ...]]:
+    """Index table rows, with notes on proxies; errors name every missing symbol."""
+    missing: list[str] = []
+    stale: list[str] = []
+    picked: list[tuple[IndexSpec, str]] = []
+    end = pd.Timestamp(week.end)
+    for spec in config.indexes:
+        symbol = _pick_symbol(spec, closes, week.end)
+        if symbol is None:
+            both = " or ".join(s for s in (spec.symbol, spec.proxy) if s)
+            missing.append(f"{spec.name} ({both})")
+            continue
+        value = closes[symbol].get(end)
+        if value is None or pd.isna(value):
+            stale.append(symbol)
+        picked.append((spec, symbol))
+    if missing:
+        raise DataError("no price data for " + ", ".join(missing))
+    if stale:
+        raise StaleDataError(
+            f"no close on {week.end.isoformat()} (the week's last session) for " + ", ".join(stale)
+        )
+    moves: list[IndexMove] = []
+    notes: list[str] = []
+    for spec, symbol in picked:
+        is_proxy = symbol != spec.symbol
+        name = spec.proxy_name if is_proxy else spec.name
+        moves.append(
+            compute_index_move(
+                closes[symbol], week, name=name, symbol=symbol, index_symbol=spec.symbol
+            )
+        )
+        if is_proxy:
+            notes.append(
+                f"{name}: the {symbol} ETF stands in for {spec.symbol}, "
+                "which the data source does not carry."
+            )
+        if moves[-1].record_close is None:
+            notes.append(
+                f"{moves[-1].label}: history starts {moves[-1].history_start.isoformat()}, "
+                "under a year, so no record close is claimed."
+            )
+    return tuple(moves), tuple(notes)
+
+
+def fetch_market(
+    source: PriceSource,
+    config: RecapConfig,
+    week: Week,
+    holdings: pd.DataFrame | None = None,
+) -> MarketData:
+    """Every frame the week needs, in two batched bar calls and one earnings call."""
+    long_history = source.fetch_bars(
+        _index_tickers(config), dt.date.fromisoformat(CALENDAR_START), week.end
+    )
+    start = week.start - dt.timedelta(days=CONTENT_LOOKBACK_DAYS)
+    extra = tuple(t for t in content_mod.content_tickers(config) if t not in long_history)
+    recent = source.fetch_bars(extra, start, week.end) if extra else {}
+    closes = closes_frame({**long_history, **recent})
+    if closes.empty or closes.index.max() < pd.Timestamp(week.start):
+        last = closes.index.max().date().isoformat() if not closes.empty else "nothing"
+        raise WeekError(
+            f"no data for the week of {week.start.isoformat()} to {week.end.isoformat()} "
+            f"in the {source.name} source (its data ends: {last})"
+        )
+    earnings = source.fetch_earnings(
+        content_mod.earnings_tickers(config),
+        week.start - dt.timedelta(days=7),
+        next_week(week).end,
+    )
+    return MarketData(closes=closes, earnings=earnings, holdings=holdings, source=source.name)
+
+
+def compute_recap(
+    market: MarketData, week: Week, config: RecapConfig, now: dt.datetime
+) -> WeeklyRecap:
+    """Steps 3 and 4: the facts, then the prose written from them and checked."""
+    closes = market.closes.loc[market.closes.index <= pd.Timestamp(week.end)]
+    indexes, notes = compute_indexes(closes, week, config)
+    small, large = config.index_by_role("small"), config.index_by_role("large")
+    small_vs_large = None
+    if small and large:
+        s = next(m for m in indexes if m.index_symbol == small.symbol)
+        lg = next(m for m in indexes if m.index_symbol == large.symbol)
+        small_vs_large = compute_small_vs_large(
+            closes[s.symbol],
+            closes[lg.symbol],
+            week,
+            small_symbol=s.symbol,
+            large_symbol=lg.symbol,
+        )
+    content = content_mod.compute_content(
+        closes, market.earnings, week, indexes, config, market.holdings
+    )
+    last_bar = closes.index.max().date()
+    recap = WeeklyRecap(
+        week=week,
+        generated_at=now.astimezone(dt.UTC).replace(microsecond=0),
+        data=DataInfo(source=market.source, last_bar=last_bar, notes=notes + content.notes),
+        indexes=indexes,
+        small_vs_large=small_vs_large,
+        headline="",
+        dek="",
+        narrative=(),
+        **content_mod.content_fields(content),
+    )
+    headline, dek, paragraphs = content_mod.write_story(recap, config)
+    recap = dataclasses.replace(recap, headline=headline, dek=dek, narrative=paragraphs)
+    problems = check_story(recap)
+    if problems:
+        raise RenderError(
+            "the prose contradicts the numbers: " + "; ".join(problems), tuple(problems)
+        )
+    return recap
+
+
+def render_files(
+    recap: WeeklyRecap, market: MarketData, config: RecapConfig, formats: tuple[str, ...]
+) -> dict[str, bytes]:
+    """Step 5: charts drawn once, then every requested format rendered in memory."""
+    from recap import charts as charts_mod
+    from recap import render
+
+    files: dict[str, bytes] = {}
+    if "json" in formats:
+        text = json.dumps(recap_to_dict(recap), indent=2, ensure_ascii=False, allow_nan=False)
+        files["recap.json"] = (text + "\n").encode()
+    if not set(formats) & {"html", "pdf", "email"}:
+        return files
+    charts, chart_notes = charts_mod.draw_charts(recap, market.closes, config)
+    if chart_notes:
+        recap = dataclasses.replace(
+            recap, data=dataclasses.replace(recap.data, notes=recap.data.notes + chart_notes)
+        )
+    for chart in charts:
+        files[f"charts/{chart.name}.png"] = chart.png
+    if "html" in formats:
+        files["recap.html"] = render.render_html(recap, charts, config).encode()
+    if "pdf" in formats:
+        from recap.pdf import html_to_pdf
+
+        html = render.render_html(recap, charts, config, for_print=True)
+        files["recap.pdf"] = html_to_pdf(html, files)
+    if "email" in formats:
+        files["email.html"] = render.render_email_html(recap, charts, config).encode()
+        files["email.txt"] = render.render_text(recap, config).encode()
+    return files
+
+
+def parse_formats(value: str) -> tuple[str, ...]:
+    """'html,pdf' -> ('html', 'pdf'); unknown names are an error naming them."""
+    names = tuple(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise WeekError(
+            f"unknown format(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}"
+        )
+    return names
+
+
+def build_recap(
+    source: PriceSource,
+    config: RecapConfig,
+    *,
+    week_date: dt.date | None,
+    now: dt.datetime,
+    formats: tuple[str, ...] = FORMATS,
+    holdings: pd.DataFrame | None = None,
+) -> BuiltWeek:
+    """Steps 1-5: a finished week in memory. Writing it is output.write_week's job."""
+    week = resolve_week(source, config, week_date, now)
+    market = fetch_market(source, config, week, holdings)
+    recap = compute_recap(market, week, config, now)
+    return BuiltWeek(recap=recap, files=render_files(recap, market, config, formats))
+
+
+__all__ = ["FORMATS", "BuiltWeek", "MarketData", "build_recap", "parse_formats"]
+
+
+def _holdings_for(config: RecapConfig) -> pd.DataFrame | None:
+    """The index ETF's holdings from the snapshot folder, when it has them."""
+    if config.data_dir is None:
+        return None
+    path = config.data_dir / "holdings" / "IWM.csv"
+    if not path.is_file():
+        return None
+    from recap.sources.holdings import read_holdings
+
+    return read_holdings(path)
+
+
+def sample_source(config: RecapConfig, end: dt.date) -> PriceSource:
+    """The generated sample dataset (made once into the cache folder)."""
+    from recap.sample import write_sample
+    from recap.sources.snapshot import SnapshotSource
+
+    folder = config.cache_dir / f"sample-{end.isoformat()}"
+    if not (folder / "prices").is_dir():
+        write_sample(folder, end)
+    return SnapshotSource(folder, name="sample")
+
+
+def build_with_fallback(
+    config: RecapConfig,
+    *,
+    week_date: dt.date | None,
+    now: dt.datetime,
+    formats: tuple[str, ...] = FORMATS,
+) -> BuiltWeek:
+    """Build from the configured source: a snapshot folder, or Yahoo through the store.
+
+    Offline, Yahoo falls back to what the store holds, and an empty store to the
+    generated sample data (marked SAMPLE DATA on every page).
+    """
+    from recap.errors import SourceError
+    from recap.sources.snapshot import SnapshotSource
+
+    if config.data_dir is not None:
+        return build_recap(
+            SnapshotSource(config.data_dir),
+            config,
+            week_date=week_date,
+            now=now,
+            formats=formats,
+            holdings=_holdings_for(config),
+        )
+    from recap.sources.cached import CachedSource, StoreSource
+    from recap.sources.yahoo import YahooSource
+    from recap.store import Store
+
+    store = Store(config.store_path)
+    try:
+        live = CachedSource(YahooSource.from_config(config), store)
+        return build_recap(live, config, week_date=week_date, now=now, formats=formats)
+    except SourceError as e:
+        if not e.offline:
+            raise
+        logger.warning("%s; building from the local store instead", e)
+    if store.latest_session(_index_tickers(config)) is not None:
+        return build_recap(
+            StoreSource(store), config, week_date=week_date, now=now, formats=formats
+        )
+    logger.warning("the local store is empty; building from generated SAMPLE data")
+    end = week_containing(week_date).end if week_date else latest_complete_week(now).end
+    return build_recap(
+        sample_source(config, end), config, week_date=week_date, now=now, formats=formats
+    )
+
+
+def save_snapshot(config: RecapConfig, start: dt.date, end: dt.date, out: Path) -> tuple[Path, int]:
+    """Save every ticker the recap uses, in the snapshot layout (recap snapshot)."""
+    from recap.sources.export import export_snapshot
+    from recap.sources.snapshot import SnapshotSource
+
+    tickers = tuple(dict.fromkeys(_index_tickers(config) + content_mod.content_tickers(config)))
+    source: PriceSource
+    if config.data_dir is not None:
+        source = SnapshotSource(config.data_dir)
+    else:
+        from recap.sources.cached import CachedSource
+        from recap.sources.yahoo import YahooSource
+        from recap.store import Store
+
+        source = CachedSource(YahooSource.from_config(config), Store(config.store_path))
+    return export_snapshot(source, tickers, start, end, out)
