@@ -1,0 +1,50 @@
+"""recap: a weekly stock-market recap newsletter, computed from market data.
+
+The public API. Heavy modules (pandas, WeasyPrint) load only when first used, so that
+`recap --help` stays quick.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recap.errors import (
+    ConfigError,
+    DataError,
+    DeliveryError,
+    LockError,
+    RecapError,
+    RenderError,
+    SourceError,
+    StaleDataError,
+    WeekError,
+)
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "DeliveryError",
+    "LockError",
+    "RecapError",
+    "RenderError",
+    "SourceError",
+    "StaleDataError",
+    "WeekError",
+    "WeeklyRecap",
+    "build_recap",
+    "read_config",
+]
+
+_LAZY = {
+    "WeeklyRecap": "recap.model",
+    "build_recap": "recap.pipeline",
+    "read_config": "recap.config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'recap' has no attribute {name!r}")
