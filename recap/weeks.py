@@ -7,6 +7,7 @@ Nothing here reads the clock: callers pass ``today`` or ``now``.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +26,12 @@ def _calendar() -> Any:
     # Imported lazily: exchange_calendars costs about a second to import.
     import exchange_calendars as xcals
 
-    return xcals.get_calendar("XNYS", start=CALENDAR_START)
+    # exchange_calendars reads Series.values on tz-aware data, which pandas 3 deprecates;
+    # the warning is theirs to fix and would only alarm users of ours.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        return xcals.get_calendar("XNYS", start=CALENDAR_START)
 
 
 def _monday(day: dt.date) -> dt.date:
