@@ -34,6 +34,22 @@ def _safe_relpath(name: str) -> Path:
     return rel
 
 
+def _swap(staging: Path, target: Path) -> None:
+    """Move ``staging`` to ``target``; the old ``target`` is removed only once replaced."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{staging.name[-8:]}")
+        target.rename(old)
+    try:
+        staging.rename(target)
+    except OSError:
+        if old is not None:
+            old.rename(target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def write_week(out_dir: Path, week_end: dt.date, files: Mapping[str, bytes]) -> Path:
     """Write ``files`` (relative name -> bytes) as OUT/<week_end>/, replacing it whole."""
     target = week_dir(out_dir, week_end)
@@ -48,16 +64,12 @@ def write_week(out_dir: Path, week_end: dt.date, files: Mapping[str, bytes]) -> 
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         staging.chmod(0o755)
-        old = None
-        if target.exists():
-            old = out_dir / f".{week_end.isoformat()}.old-{staging.name[-8:]}"
-            target.rename(old)
-        staging.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _swap(staging, target)
     except OSError as e:
-        shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(f"cannot write {target}: {e.strerror or e}") from None
+    finally:
+        # Gone after a successful swap; after any failure, the half-written copy goes.
+        shutil.rmtree(staging, ignore_errors=True)
     logger.info("wrote %s", target)
     return target
 
