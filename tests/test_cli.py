@@ -1,0 +1,211 @@
+"""The CLI end to end on the real snapshot, and every kind of bad input it must refuse."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from recap.cli import cli
+
+WEEK = "2026-01-16"
+INDEX_FILES = ("SPY", "DIA", "QQQ", "IWM")
+
+
+def _invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def built(market_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    store = out / "store.sqlite"
+    result = _invoke(
+        "build",
+        "--week",
+        WEEK,
+        "--data-dir",
+        str(market_dir),
+        "--out",
+        str(out),
+        "--store",
+        str(store),
+        "--format",
+        "html,pdf,json",
+    )
+    assert result.exit_code == 0, result.output
+    return out / WEEK, result
+
+
+def test_build_writes_every_format(built):
+    folder, result = built
+    assert {"recap.html", "recap.pdf", "recap.json"} <= {p.name for p in folder.iterdir()}
+    assert str(folder / "recap.pdf") in result.output
+    assert (folder / "recap.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_json_has_the_reference_facts(built):
+    folder, _ = built
+    doc = json.loads((folder / "recap.json").read_text())
+    assert doc["schema"] == 1
+    assert doc["week"] == {
+        **doc["week"],
+        "start": "2026-01-12",
+        "end": WEEK,
+        "sessions": 5,
+        "base_date": "2026-01-09",
+    }
+    assert doc["data"]["source"] == "snapshot" and doc["data"]["last_bar"] == WEEK
+    by = {i["symbol"]: i for i in doc["indexes"]}
+    assert round(by["IWM"]["week_return"], 4) == 0.0213 and by["IWM"]["record_close"] is True
+    assert by["IWM"]["label"] == "Russell 2000 (IWM)"
+    assert round(by["SPY"]["week_return"], 4) == -0.0035 and by["SPY"]["record_close"] is False
+    assert round(by["DIA"]["week_return"], 4) == -0.0032
+    assert round(by["QQQ"]["week_return"], 4) == -0.0086
+    spread = doc["small_vs_large"]["spread"]
+    assert spread == pytest.approx(by["IWM"]["week_return"] - by["SPY"]["week_return"])
+    assert doc["headline"]
+
+
+def test_pdf_text_holds_headline_and_index_numbers(built):
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    folder, _ = built
+    doc = json.loads((folder / "recap.json").read_text())
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(folder / "recap.pdf"), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    squashed = " ".join(text.split())
+    assert " ".join(doc["headline"].split()) in squashed
+    for figure in ("+2.13%", "−0.35%", "−0.32%", "−0.86%", "265.76"):
+        assert figure in text or figure.replace("−", "-") in text, figure
+
+
+# --- bad input: a clear message, exit code 1, no partial output ---------------------
+
+
+@pytest.fixture
+def mini(market_dir, tmp_path):
+    """A snapshot of just the four index ETFs, to break in small ways."""
+    root = tmp_path / "snap"
+    (root / "prices").mkdir(parents=True)
+    for t in INDEX_FILES:
+        shutil.copy(market_dir / "prices" / f"{t}.csv", root / "prices" / f"{t}.csv")
+    return root
+
+
+def _build_fails(data_dir, tmp_path, *extra, week=WEEK):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "build",
+            "--week",
+            week,
+            "--data-dir",
+            str(data_dir),
+            "--out",
+            str(out),
+            "--store",
+            str(tmp_path / "s.sqlite"),
+            *extra,
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert not (out / week).exists()
+    return result.output
+
+
+def _edit(path, fn):
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(fn(lines)))
+
+
+def test_unknown_ticker(mini, tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[[indexes]]\nname = "Nowhere"\nsymbol = "^NOPE"\nproxy = "NOPEX"\n')
+    out = _build_fails(mini, tmp_path, "--config", str(cfg))
+    assert "^NOPE" in out and "NOPEX" in out
+
+
+def test_future_week(mini, tmp_path):
+    out = _build_fails(mini, tmp_path, week="2099-01-16")
+    assert "2099" in out
+
+
+def test_week_without_data(mini, tmp_path):
+    out = _build_fails(mini, tmp_path, week="2026-03-06")
+    assert "no data for the week" in out and "2026-01-30" in out
+
+
+def test_missing_last_bar(mini, tmp_path):
+    _edit(mini / "prices" / "SPY.csv", lambda ls: [x for x in ls if not x.startswith(WEEK)])
+    out = _build_fails(mini, tmp_path)
+    assert "SPY" in out and WEEK in out
+
+
+def test_nan_close(mini, tmp_path):
+    def blank(lines):
+        return [f"{WEEK},1,2,0.5,,,100\n" if x.startswith(WEEK) else x for x in lines]
+
+    _edit(mini / "prices" / "IWM.csv", blank)
+    out = _build_fails(mini, tmp_path)
+    assert "IWM" in out and WEEK in out
+
+
+def test_malformed_csv_names_file_and_line(mini, tmp_path):
+    _edit(mini / "prices" / "DIA.csv", lambda ls: [ls[0], ls[1], "1998-01-21,oops\n", *ls[2:]])
+    out = _build_fails(mini, tmp_path)
+    assert "DIA.csv, line 3" in out
+
+
+def test_truncated_csv(mini, tmp_path):
+    _edit(mini / "prices" / "QQQ.csv", lambda ls: [*ls[:-1], ls[-1][:14]])
+    out = _build_fails(mini, tmp_path)
+    assert "QQQ.csv, line" in out and "truncated" in out
+
+
+def test_config_with_a_wrong_type(mini, tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[report]\npage_size = 4\n")
+    out = _build_fails(mini, tmp_path, "--config", str(cfg))
+    assert "bad.toml" in out and "report.page_size" in out
+
+
+def test_bad_date_option(mini, tmp_path):
+    result = CliRunner().invoke(cli, ["build", "--week", "16/01/2026", "--data-dir", str(mini)])
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+
+
+def test_failed_build_keeps_the_previous_output(mini, market_dir, tmp_path):
+    out = tmp_path / "out"
+    ok = _invoke(
+        "build",
+        "--week",
+        WEEK,
+        "--data-dir",
+        str(market_dir),
+        "--out",
+        str(out),
+        "--store",
+        str(tmp_path / "s.sqlite"),
+        "--format",
+        "json",
+    )
+    assert ok.exit_code == 0, ok.output
+    before = (out / WEEK / "recap.json").read_bytes()
+    _edit(mini / "prices" / "SPY.csv", lambda ls: [x for x in ls if not x.startswith(WEEK)])
+    result = CliRunner().invoke(
+        cli,
+        ["build", "--week", WEEK, "--data-dir", str(mini), "--out", str(out), "--format", "json"],
+    )
+    assert result.exit_code == 1
+    assert (out / WEEK / "recap.json").read_bytes() == before
+    assert [p.name for p in out.iterdir()] == [WEEK]
