@@ -44,9 +44,15 @@ def week_containing(day: dt.date) -> Week:
     monday = _monday(day)
     sunday = monday + dt.timedelta(days=6)
     first, last = cal.first_session.date(), cal.last_session.date()
-    if monday < first or sunday > last:
+    if sunday > last:
         raise WeekError(
-            f"{day.isoformat()} is outside the exchange calendar ({first} to {last})"
+            f"the week of {day.isoformat()} is in the future "
+            f"(the exchange calendar runs to {last.isoformat()})"
+        )
+    if monday < first:
+        raise WeekError(
+            f"the week of {day.isoformat()} is before the exchange calendar "
+            f"(it starts {first.isoformat()})"
         )
     sessions = [ts.date() for ts in cal.sessions_in_range(monday.isoformat(), sunday.isoformat())]
     if not sessions:
