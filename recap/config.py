@@ -87,9 +87,9 @@ def _check(user: Any, default: Any, key: str, source: str) -> None:
         for k, v in user.items():
             sub = f"{key}.{k}" if key else k
             if key in OPEN_TABLES:
-                template = next(iter(default.values()), None)
-                if template is not None:
-                    _check(v, template, sub, source)
+                example = next(iter(default.values()), None)
+                if example is not None:
+                    _check(v, example, sub, source)
                 continue
             if k not in default:
                 known = ", ".join(sorted(default)) or "none"
@@ -101,11 +101,11 @@ def _check(user: Any, default: Any, key: str, source: str) -> None:
         if not default:
             return
         if isinstance(default[0], dict):
-            template: dict[str, Any] = {}
+            keys: dict[str, Any] = {}
             for item in default:
-                template.update(item)
+                keys.update(item)
             for i, item in enumerate(user):
-                _check(item, template, f"{key}[{i}]", source)
+                _check(item, keys, f"{key}[{i}]", source)
         else:
             for i, item in enumerate(user):
                 _check(item, default[0], f"{key}[{i}]", source)

@@ -98,7 +98,7 @@ def weeks_between(first: dt.date, last: dt.date) -> tuple[Week, ...]:
 def session_close(day: dt.date) -> dt.datetime:
     """When the session of ``day`` closes (aware, UTC), early closes included."""
     cal = _calendar()
-    ts = cal.session_close(pd.Timestamp(day))
+    ts: pd.Timestamp = cal.session_close(pd.Timestamp(day))
     return ts.to_pydatetime().astimezone(dt.UTC)
 
 

@@ -79,9 +79,8 @@ def compute_index_move(
 def weekly_closes(closes: pd.Series) -> pd.Series:
     """Last close of each Monday-to-Sunday week, indexed by that session's date."""
     s = closes.dropna()
-    groups = s.groupby(s.index.to_period("W-SUN"))
-    last = groups.tail(1)
-    return last
+    weeks = pd.DatetimeIndex(s.index).to_period("W-SUN")
+    return s.groupby(weeks).tail(1)
 
 
 def compute_small_vs_large(
