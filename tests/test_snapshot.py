@@ -48,7 +48,9 @@ def test_holiday_has_no_bar(snapshot_source):
 
 
 def test_reference_week_earnings(snapshot_source):
-    rows = snapshot_source.fetch_earnings(("JPM", "PNC"), dt.date(2026, 1, 12), dt.date(2026, 1, 16))
+    rows = snapshot_source.fetch_earnings(
+        ("JPM", "PNC"), dt.date(2026, 1, 12), dt.date(2026, 1, 16)
+    )
     assert list(rows.columns) == list(EARNINGS_COLUMNS)
     by_ticker = {r.ticker: r.date.date() for r in rows.itertuples()}
     assert by_ticker == {"JPM": dt.date(2026, 1, 13), "PNC": dt.date(2026, 1, 16)}
@@ -106,7 +108,9 @@ def test_literal_nan_close_is_rejected(tmp_path):
 
 def test_earnings_csv_error_names_line(tmp_path):
     head = ",".join(EARNINGS_COLUMNS) + "\n"
-    path = _write(tmp_path, head + "JPM,2026-01-13,06:45,4.8,5.0,4.1\nPNC,2026-01-1x,,,,\n", "e.csv")
+    path = _write(
+        tmp_path, head + "JPM,2026-01-13,06:45,4.8,5.0,4.1\nPNC,2026-01-1x,,,,\n", "e.csv"
+    )
     with pytest.raises(SourceError, match=r"e\.csv, line 3: Date value '2026-01-1x'"):
         read_earnings_csv(path)
 

@@ -51,8 +51,17 @@ def _mentions(message: str, markers: tuple[str, ...]) -> bool:
     return any(m in low for m in markers)
 
 
+def _first_mention(messages: list[str], markers: tuple[str, ...]) -> str | None:
+    """The message naming the most specific marker (markers go specific to general)."""
+    for marker in markers:
+        for message in messages:
+            if marker in message.lower():
+                return message
+    return None
+
+
 def _one_line(message: str, limit: int = 160) -> str:
-    text = " ".join(message.split())
+    text = " ".join(message.split()).split(" See https://")[0]
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -272,12 +281,12 @@ class YahooSource:
         return out
 
     def _raise_if_unreachable(self, notes: list[str]) -> None:
-        cause = next((m for m in notes if _mentions(m, _CONNECTION)), None)
+        cause = _first_mention(notes, _CONNECTION)
         if cause is not None:
             raise SourceError(
                 f"Yahoo Finance could not be reached: {_one_line(cause)}", offline=True
             )
-        limited = next((m for m in notes if _mentions(m, _RATE_LIMIT)), None)
+        limited = _first_mention(notes, _RATE_LIMIT)
         if limited is not None:
             raise SourceError(
                 f"Yahoo Finance kept refusing requests after {self.retries + 1} attempts: "
