@@ -38,7 +38,7 @@ class SampleSpec:
     group: str = ""  # "semis" or "banks": a shared factor beyond the market
 
 
-# Measured on 2026-02 from ../shared/data/market (the real snapshot) with close_series,
+# Measured once from ../shared/data/market (the real snapshot, ends 2026-01-30) with close_series,
 # daily log returns from 2024-01-30 to 2026-01-30 (or each file's first date when later:
 # 2025-02-19 for XRT..IYT, 2025-10-31 for most stocks, 2024-08-22 for ZION): vol =
 # std * sqrt(252), drift = mean * 252, beta = cov(r, r_SPY) / var(r_SPY), volume = median,
