@@ -190,5 +190,5 @@ def snapshot(
     config = load_config(**kwargs)
     end = until or _now().date()
     start = since or end - dt.timedelta(days=400)
-    folder, count = pipeline.save_snapshot(config, start, end, snapshot_out)
+    folder, count = pipeline.save_snapshot(config, start, end, snapshot_out, _now())
     click.echo(f"saved {count} tickers from {start} to {end} into {folder}")

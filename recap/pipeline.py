@@ -328,7 +328,7 @@ def build_with_fallback(
 
     store = Store(config.store_path)
     try:
-        live = CachedSource(YahooSource.from_config(config), store)
+        live = CachedSource(YahooSource.from_config(config), store, now=now)
         return build_recap(live, config, week_date=week_date, now=now, formats=formats)
     except SourceError as e:
         if not e.offline:
@@ -359,5 +359,6 @@ def save_snapshot(config: RecapConfig, start: dt.date, end: dt.date, out: Path) 
         from recap.sources.yahoo import YahooSource
         from recap.store import Store
 
-        source = CachedSource(YahooSource.from_config(config), Store(config.store_path))
-    return export_snapshot(source, tickers, start, end, out)
+        source = CachedSource(YahooSource.from_config(config), Store(config.store_path), now=now)
+    folder = export_snapshot(source, tickers, start, end, out)
+    return folder, sum(1 for _ in (folder / "prices").glob("*.csv"))
