@@ -192,3 +192,216 @@ def snapshot(
     start = since or end - dt.timedelta(days=400)
     folder, count = pipeline.save_snapshot(config, start, end, snapshot_out, _now())
     click.echo(f"saved {count} tickers from {start} to {end} into {folder}")
+
+
+# -- delivery: email, publish, weekly, backfill ------------------------------------------
+
+
+def _week_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--week",
+        "week_date",
+        callback=_date,
+        metavar="DATE",
+        help="Any date in the week (default: the latest complete week).",
+    )(fn)
+
+
+def _echo_send(run: Any, week: str) -> None:
+    report = run.report
+    for problem in run.problems:
+        click.echo(f"skipped {problem}", err=True)
+    if run.dry_run:
+        click.echo(f"dry run: wrote {len(report.written)} messages for the week ending {week}")
+        for path in report.written:
+            click.echo(f"  {path}")
+    else:
+        click.echo(f"sent the week ending {week} to {len(report.sent)} recipients")
+    if report.already_sent:
+        click.echo(f"{len(report.already_sent)} already had it (use --resend to send again)")
+    for address, reason in report.rejected:
+        click.echo(f"refused: {address}: {reason}", err=True)
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@_week_option
+@click.option(
+    "--to",
+    "subscribers",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Subscribers CSV with an 'email' column and an optional 'name' column.",
+)
+@click.option(
+    "--dry-run",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write one .eml per recipient into DIR and send nothing.",
+)
+@click.option("--resend", is_flag=True, help="Send again to recipients who already had the week.")
+@data_options
+@handle_errors
+def email(
+    week_date: dt.date | None,
+    subscribers: Path,
+    dry_run: Path | None,
+    resend: bool,
+    **kwargs: Any,
+) -> None:
+    """Email a week's recap to every subscriber, over SMTP ([email] in the config).
+
+    Reuses OUT/<week-end>/ when it was built, and builds it otherwise. The SMTP
+    password is read from RECAP_SMTP_PASSWORD. A send log in the store makes a
+    re-run send only to those who did not get the week yet. Exits 1 when any
+    recipient was refused.
+
+    Example:
+
+        RECAP_SMTP_PASSWORD=... recap email --week 2026-01-16 --to subscribers.csv
+        recap email --week 2026-01-16 --to subscribers.csv --dry-run outbox/
+    """
+    from recap import weekly
+
+    config = load_config(**kwargs)
+    now = _now()
+    edition = weekly.obtain_edition(config, week_date, now, needs=weekly.email_needs(config))
+    run = weekly.email_edition(config, edition, subscribers, now, dry_run=dry_run, resend=resend)
+    _echo_send(run, edition.week)
+    if run.report.rejected:
+        raise click.ClickException(f"{len(run.report.rejected)} recipient(s) refused")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@_week_option
+@click.option(
+    "--site",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The Hugo or Jekyll site folder ([blog] in the config says where things go).",
+)
+@data_options
+@handle_errors
+def publish(week_date: dt.date | None, site: Path, **kwargs: Any) -> None:
+    """Publish a week's recap to a static site: post, charts, archive index and Atom feed.
+
+    Publishing a week again replaces its post and feed entry. Reuses OUT/<week-end>/
+    when it was built, and builds it otherwise.
+
+    Example:
+
+        recap publish --week 2026-01-16 --site ../blog
+    """
+    from recap import weekly
+
+    config = load_config(**kwargs)
+    edition = weekly.obtain_edition(config, week_date, _now(), needs=("recap.html",))
+    report = weekly.publish_editions(config, [edition], site)
+    click.echo(f"published the week ending {edition.week}: {edition.headline}")
+    for path in [*report.posts, report.index, report.feed]:
+        click.echo(f"  {path}")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--to",
+    "subscribers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Subscribers CSV (default: [weekly] subscribers; none: no email).",
+)
+@click.option(
+    "--site",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Site folder to publish to (default: [weekly] site; none: no publish).",
+)
+@data_options
+@handle_errors
+def weekly(subscribers: Path | None, site: Path | None, **kwargs: Any) -> None:
+    """Build the latest complete week, publish it, then email it; stop at the first failure.
+
+    A lock in the store keeps two runs from overlapping. Meant for cron or a
+    systemd timer on Friday evenings after the close.
+
+    Example:
+
+        recap weekly --to subscribers.csv --site ../blog
+    """
+    from recap import weekly as weekly_mod
+
+    config = load_config(**kwargs)
+    run = weekly_mod.run_weekly(config, _now(), subscribers=subscribers, site=site)
+    click.echo(f"week ending {run.week}: {run.headline}")
+    click.echo(f"done: {', '.join(run.steps)}")
+    if run.emailed is not None:
+        _echo_send(run.emailed, run.week)
+        if run.emailed.report.rejected:
+            raise click.ClickException(f"{len(run.emailed.report.rejected)} recipient(s) refused")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--from", "first", required=True, callback=_date, metavar="DATE", help="First date.")
+@click.option("--to", "last", required=True, callback=_date, metavar="DATE", help="Last date.")
+@click.option(
+    "--publish",
+    "site",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="SITE",
+    help="Also publish the weeks that built to this site folder.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default=None,
+    help="Comma-separated outputs (default: [backfill] formats).",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
+)
+@data_options
+@handle_errors
+def backfill(
+    first: dt.date,
+    last: dt.date,
+    site: Path | None,
+    formats: str | None,
+    progress: bool | None,
+    **kwargs: Any,
+) -> None:
+    """Build every trading week whose last session is in [--from, --to].
+
+    The data is loaded once; weeks build in parallel ([backfill] workers). A week
+    that fails is reported and the rest go on; exits 1 when any week failed.
+
+    Example:
+
+        recap backfill --from 2025-02-01 --to 2026-01-30 --data-dir ../shared/data/market
+    """
+    from recap import pipeline
+    from recap.backfill import backfill as run_backfill
+
+    config = load_config(**kwargs)
+    report = run_backfill(
+        config,
+        first,
+        last,
+        _now(),
+        site=site,
+        formats=pipeline.parse_formats(formats) if formats else None,
+        progress=progress,
+    )
+    built = [r for r in report.results if r.ok]
+    for result in report.failed:
+        click.echo(f"failed: week ending {result.week_end}: {result.error}", err=True)
+    per_week = report.seconds / len(report.results) if report.results else 0.0
+    click.echo(
+        f"built {len(built)} of {len(report.results)} weeks into {config.out_dir} "
+        f"in {report.seconds:.1f} s ({per_week:.2f} s a week)"
+    )
+    if report.published:
+        click.echo(f"published {len(report.published)} weeks to {site}")
+    if report.publish_error:
+        click.echo(f"publish failed: {report.publish_error}", err=True)
+    if not report.ok:
+        raise click.ClickException(
+            f"{len(report.failed)} week(s) failed"
+            + ("; publish failed" if report.publish_error else "")
+        )

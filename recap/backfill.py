@@ -1,0 +1,199 @@
+"""Backfill: build every trading week in a date range, loading the data once.
+
+The steps, in order:
+  1. list the trading weeks whose last session falls in [first, last] and has closed
+  2. open the data source once per process (a snapshot folder is parsed once and cached)
+  3. build the weeks, ``[backfill] workers`` at a time in worker processes; each worker
+     opens the source once (initializer) and writes each finished week with output.py
+  4. publish the weeks that built, in one atomic publish, when a site is given
+A week that fails is reported with its error and the others go on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recap.config import RecapConfig
+from recap.errors import RecapError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WeekResult:
+    """One week of a backfill: its headline when it built, its error when it did not."""
+
+    week_end: dt.date
+    headline: str = ""
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the week built and was written."""
+        return not self.error
+
+
+@dataclass
+class BackfillReport:
+    """Every week's result, oldest first, and what was published."""
+
+    results: list[WeekResult] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+    publish_error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[WeekResult]:
+        """The weeks that did not build."""
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        """True when every week built (and the publish, if asked, succeeded)."""
+        return not self.failed and not self.publish_error
+
+
+# Per-process state, set once by _init_worker: the config, the source and the holdings.
+_STATE: dict[str, Any] = {}
+
+
+def _open_source(config: RecapConfig, now: dt.datetime) -> tuple[Any, Any]:
+    from recap import pipeline
+
+    if config.data_dir is not None:
+        from recap.sources.snapshot import SnapshotSource
+
+        # pipeline's own helper, so backfill reads holdings exactly as `recap build` does
+        return SnapshotSource(config.data_dir), pipeline._holdings_for(config)
+    from recap.sources.cached import CachedSource
+    from recap.sources.yahoo import YahooSource
+    from recap.store import Store
+
+    return CachedSource(YahooSource.from_config(config), Store(config.store_path), now=now), None
+
+
+def _init_worker(config: RecapConfig, now: dt.datetime, formats: tuple[str, ...]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    source, holdings = _open_source(config, now)
+    _STATE.update(config=config, now=now, formats=formats, source=source, holdings=holdings)
+
+
+def _build_week(week_end: dt.date) -> WeekResult:
+    """Build and write one week in this process; a RecapError becomes the week's error."""
+    from recap import output, pipeline
+    from recap.weeks import week_containing
+
+    started = time.perf_counter()
+    config: RecapConfig = _STATE["config"]
+    try:
+        week = week_containing(week_end)
+        market = pipeline.fetch_market(_STATE["source"], config, week, _STATE["holdings"])
+        recap = pipeline.compute_recap(market, week, config, _STATE["now"])
+        files = pipeline.render_files(recap, market, config, _STATE["formats"])
+        output.write_week(config.out_dir, week.end, files)
+    except RecapError as e:
+        return WeekResult(week_end, error=str(e), seconds=time.perf_counter() - started)
+    return WeekResult(week_end, headline=recap.headline, seconds=time.perf_counter() - started)
+
+
+def backfill_weeks(
+    config: RecapConfig, first: dt.date, last: dt.date, now: dt.datetime
+) -> tuple[dt.date, ...]:
+    """The last sessions of the trading weeks in [first, last] that have closed by ``now``."""
+    from recap.weeks import session_close, weeks_between
+
+    weeks = weeks_between(first, last)
+    done = tuple(w.end for w in weeks if session_close(w.end) <= now)
+    if len(done) < len(weeks):
+        logger.warning("skipping %d week(s) not over yet", len(weeks) - len(done))
+    return done
+
+
+def _results(
+    config: RecapConfig, weeks: tuple[dt.date, ...], now: dt.datetime, formats: tuple[str, ...]
+) -> Iterator[WeekResult]:
+    workers = max(1, int(config.section("backfill")["workers"]))
+    # Through the store and the network, one process: SQLite writes and rate limits
+    # do not gain from parallel workers.
+    if workers == 1 or len(weeks) == 1 or config.data_dir is None:
+        _init_worker(config, now, formats)
+        for week_end in weeks:
+            yield _build_week(week_end)
+        return
+    # fork: workers start with the parent's imports, so only the source is loaded per worker
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(weeks)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(config, now, formats),
+    ) as pool:
+        yield from pool.map(_build_week, weeks)
+
+
+def backfill(
+    config: RecapConfig,
+    first: dt.date,
+    last: dt.date,
+    now: dt.datetime,
+    *,
+    site: Path | None = None,
+    formats: tuple[str, ...] | None = None,
+    progress: bool | None = None,
+) -> BackfillReport:
+    """Build (and optionally publish) every trading week in [first, last]; see the docstring.
+
+    ``progress``: True shows a bar on stderr, False hides it, None shows it on a terminal.
+    """
+    from tqdm import tqdm
+
+    from recap import output, pipeline
+    from recap.delivery.edition import load_edition
+    from recap.weekly import publish_editions
+
+    started = time.perf_counter()
+    formats = formats or pipeline.parse_formats(str(config.section("backfill")["formats"]))
+    if site is not None and "json" not in formats:
+        formats = (*formats, "json")
+    weeks = backfill_weeks(config, first, last, now)
+    report = BackfillReport()
+    disable = None if progress is None else not progress
+    bar = tqdm(total=len(weeks), unit="week", file=sys.stderr, disable=disable, desc="backfill")
+    try:
+        for result in _results(config, weeks, now, formats):
+            report.results.append(result)
+            if not result.ok:
+                logger.warning("week ending %s failed: %s", result.week_end, result.error)
+            bar.set_postfix_str(result.week_end.isoformat())
+            bar.update()
+    finally:
+        bar.close()
+    built = [r.week_end for r in report.results if r.ok]
+    if site is not None and built:
+        editions = []
+        for week_end in built:
+            files = output.read_week(config.out_dir, week_end)
+            if files is not None:
+                editions.append(load_edition(files))
+        try:
+            sent = publish_editions(config, editions, site)
+            report.published = sent.weeks
+        except RecapError as e:
+            report.publish_error = str(e)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+__all__ = ["BackfillReport", "WeekResult", "backfill", "backfill_weeks"]

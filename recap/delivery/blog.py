@@ -1,0 +1,457 @@
+"""Blog publishing: a Markdown post per week for Hugo or Jekyll, and a static archive.
+
+For each week, inside the site folder (paths from [blog]):
+
+    <content_dir>/<week>-weekly-recap.md   the post: front matter + Markdown
+    <media_dir>/<week>/<chart>.png         its chart images
+    <archive_dir>/<week>/                  recap.html, recap.pdf, recap.json, charts/
+    <archive_dir>/index.html               every published week, newest first
+    <archive_dir>/feed.xml                 Atom feed (feedgen), one entry per week
+
+The archive is rebuilt from the week folders it holds, so publishing a week again replaces
+its post and feed entry and never duplicates them. Everything is rendered in memory, then
+written into a staging folder inside the site and renamed into place; if any rename
+fails, the ones done are undone, so a failed publish leaves the site as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as html_lib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from recap.config import RecapConfig
+from recap.delivery.edition import Edition, check_deliverable, load_edition, week_label
+from recap.delivery.log import DeliveryLog
+from recap.errors import DeliveryError
+
+logger = logging.getLogger(__name__)
+
+NEW_YORK = ZoneInfo("America/New_York")
+POST_SUFFIX = "-weekly-recap.md"
+ARCHIVE_FILES = ("recap.html", "recap.pdf", "recap.json")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+_WEEK_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class BlogSettings:
+    """The validated [blog] table, plus the report's title and publisher."""
+
+    base_url: str
+    content_dir: str
+    media_dir: str
+    media_url: str
+    archive_dir: str
+    archive_url: str
+    tags: tuple[str, ...]
+    feed_entries: int
+    title: str
+    publisher: str
+    tagline: str
+
+    @classmethod
+    def from_config(cls, config: RecapConfig) -> BlogSettings:
+        """Read and check [blog]."""
+        b, report = config.section("blog"), config.report
+        settings = cls(
+            base_url=str(b["base_url"]).rstrip("/"),
+            content_dir=str(b["content_dir"]),
+            media_dir=str(b["media_dir"]),
+            media_url="/" + str(b["media_url"]).strip("/"),
+            archive_dir=str(b["archive_dir"]),
+            archive_url="/" + str(b["archive_url"]).strip("/"),
+            tags=tuple(str(t) for t in b["tags"]),
+            feed_entries=int(b["feed_entries"]),
+            title=str(report["title"]),
+            publisher=str(report["publisher"]),
+            tagline=str(report.get("tagline", "")),
+        )
+        if not re.match(r"^https?://[^/\s]+", settings.base_url):
+            raise DeliveryError(f"[blog] base_url must be an http(s) URL, got {b['base_url']!r}")
+        for key in ("content_dir", "media_dir", "archive_dir"):
+            value = getattr(settings, key)
+            if not value or Path(value).is_absolute() or ".." in Path(value).parts:
+                raise DeliveryError(f"[blog] {key} must be a folder inside the site, got {value!r}")
+        if settings.feed_entries < 1:
+            raise DeliveryError("[blog] feed_entries must be at least 1")
+        return settings
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """One published week as the index and the feed list it."""
+
+    week_start: dt.date
+    week_end: dt.date
+    headline: str
+    dek: str
+    has_pdf: bool
+
+    @property
+    def week(self) -> str:
+        """The week's key, YYYY-MM-DD of its last session."""
+        return self.week_end.isoformat()
+
+
+@dataclass
+class PublishReport:
+    """What a publish wrote."""
+
+    site: Path
+    weeks: list[str] = field(default_factory=list)
+    posts: list[Path] = field(default_factory=list)
+    index: Path | None = None
+    feed: Path | None = None
+
+
+def post_date(week_end: dt.date) -> dt.datetime:
+    """The post's date: the close (16:00 New York) of the week's last session."""
+    return dt.datetime.combine(week_end, dt.time(16, 0), NEW_YORK)
+
+
+def _yaml(value: str) -> str:
+    # A JSON string is a valid YAML double-quoted scalar, which Hugo and Jekyll both read.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _md(text: str) -> str:
+    escaped = _MD_SPECIAL.sub(r"\\\1", text)
+    return "\\" + escaped if escaped[:1] in ("#", "+", "-", "=") else escaped
+
+
+def _pct(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{float(value) * 100:+.2f}%"
+
+
+def _close(value: Any) -> str:
+    return f"{float(value):,.2f}"
+
+
+def post_name(week: str) -> str:
+    """The post's file name (Jekyll's _posts/YYYY-MM-DD-title.md form, fine for Hugo)."""
+    return f"{week}{POST_SUFFIX}"
+
+
+def render_post(edition: Edition, settings: BlogSettings) -> str:
+    """The week's post: YAML front matter (title, date, summary, tags, images), Markdown."""
+    week, facts = edition.week, edition.facts
+    media = f"{settings.media_url}/{week}"
+    archive = f"{settings.archive_url}/{week}"
+    charts = sorted(edition.charts)
+    images = [f"{media}/{name}.png" for name in charts]
+    front = [
+        "---",
+        f"title: {_yaml(edition.headline)}",
+        f"date: {post_date(edition.week_end).isoformat()}",
+        f"summary: {_yaml(edition.dek)}",
+        f"description: {_yaml(edition.dek)}",
+        f"excerpt: {_yaml(edition.dek)}",
+        "tags: [" + ", ".join(_yaml(t) for t in settings.tags) + "]",
+        "images: [" + ", ".join(_yaml(i) for i in images) + "]",
+        f"week_start: {_yaml(edition.week_start.isoformat())}",
+        f"week_end: {_yaml(week)}",
+        f"source: {_yaml(edition.source)}",
+        "---",
+        "",
+    ]
+    body: list[str] = []
+    if edition.dek:
+        body += [f"*{_md(edition.dek)}*", ""]
+    body += [f"Week of {week_label(edition.week_start, edition.week_end)}.", ""]
+    indexes = facts.get("indexes") or []
+    if indexes:
+        body += ["| Index | Close | Week | YTD |", "| --- | ---: | ---: | ---: |"]
+        for row in indexes:
+            label = row.get("label") or row.get("name", "")
+            body.append(
+                f"| {_md(str(label))} | {_close(row['close'])} | {_pct(row.get('week_return'))} "
+                f"| {_pct(row.get('ytd_return'))} |"
+            )
+        body.append("")
+    paragraphs = [str(p) for p in facts.get("narrative") or []]
+    sections = [str(s) for s in facts.get("narrative_sections") or []]
+    sections += [""] * (len(paragraphs) - len(sections))
+    placed: set[str] = set()
+    current = None
+    for text, section in zip(paragraphs, sections, strict=False):
+        if section != current and section:
+            current = section
+            body += [f"## {section.replace('_', ' ').capitalize()}", ""]
+            if section in charts and section not in placed:
+                placed.add(section)
+                body += [f"![{_md(section)} chart]({media}/{section}.png)", ""]
+        body += [_md(text), ""]
+    rest = [c for c in charts if c not in placed]
+    if rest:
+        body += ["## Charts", ""]
+        body += [f"![{_md(c.replace('_', ' '))} chart]({media}/{c}.png)" + "\n" for c in rest]
+    links = [f"[Full recap]({archive}/recap.html)"]
+    if "recap.pdf" in edition.files:
+        links.append(f"[PDF]({archive}/recap.pdf)")
+    body += [" · ".join(links), ""]
+    return "\n".join(front + body)
+
+
+def _entry(edition: Edition) -> ArchiveEntry:
+    return ArchiveEntry(
+        week_start=edition.week_start,
+        week_end=edition.week_end,
+        headline=edition.headline,
+        dek=edition.dek,
+        has_pdf="recap.pdf" in edition.files,
+    )
+
+
+def read_archive(archive: Path) -> dict[str, ArchiveEntry]:
+    """The weeks already in an archive folder, from each <week>/recap.json."""
+    out: dict[str, ArchiveEntry] = {}
+    if not archive.is_dir():
+        return out
+    for folder in sorted(archive.iterdir()):
+        facts = folder / "recap.json"
+        if not (_WEEK_DIR.match(folder.name) and facts.is_file()):
+            continue
+        try:
+            edition = load_edition({"recap.json": facts.read_bytes()})
+        except (DeliveryError, OSError) as e:
+            logger.warning("skipping %s in the archive: %s", folder, e)
+            continue
+        out[edition.week] = ArchiveEntry(
+            week_start=edition.week_start,
+            week_end=edition.week_end,
+            headline=edition.headline,
+            dek=edition.dek,
+            has_pdf=(folder / "recap.pdf").is_file(),
+        )
+    return out
+
+
+def render_index(entries: Sequence[ArchiveEntry], settings: BlogSettings) -> str:
+    """The archive's index.html: self-contained, newest first, links to HTML and PDF."""
+    e = html_lib.escape
+    items = []
+    for entry in sorted(entries, key=lambda x: x.week_end, reverse=True):
+        links = [f'<a href="{e(entry.week)}/recap.html">Read</a>']
+        if entry.has_pdf:
+            links.append(f'<a href="{e(entry.week)}/recap.pdf">PDF</a>')
+        items.append(
+            "<li>"
+            f'<time datetime="{e(entry.week)}">'
+            f"{e(week_label(entry.week_start, entry.week_end))}</time>"
+            f'<h2><a href="{e(entry.week)}/recap.html">{e(entry.headline)}</a></h2>'
+            f"<p>{e(entry.dek)}</p>"
+            f'<p class="links">{" · ".join(links)}</p>'
+            "</li>"
+        )
+    title = e(settings.title)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}: archive</title>
+<link rel="alternate" type="application/atom+xml" title="{title}" href="feed.xml">
+<style>
+body {{ font-family: Georgia, 'Times New Roman', serif; color: #1a1a1a; margin: 0;
+       background: #fafaf7; }}
+main {{ max-width: 720px; margin: 0 auto; padding: 32px 20px 64px; }}
+header p {{ color: #555; margin-top: 0; }}
+ol {{ list-style: none; padding: 0; }}
+li {{ border-top: 1px solid #ddd; padding: 18px 0; }}
+time {{ font: 13px/1.4 Helvetica, Arial, sans-serif; color: #666;
+        text-transform: uppercase; letter-spacing: .04em; }}
+h2 {{ font-size: 22px; margin: 6px 0; }}
+h2 a {{ color: inherit; text-decoration: none; }}
+h2 a:hover {{ text-decoration: underline; }}
+.links {{ font: 14px Helvetica, Arial, sans-serif; }}
+a {{ color: #0b5394; }}
+</style>
+</head>
+<body>
+<main>
+<header>
+<h1>{title}</h1>
+<p>{e(settings.tagline)} · <a href="feed.xml">Atom feed</a></p>
+</header>
+<ol>
+{chr(10).join(items)}
+</ol>
+</main>
+</body>
+</html>
+"""
+
+
+def render_feed(entries: Sequence[ArchiveEntry], settings: BlogSettings) -> bytes:
+    """The Atom feed: the newest ``feed_entries`` weeks, each with its summary and link."""
+    from feedgen.feed import FeedGenerator
+
+    newest = sorted(entries, key=lambda x: x.week_end, reverse=True)[: settings.feed_entries]
+    root = f"{settings.base_url}{settings.archive_url}"
+    fg = FeedGenerator()
+    fg.id(f"{root}/")
+    fg.title(settings.title)
+    fg.subtitle(settings.tagline or settings.title)
+    fg.author({"name": settings.publisher})
+    fg.link(href=f"{root}/feed.xml", rel="self", type="application/atom+xml")
+    fg.link(href=f"{root}/", rel="alternate", type="text/html")
+    fg.language("en")
+    fg.updated(post_date(newest[0].week_end) if newest else post_date(dt.date(2000, 1, 3)))
+    for entry in newest:
+        fe = fg.add_entry(order="append")
+        url = f"{root}/{entry.week}/recap.html"
+        fe.id(url)
+        fe.title(entry.headline)
+        fe.summary(entry.dek or entry.headline)
+        fe.link(href=url, rel="alternate", type="text/html")
+        fe.published(post_date(entry.week_end))
+        fe.updated(post_date(entry.week_end))
+    return bytes(fg.atom_str(pretty=True))
+
+
+class _SiteWrite:
+    """Stage files and folders inside the site, then rename them all into place or none."""
+
+    def __init__(self, site: Path) -> None:
+        self.site = site
+        self.tmp = Path(tempfile.mkdtemp(prefix=".recap-publish-", dir=site))
+        self._staged: list[tuple[Path, Path]] = []
+
+    def file(self, rel: str, data: bytes) -> Path:
+        staged = self.tmp / f"s{len(self._staged)}"
+        staged.write_bytes(data)
+        staged.chmod(0o644)
+        target = self.site / rel
+        self._staged.append((staged, target))
+        return target
+
+    def folder(self, rel: str, files: Mapping[str, bytes]) -> Path:
+        staged = self.tmp / f"s{len(self._staged)}"
+        for name, data in files.items():
+            path = staged / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        staged.mkdir(exist_ok=True)
+        staged.chmod(0o755)
+        target = self.site / rel
+        self._staged.append((staged, target))
+        return target
+
+    def commit(self) -> None:
+        done: list[tuple[Path, Path | None]] = []
+        made: list[Path] = []
+        try:
+            for i, (staged, target) in enumerate(self._staged):
+                for parent in reversed(target.parents):
+                    if parent != self.site and self.site in parent.parents and not parent.exists():
+                        parent.mkdir()
+                        made.append(parent)
+                backup = None
+                if target.exists():
+                    backup = self.tmp / f"old{i}"
+                    os.rename(target, backup)
+                done.append((target, backup))
+                os.rename(staged, target)
+        except OSError:
+            for target, backup in reversed(done):
+                if backup is None or target.exists():
+                    _remove(target)
+                if backup is not None:
+                    os.rename(backup, target)
+            for parent in reversed(made):
+                if parent.is_dir() and not any(parent.iterdir()):
+                    parent.rmdir()
+            raise
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def publish(
+    editions: Sequence[Edition],
+    site: Path,
+    settings: BlogSettings,
+    *,
+    log: DeliveryLog | None = None,
+) -> PublishReport:
+    """Publish ``editions`` into ``site``: posts, charts, archive, index and feed, atomically."""
+    if not editions:
+        raise DeliveryError("nothing to publish")
+    for edition in editions:
+        check_deliverable(edition, "publish")
+    if not site.is_dir():
+        raise DeliveryError(f"the site folder {site} does not exist (create the site first)")
+    archive_rel = settings.archive_dir
+    entries = read_archive(site / archive_rel)
+    posts = {e.week: (e, render_post(e, settings)) for e in editions}
+    for edition in editions:
+        entries[edition.week] = _entry(edition)
+    index = render_index(list(entries.values()), settings)
+    feed = render_feed(list(entries.values()), settings)
+    report = PublishReport(site=site)
+    try:
+        write = _SiteWrite(site)
+    except OSError as e:
+        raise DeliveryError(f"cannot write into the site folder {site}: {e.strerror}") from None
+    try:
+        for week, (edition, text) in sorted(posts.items()):
+            report.posts.append(
+                write.file(f"{settings.content_dir}/{post_name(week)}", text.encode())
+            )
+            charts = {f"{name}.png": png for name, png in edition.charts.items()}
+            write.folder(f"{settings.media_dir}/{week}", charts)
+            kept = {
+                name: data
+                for name, data in edition.files.items()
+                if name in ARCHIVE_FILES or name.startswith("charts/")
+            }
+            write.folder(f"{archive_rel}/{week}", kept)
+            report.weeks.append(week)
+        report.index = write.file(f"{archive_rel}/index.html", index.encode())
+        report.feed = write.file(f"{archive_rel}/feed.xml", feed)
+        write.commit()
+    except OSError as e:
+        raise DeliveryError(
+            f"publishing into {site} failed ({e.strerror or e}); the site was left as it was"
+        ) from None
+    finally:
+        write.cleanup()
+    if log is not None:
+        for week, path in zip(report.weeks, report.posts, strict=True):
+            log.record_publish(str(site.resolve()), week, posts[week][0].headline, str(path))
+    logger.info("published %s into %s", ", ".join(report.weeks), site)
+    return report
+
+
+__all__ = [
+    "ArchiveEntry",
+    "BlogSettings",
+    "PublishReport",
+    "post_date",
+    "post_name",
+    "publish",
+    "read_archive",
+    "render_feed",
+    "render_index",
+    "render_post",
+]

@@ -1,0 +1,208 @@
+"""Delivery records in the store's SQLite file: the send log, the publish log, run locks.
+
+The tables live beside the data engineer's (``config.store_path``) but are created here
+with ``CREATE TABLE IF NOT EXISTS``, so the store's own migrations never see them.
+
+- ``send_log``: one row per (week, recipient), written the moment the server accepts the
+  message; a re-run skips every recipient whose row says ``sent``.
+- ``publish_log``: one row per (site, week), replaced on each publish.
+- ``run_lock``: one row per held lock; a lock whose process is gone is taken over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from recap.errors import DeliveryError, LockError
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS send_log (
+        week TEXT NOT NULL, recipient TEXT NOT NULL, status TEXT NOT NULL,
+        message_id TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL,
+        PRIMARY KEY (week, recipient)
+    )""",
+    """CREATE TABLE IF NOT EXISTS publish_log (
+        site TEXT NOT NULL, week TEXT NOT NULL, headline TEXT NOT NULL,
+        post_path TEXT NOT NULL, published_at TEXT NOT NULL,
+        PRIMARY KEY (site, week)
+    )""",
+    """CREATE TABLE IF NOT EXISTS run_lock (
+        name TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL,
+        acquired_at TEXT NOT NULL
+    )""",
+)
+
+SENT = "sent"
+REJECTED = "rejected"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    """What the send log holds for one recipient of one week."""
+
+    week: str
+    recipient: str
+    status: str
+    message_id: str
+    detail: str
+    attempts: int
+    updated_at: str
+
+
+class DeliveryLog:
+    """The send log, publish log and run locks in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # autocommit: every write below is its own transaction, durable when it returns
+            self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            for statement in SCHEMA:
+                self._conn.execute(statement)
+        except (sqlite3.DatabaseError, OSError) as e:
+            raise DeliveryError(f"{self.path}: cannot open the delivery log ({e})") from None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> DeliveryLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- send log ---------------------------------------------------------------------
+
+    def sent_to(self, week: str) -> frozenset[str]:
+        """Recipients (normalized addresses) the week was already delivered to."""
+        rows = self._conn.execute(
+            "SELECT recipient FROM send_log WHERE week = ? AND status = ?", (week, SENT)
+        )
+        return frozenset(r[0] for r in rows)
+
+    def record(
+        self,
+        week: str,
+        recipient: str,
+        status: str,
+        *,
+        message_id: str = "",
+        detail: str = "",
+        attempts: int = 1,
+    ) -> None:
+        """Record the outcome for one recipient; a later outcome replaces an earlier one."""
+        self._conn.execute(
+            """INSERT INTO send_log (week, recipient, status, message_id, detail, attempts,
+                                     updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (week, recipient) DO UPDATE SET
+                 status = excluded.status, message_id = excluded.message_id,
+                 detail = excluded.detail, attempts = send_log.attempts + excluded.attempts,
+                 updated_at = excluded.updated_at""",
+            (week, recipient, status, message_id, detail, attempts, _now()),
+        )
+
+    def records(self, week: str) -> tuple[SendRecord, ...]:
+        """Every send-log row of a week, by recipient."""
+        rows = self._conn.execute(
+            """SELECT week, recipient, status, message_id, detail, attempts, updated_at
+               FROM send_log WHERE week = ? ORDER BY recipient""",
+            (week,),
+        )
+        return tuple(SendRecord(*r) for r in rows)
+
+    # -- publish log ------------------------------------------------------------------
+
+    def record_publish(self, site: str, week: str, headline: str, post_path: str) -> None:
+        """Record (or replace) the publication of a week on a site."""
+        self._conn.execute(
+            """INSERT OR REPLACE INTO publish_log (site, week, headline, post_path, published_at)
+               VALUES (?, ?, ?, ?, ?)""",
+            (site, week, headline, post_path, _now()),
+        )
+
+    def published(self, site: str) -> tuple[tuple[str, str, str], ...]:
+        """(week, headline, published_at) of every week published on ``site``, newest first."""
+        rows = self._conn.execute(
+            "SELECT week, headline, published_at FROM publish_log WHERE site = ? "
+            "ORDER BY week DESC",
+            (site,),
+        )
+        return tuple((r[0], r[1], r[2]) for r in rows)
+
+    # -- locks ------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Hold the run lock ``name`` for the ``with`` block; LockError if another run has it.
+
+        A lock left by a process that no longer exists on this host is taken over.
+        """
+        pid, host = os.getpid(), socket.gethostname()
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute(
+                "SELECT pid, host, acquired_at FROM run_lock WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None:
+                other_pid, other_host, since = row
+                if other_host != host or _pid_alive(other_pid):
+                    raise LockError(
+                        f"another recap run holds the '{name}' lock (pid {other_pid} on "
+                        f"{other_host}, since {since}); wait for it to finish, or remove the "
+                        f"row from run_lock in {self.path} if that run is gone"
+                    )
+                logger.warning(
+                    "taking over the '%s' lock left by pid %s, which is gone", name, other_pid
+                )
+            conn.execute(
+                "INSERT OR REPLACE INTO run_lock (name, pid, host, acquired_at) "
+                "VALUES (?, ?, ?, ?)",
+                (name, pid, host, _now()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            yield
+        finally:
+            conn.execute("DELETE FROM run_lock WHERE name = ? AND pid = ?", (name, pid))
+
+
+__all__ = ["REJECTED", "SENT", "DeliveryLog", "SendRecord"]

@@ -1,0 +1,149 @@
+"""The subscribers CSV: a header with ``email`` and optionally ``name``, one person a line.
+
+Bad lines never stop a batch: each one is reported with its line number and reason and
+skipped. A repeated address (compared case-insensitively) is reported and only its first
+line kept. Blank lines and lines starting with ``#`` are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from recap.errors import DeliveryError
+
+# Deliberately plain: one @, a dot-separated domain with a dot, no spaces or controls.
+_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+MAX_NAME = 100
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One recipient: the address as given, and a name when the file has one."""
+
+    email: str
+    name: str = ""
+    line: int = 0
+
+    @property
+    def key(self) -> str:
+        """The address as the send log stores it (lower case)."""
+        return self.email.lower()
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """A line of the subscribers file that was skipped, and why."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class SubscriberList:
+    """The valid subscribers in file order, and the lines that were skipped."""
+
+    subscribers: tuple[Subscriber, ...]
+    problems: tuple[LineProblem, ...]
+
+
+def check_address(address: str) -> str | None:
+    """Why ``address`` cannot be mailed, or None when it looks deliverable."""
+    if not address:
+        return "no email address"
+    if any(ord(c) < 32 or c == "\x7f" for c in address) or " " in address:
+        return f"{address!r} contains spaces or control characters"
+    if address.count("@") != 1:
+        return f"{address!r} is not an email address (needs exactly one @)"
+    local, domain = address.split("@")
+    if len(local) > 64 or len(address) > 254:
+        return f"{address!r} is too long"
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        return f"{address!r} has a misplaced dot before the @"
+    if not _ADDRESS.match(address):
+        return f"{address!r} is not a valid email address"
+    return None
+
+
+def parse_subscribers(text: str) -> SubscriberList:
+    """Parse the CSV text of a subscribers file (see the module docstring)."""
+    lines = text.splitlines()
+    start = 0
+    while start < len(lines) and (not lines[start].strip() or lines[start].startswith("#")):
+        start += 1
+    if start == len(lines):
+        raise DeliveryError("the subscribers file is empty (it needs a header with 'email')")
+    reader = csv.reader(io.StringIO("\n".join(lines[start:])))
+    header = [h.strip().lower() for h in next(reader)]
+    if "email" not in header:
+        raise DeliveryError(
+            f"line {start + 1}: the subscribers file needs an 'email' column "
+            f"(header found: {', '.join(header) or 'nothing'})"
+        )
+    col_email = header.index("email")
+    col_name = header.index("name") if "name" in header else None
+    out: list[Subscriber] = []
+    problems: list[LineProblem] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        number = start + reader.line_num
+        if not row or not any(c.strip() for c in row) or row[0].lstrip().startswith("#"):
+            continue
+        if len(row) > len(header):
+            problems.append(LineProblem(number, f"{len(row)} fields for a header of {len(header)}"))
+            continue
+        address = row[col_email].strip() if col_email < len(row) else ""
+        reason = check_address(address)
+        if reason:
+            problems.append(LineProblem(number, reason))
+            continue
+        name = row[col_name].strip() if col_name is not None and col_name < len(row) else ""
+        if any(ord(c) < 32 for c in name) or len(name) > MAX_NAME:
+            problems.append(LineProblem(number, "the name is too long or has control characters"))
+            continue
+        key = address.lower()
+        if key in seen:
+            problems.append(
+                LineProblem(number, f"{address} is a duplicate of line {seen[key]}; skipped")
+            )
+            continue
+        seen[key] = number
+        out.append(Subscriber(email=address, name=name, line=number))
+    return SubscriberList(tuple(out), tuple(problems))
+
+
+def read_subscribers(path: Path) -> SubscriberList:
+    """Read and check a subscribers CSV file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DeliveryError(f"subscribers file {path} does not exist") from None
+    except OSError as e:
+        raise DeliveryError(f"subscribers file {path} cannot be read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise DeliveryError(f"subscribers file {path} is not UTF-8 text") from None
+    try:
+        return parse_subscribers(text)
+    except DeliveryError as e:
+        raise DeliveryError(f"{path}: {e}") from None
+    except csv.Error as e:
+        raise DeliveryError(f"{path}: not a readable CSV file ({e})") from None
+
+
+__all__ = [
+    "LineProblem",
+    "Subscriber",
+    "SubscriberList",
+    "check_address",
+    "parse_subscribers",
+    "read_subscribers",
+]
