@@ -8,7 +8,7 @@ WEEK   ?=
 FORMAT ?= html,pdf,json,email
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps recap test lint golden bench screenshots clean
+.PHONY: help install sysdeps recap test lint golden bench screenshots clean email publish weekly backfill
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,3 +46,20 @@ screenshots: install ## PNGs of the PDF pages and the HTML (phone, desktop) into
 
 clean: ## Remove generated files (output/, .cache/, screenshots/), keep .venv
 	rm -rf output/20* output/.20* .cache screenshots bench-results .pytest_cache .mypy_cache .ruff_cache
+
+TO   ?= subscribers.csv
+SITE ?= site
+FROM ?=
+UNTIL ?=
+
+email: install ## Email a week: WEEK=DATE TO=subscribers.csv [DRY_RUN=DIR] (RECAP_SMTP_PASSWORD)
+	$(BIN)/recap email $(if $(WEEK),--week $(WEEK)) --to $(TO) $(if $(DRY_RUN),--dry-run $(DRY_RUN)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+publish: install ## Publish a week to a site: WEEK=DATE SITE=dir
+	$(BIN)/recap publish $(if $(WEEK),--week $(WEEK)) --site $(SITE) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+weekly: install ## Build the latest week, publish it, email it: [TO=csv] [SITE=dir] ([weekly] in config)
+	$(BIN)/recap weekly $(if $(filter command line,$(origin TO)),--to $(TO)) $(if $(filter command line,$(origin SITE)),--site $(SITE)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+backfill: install ## Build every week in a range: FROM=DATE UNTIL=DATE [SITE=dir to publish]
+	$(BIN)/recap backfill --from $(FROM) --to $(UNTIL) $(if $(filter command line,$(origin SITE)),--publish $(SITE)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
