@@ -60,7 +60,7 @@ _FORBIDDEN = {
     "a script": re.compile(r"<script\b", re.IGNORECASE),
     "an SVG image": re.compile(r"<svg\b|\.svg\b|image/svg", re.IGNORECASE),
     "a remote stylesheet": re.compile(r"<link\b[^>]*stylesheet", re.IGNORECASE),
-    "an event handler": re.compile(r"\son[a-z]+\s*=", re.IGNORECASE),
+    "an event handler": re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE),
 }
 
 

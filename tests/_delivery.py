@@ -1,0 +1,199 @@
+"""Helpers for the delivery tests: real weeks built once per process, tiny edge-case weeks.
+
+Not a conftest (that file belongs to the data layer): the delivery test modules import
+these and wrap them in their own fixtures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import io
+import json
+import socket
+from email import policy
+from email.message import EmailMessage
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+NOW = dt.datetime(2026, 1, 31, 18, tzinfo=dt.UTC)
+REFERENCE_WEEK = dt.date(2026, 1, 16)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def config(tmp: Path, market_dir: Path | None = None, toml: str = "") -> Any:
+    """A RecapConfig writing into ``tmp`` (out/, store.sqlite), with an optional TOML file."""
+    from recap.config import read_config
+
+    path = None
+    if toml:
+        path = tmp / "recap.toml"
+        path.write_text(toml)
+    overrides: dict[str, Any] = {"out_dir": tmp / "out", "store": tmp / "store.sqlite"}
+    if market_dir is not None:
+        overrides["data_dir"] = market_dir
+    return read_config(path, overrides, cwd=tmp)
+
+
+@lru_cache(maxsize=8)
+def built_files(market_dir: Path, week: dt.date = REFERENCE_WEEK) -> dict[str, bytes]:
+    """A real week built from the snapshot (every format), once per test process."""
+    from recap import pipeline
+    from recap.config import read_config
+    from recap.sources.snapshot import SnapshotSource
+
+    cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
+    built = pipeline.build_recap(
+        SnapshotSource(market_dir),
+        cfg,
+        week_date=week,
+        now=NOW,
+        holdings=pipeline._holdings_for(cfg),
+    )
+    return dict(built.files)
+
+
+def write_built(out_dir: Path, market_dir: Path, week: dt.date = REFERENCE_WEEK) -> Path:
+    """Write the real built week into OUT/<week-end>/ with output.write_week."""
+    from recap import output
+    from recap.weeks import week_containing
+
+    return output.write_week(out_dir, week_containing(week).end, built_files(market_dir, week))
+
+
+def _png() -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([1, 3, 2])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def tiny_week(**data: Any) -> dict[str, bytes]:
+    """A hand-made week folder for edge cases (sample data, stale data, bad HTML)."""
+    facts = {
+        "schema": 1,
+        "week": {"start": "2026-01-12", "end": "2026-01-16", "sessions": 5},
+        "generated_at": "2026-01-31T18:00:00+00:00",
+        "data": {
+            "source": "snapshot",
+            "last_bar": "2026-01-16",
+            "notes": [],
+            "is_sample": False,
+            **data,
+        },
+        "indexes": [
+            {
+                "name": "Russell 2000",
+                "symbol": "IWM",
+                "label": "Russell 2000 (IWM)",
+                "close": 265.76,
+                "week_return": 0.0213,
+                "ytd_return": 0.05,
+            }
+        ],
+        "headline": "Small Caps Lead",
+        "dek": "The Russell 2000 beat the S&P 500.",
+        "narrative": ["Small caps rose."],
+        "narrative_sections": ["indexes"],
+    }
+    html = (
+        "<html><head><style>td{color:#333}</style></head><body>"
+        '<table width="600"><tr><td>Small Caps Lead</td></tr>'
+        '<tr><td><img src="cid:indexes" width="560" alt="chart"></td></tr></table></body></html>'
+    )
+    return {
+        "recap.json": json.dumps(facts).encode(),
+        "recap.html": b"<!DOCTYPE html><html><body><h1>Small Caps Lead</h1></body></html>",
+        "recap.pdf": b"%PDF-1.4\n%%EOF\n",
+        "email.html": html.encode(),
+        "email.txt": b"SMALL CAPS LEAD\n\nSmall caps rose.\n",
+        "charts/indexes.png": _png(),
+    }
+
+
+UNSUB = "https://news.example.com/unsubscribe?email={email}"
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message; refuses some recipients, defers others."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.refuse: set[str] = set()
+        self.defer: dict[str, int] = {}  # recipient -> 4xx replies still to give
+        self.auth: list[tuple[bytes, bytes]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        if self.defer.get(address, 0) > 0:
+            self.defer[address] -= 1
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 2.0.0 queued"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for rcpts, m in self.messages if address in rcpts]
+
+
+class Server:
+    """A Controller on a free port; restartable on the same port and handler."""
+
+    def __init__(self, inbox: Inbox, port: int, **kwargs) -> None:
+        self.inbox, self.port, self.kwargs = inbox, port, kwargs
+        self.controller = None
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(
+            self.inbox, hostname="127.0.0.1", port=self.port, **self.kwargs
+        )
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+def smtp_toml(port: int, **extra: object) -> str:
+    keys: dict[str, object] = {
+        "host": '"127.0.0.1"',
+        "port": port,
+        "tls": '"none"',
+        "from": '"recap@news.example.com"',
+        "from_name": '"Weekly Market Recap"',
+        "reply_to": '"editor@news.example.com"',
+        "unsubscribe_url": f'"{UNSUB}"',
+        "max_per_minute": 0,
+        "retries": 2,
+        "backoff_seconds": 0.0,
+        "timeout_seconds": 5,
+    }
+    keys.update(extra)
+    return "[email]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())
+
+
+def subscribers(n: int) -> str:
+    rows = ["email,name"] + [f"reader{i}@example.org,Reader {i}" for i in range(n)]
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,120 @@
+"""Backfill: every trading week in a range from data loaded once; failures reported, not fatal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+
+from recap.backfill import backfill, backfill_weeks
+from recap.cli import cli
+from recap.errors import RenderError
+from tests._delivery import NOW, config
+
+JANUARY = (dt.date(2026, 1, 5), dt.date(2026, 1, 23))
+JANUARY_WEEKS = [dt.date(2026, 1, 9), dt.date(2026, 1, 16), dt.date(2026, 1, 23)]
+
+
+@pytest.mark.parametrize(
+    "first, last, ends",
+    [
+        # 2026-01-19 is a holiday: that week ends on Friday the 23rd all the same.
+        (dt.date(2026, 1, 5), dt.date(2026, 1, 23), JANUARY_WEEKS),
+        # A week counts when its last session is in the range.
+        (dt.date(2026, 1, 10), dt.date(2026, 1, 22), [dt.date(2026, 1, 16)]),
+        # Christmas and New Year weeks end on Friday; a range in the future stops at NOW.
+        (
+            dt.date(2025, 12, 22),
+            dt.date(2026, 2, 20),
+            [
+                dt.date(2025, 12, 26),
+                dt.date(2026, 1, 2),
+                dt.date(2026, 1, 9),
+                dt.date(2026, 1, 16),
+                dt.date(2026, 1, 23),
+                dt.date(2026, 1, 30),
+            ],
+        ),
+    ],
+)
+def test_weeks_in_range(tmp_path, first, last, ends):
+    assert list(backfill_weeks(config(tmp_path), first, last, NOW)) == ends
+
+
+def test_backfill_builds_and_publishes_every_week_in_parallel(tmp_path, market_dir):
+    cfg = config(tmp_path, market_dir)
+    site = tmp_path / "site"
+    site.mkdir()
+    report = backfill(cfg, *JANUARY, NOW, site=site, formats=("html", "json"), progress=False)
+    assert report.ok, report.failed
+    assert [r.week_end for r in report.results] == JANUARY_WEEKS
+    for end in JANUARY_WEEKS:
+        assert (cfg.out_dir / end.isoformat() / "recap.html").is_file()
+    assert report.published == [d.isoformat() for d in JANUARY_WEEKS]
+    feed = feedparser.parse((site / "static/archive/feed.xml").read_bytes())
+    assert [e.link.split("/")[-2] for e in feed.entries] == [
+        "2026-01-23",
+        "2026-01-16",
+        "2026-01-09",
+    ]
+    assert [e.title for e in feed.entries] == [r.headline for r in reversed(report.results)]
+
+
+def test_a_failing_week_is_reported_and_the_rest_go_on(tmp_path, market_dir, monkeypatch):
+    from recap import pipeline
+
+    real = pipeline.compute_recap
+
+    def fails_on_the_16th(market, week, config, now):
+        if week.end == dt.date(2026, 1, 16):
+            raise RenderError("the prose contradicts the numbers: injected")
+        return real(market, week, config, now)
+
+    # Workers are forked, so they inherit the patched function.
+    monkeypatch.setattr(pipeline, "compute_recap", fails_on_the_16th)
+    cfg = config(tmp_path, market_dir)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "backfill",
+            "--from",
+            "2026-01-05",
+            "--to",
+            "2026-01-23",
+            "--format",
+            "json",
+            "--no-progress",
+            "--data-dir",
+            str(market_dir),
+            "--out",
+            str(cfg.out_dir),
+            "--store",
+            str(cfg.store_path),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    assert "failed: week ending 2026-01-16: the prose contradicts the numbers" in result.output
+    assert "built 2 of 3 weeks" in result.output
+    assert sorted(p.name for p in cfg.out_dir.iterdir()) == ["2026-01-09", "2026-01-23"]
+
+
+def test_the_snapshot_is_read_once_per_process(tmp_path, market_dir, monkeypatch):
+    from recap.sources import snapshot
+
+    reads: list[str] = []
+    real = snapshot.read_price_csv
+
+    def counting(path):
+        reads.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(snapshot, "read_price_csv", counting)
+    toml = tmp_path / "recap.toml"
+    toml.write_text("[backfill]\nworkers = 1\n")
+    cfg = config(tmp_path, market_dir, toml=toml.read_text())
+    report = backfill(cfg, *JANUARY, NOW, formats=("json",), progress=False)
+    assert report.ok
+    assert reads and len(reads) == len(set(reads)), "a price file was parsed twice"

