@@ -20,7 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATES_DIR = PROJECT_ROOT / "templates"
 LOCAL_CONFIG_NAME = "recap.toml"
 # Tables whose keys are the user's own names (watchlists): any key is allowed.
-OPEN_TABLES = frozenset({"watchlists"})
+OPEN_TABLES = frozenset({"watchlists", "names"})
 PAGE_SIZES = ("Letter", "A4")
 
 

@@ -29,6 +29,7 @@ from recap.config import IndexSpec, RecapConfig
 from recap.errors import DataError, RenderError, StaleDataError, WeekError
 from recap.model import DataInfo, IndexMove, Week, WeeklyRecap, recap_to_dict
 from recap.sources.base import PriceSource, closes_frame
+from recap.sources.holdings import Holdings
 from recap.weeks import (
     CALENDAR_START,
     check_not_future,
@@ -51,7 +52,7 @@ class MarketData:
 
     closes: pd.DataFrame
     earnings: pd.DataFrame
-    holdings: pd.DataFrame | None
+    holdings: Holdings | None
     source: str
 
 
@@ -145,7 +146,7 @@ def fetch_market(
     source: PriceSource,
     config: RecapConfig,
     week: Week,
-    holdings: pd.DataFrame | None = None,
+    holdings: Holdings | None = None,
 ) -> MarketData:
     """Every frame the week needs, in two batched bar calls and one earnings call."""
     long_history = source.fetch_bars(
@@ -263,7 +264,7 @@ def build_recap(
     week_date: dt.date | None,
     now: dt.datetime,
     formats: tuple[str, ...] = FORMATS,
-    holdings: pd.DataFrame | None = None,
+    holdings: Holdings | None = None,
 ) -> BuiltWeek:
     """Steps 1-5: a finished week in memory. Writing it is output.write_week's job."""
     week = resolve_week(source, config, week_date, now)
@@ -275,11 +276,12 @@ def build_recap(
 __all__ = ["FORMATS", "BuiltWeek", "MarketData", "build_recap", "parse_formats"]
 
 
-def _holdings_for(config: RecapConfig) -> pd.DataFrame | None:
+def _holdings_for(config: RecapConfig) -> Holdings | None:
     """The index ETF's holdings from the snapshot folder, when it has them."""
     if config.data_dir is None:
         return None
-    path = config.data_dir / "holdings" / "IWM.csv"
+    etf = str(config.section("contribution").get("etf", ""))
+    path = config.data_dir / "holdings" / f"{etf}.csv"
     if not path.is_file():
         return None
     from recap.sources.holdings import read_holdings
@@ -345,7 +347,9 @@ def build_with_fallback(
     )
 
 
-def save_snapshot(config: RecapConfig, start: dt.date, end: dt.date, out: Path) -> tuple[Path, int]:
+def save_snapshot(
+    config: RecapConfig, start: dt.date, end: dt.date, out: Path, now: dt.datetime
+) -> tuple[Path, int]:
     """Save every ticker the recap uses, in the snapshot layout (recap snapshot)."""
     from recap.sources.export import export_snapshot
     from recap.sources.snapshot import SnapshotSource

@@ -131,3 +131,14 @@ def check_not_future(week: Week, now: dt.datetime) -> None:
 def ytd_base_target(week: Week) -> dt.date:
     """The day before the year of the week's last session began (YTD base is on or before)."""
     return dt.date(week.end.year - 1, 12, 31)
+
+
+def holiday_names(week: Week) -> dict[dt.date, str]:
+    """Names of the week's exchange holidays, e.g. {2026-01-19: "Martin Luther King Jr. Day"}."""
+    if not week.holidays:
+        return {}
+    cal = _calendar()
+    first, last = min(week.holidays), max(week.holidays)
+    names = cal.regular_holidays.holidays(pd.Timestamp(first), pd.Timestamp(last), return_name=True)
+    out = {ts.date(): str(name).removeprefix("Dr. ") for ts, name in names.items()}
+    return {d: out.get(d, "a market holiday") for d in week.holidays}

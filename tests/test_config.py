@@ -27,7 +27,7 @@ def test_user_file_overrides_and_merges(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[report]\npage_size = 12\n', r"mine\.toml: key 'report\.page_size' must be a string"),
+        ("[report]\npage_size = 12\n", r"mine\.toml: key 'report\.page_size' must be a string"),
         ('[report]\npage_size = "Tabloid"\n', r"report\.page_size' must be one of"),
         ('[report]\ntitel = "x"\n', r"unknown key 'report\.titel'"),
         ('[yahoo]\nretries = "three"\n', r"key 'yahoo\.retries' must be a number"),

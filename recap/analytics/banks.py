@@ -1,0 +1,252 @@
+"""Bank earnings in a week: surprise, outcome and the stock's reaction (pure pandas).
+
+Release times are US Eastern clock times as the source gives them. A release before
+the open (or during the session, or at an unknown time) is priced in by that day's
+close; one after the close by the next session's close.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from recap.model import BankResult, BankSection, Upcoming, Week
+
+BEFORE_OPEN = "before the open"
+AFTER_CLOSE = "after the close"
+DURING_SESSION = "during the session"
+UNKNOWN_TIME = "time unknown"
+OPEN_AT = dt.time(9, 30)
+CLOSE_AT = dt.time(16, 0)
+
+
+def _rows(frame: pd.DataFrame) -> Iterator[Any]:
+    """Rows as namedtuples, typed loosely (pandas-stubs types every cell as a union)."""
+    yield from frame.itertuples(index=False)
+
+
+def release_time(text: object) -> str:
+    """'06:00' -> 'before the open'; '16:00' -> 'after the close'; blank -> 'time unknown'."""
+    if not isinstance(text, str) or not text.strip():
+        return UNKNOWN_TIME
+    try:
+        at = dt.time.fromisoformat(text.strip())
+    except ValueError:
+        return UNKNOWN_TIME
+    if at < OPEN_AT:
+        return BEFORE_OPEN
+    if at >= CLOSE_AT:
+        return AFTER_CLOSE
+    return DURING_SESSION
+
+
+def _num(value: object) -> float | None:
+    if value is None:
+        return None
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def surprise(estimate: float | None, actual: float | None, given_pct: float | None) -> float | None:
+    """Surprise as a fraction: the source's figure when given, else from the two EPS."""
+    if given_pct is not None:
+        return given_pct / 100.0
+    if estimate is None or actual is None or estimate == 0:
+        return None
+    return (actual - estimate) / abs(estimate)
+
+
+def outcome(estimate: float | None, actual: float | None, surprise_: float | None) -> str:
+    """'beat', 'miss', 'in line', or 'not reported' when EPS is missing."""
+    if actual is None:
+        return "not reported"
+    if estimate is None or surprise_ is None:
+        return "in line" if estimate is not None and actual == estimate else "no estimate"
+    if round(surprise_, 4) == 0:
+        return "in line"
+    return "beat" if surprise_ > 0 else "miss"
+
+
+def _sessions(closes: pd.Series) -> list[dt.date]:
+    return [ts.date() for ts in closes.dropna().index]
+
+
+def reaction(
+    closes: pd.Series, report_date: dt.date, when: str, last_bar: dt.date
+) -> tuple[float | None, dt.date | None, dt.date | None, bool]:
+    """(move, from, to, pending): close-to-close around the release."""
+    days = _sessions(closes)
+    start: dt.date | None
+    end: dt.date | None
+    if when == AFTER_CLOSE:
+        start = report_date
+        later = [d for d in days if d > report_date]
+        end = later[0] if later else None
+    else:
+        earlier = [d for d in days if d < report_date]
+        start = earlier[-1] if earlier else None
+        end = report_date
+    if end is None or end > last_bar:
+        return None, start, None, True
+    a, b = closes.get(pd.Timestamp(start)) if start else None, closes.get(pd.Timestamp(end))
+    if a is None or b is None or not math.isfinite(a) or not math.isfinite(b) or a <= 0:
+        return None, start, end, False
+    return float(b) / float(a) - 1.0, start, end, False
+
+
+def _week_return(closes: pd.Series, week: Week) -> float | None:
+    a, b = closes.get(pd.Timestamp(week.base_date)), closes.get(pd.Timestamp(week.end))
+    if a is None or b is None or not math.isfinite(a) or not math.isfinite(b) or a <= 0:
+        return None
+    return float(b) / float(a) - 1.0
+
+
+def drop_repeats(earnings: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Leave out dateless rows (no EPS at all) that follow a real report within ``days``.
+
+    Yahoo and the snapshot both carry such rows (C on 2026-01-21, a week after its
+    report); taking them for new releases would put a bank in next week's calendar twice.
+    """
+    if earnings.empty:
+        return earnings
+    keep = []
+    frame = earnings.sort_values(["ticker", "date"]).reset_index(drop=True)
+    last_report: dict[str, pd.Timestamp] = {}
+    for row in _rows(frame):
+        has_eps = _num(row.eps_actual) is not None or _num(row.eps_estimate) is not None
+        prev = last_report.get(row.ticker)
+        repeat = not has_eps and prev is not None and (row.date - prev).days <= days
+        keep.append(not repeat)
+        if has_eps:
+            last_report[row.ticker] = row.date
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def bank_results(
+    earnings: pd.DataFrame,
+    closes: pd.DataFrame,
+    week: Week,
+    tickers: Sequence[str],
+    group: str,
+    names: Mapping[str, str],
+) -> tuple[BankResult, ...]:
+    """Releases of ``tickers`` dated within the week, by date then ticker."""
+    start, end = pd.Timestamp(week.start), pd.Timestamp(week.end)
+    rows = earnings.loc[
+        earnings["ticker"].isin(list(tickers))
+        & (earnings["date"] >= start)
+        & (earnings["date"] <= end)
+    ].sort_values(["date", "ticker"])
+    last_bar = week.end
+    out: list[BankResult] = []
+    for row in _rows(rows):
+        day = row.date.date()
+        est, act = _num(row.eps_estimate), _num(row.eps_actual)
+        surp = surprise(est, act, _num(row.surprise_pct)) if act is not None else None
+        when = release_time(row.time)
+        series = (
+            closes[row.ticker]
+            if row.ticker in closes
+            else pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
+        )
+        series = series.loc[series.index <= end]
+        move, frm, to, pending = reaction(series, day, when, last_bar)
+        out.append(
+            BankResult(
+                ticker=row.ticker,
+                name=names.get(row.ticker, row.ticker),
+                group=group,
+                report_date=day,
+                release_time=when,
+                eps_estimate=est,
+                eps_actual=act,
+                surprise=surp,
+                outcome=outcome(est, act, surp),
+                reaction=move,
+                reaction_from=frm,
+                reaction_to=to,
+                reaction_pending=pending,
+                week_return=_week_return(series, week) if len(series) else None,
+            )
+        )
+    return tuple(out)
+
+
+def classify(reactions: Sequence[float]) -> str | None:
+    """'mixed' (some up, some down), 'broadly higher', 'broadly lower'; None if none."""
+    if not reactions:
+        return None
+    up = sum(1 for r in reactions if r > 0)
+    down = sum(1 for r in reactions if r < 0)
+    if up and down:
+        return "mixed"
+    if up:
+        return "broadly higher"
+    if down:
+        return "broadly lower"
+    return "flat"
+
+
+def summarize(
+    watchlist: str,
+    reported: Sequence[BankResult],
+    large: Sequence[BankResult],
+    group_week_return: float | None,
+    kre_week_return: float | None,
+) -> BankSection:
+    """Beats, misses, the best and worst reaction and their spread."""
+    with_reaction = [r for r in reported if r.reaction is not None]
+    best = max(with_reaction, key=lambda r: r.reaction or 0.0, default=None)
+    worst = min(with_reaction, key=lambda r: r.reaction or 0.0, default=None)
+    spread = None
+    if best is not None and worst is not None and len(with_reaction) >= 2:
+        assert best.reaction is not None and worst.reaction is not None
+        spread = best.reaction - worst.reaction
+    return BankSection(
+        watchlist=watchlist,
+        reported=tuple(reported),
+        large=tuple(large),
+        beats=sum(1 for r in reported if r.outcome == "beat"),
+        misses=sum(1 for r in reported if r.outcome == "miss"),
+        in_line=sum(1 for r in reported if r.outcome not in ("beat", "miss")),
+        best=best.ticker if best else None,
+        worst=worst.ticker if worst and len(with_reaction) >= 2 else None,
+        reaction_spread=spread,
+        classification=classify([r.reaction for r in with_reaction if r.reaction is not None]),
+        group_week_return=group_week_return,
+        kre_week_return=kre_week_return,
+    )
+
+
+def upcoming(
+    earnings: pd.DataFrame,
+    week: Week,
+    groups: Mapping[str, Sequence[str]],
+    names: Mapping[str, str],
+) -> tuple[Upcoming, ...]:
+    """Releases expected in ``week`` (the next one) for every ticker of ``groups``."""
+    start, end = pd.Timestamp(week.start), pd.Timestamp(week.end)
+    group_of = {t: g for g, tickers in groups.items() for t in tickers}
+    rows = earnings.loc[
+        earnings["ticker"].isin(list(group_of))
+        & (earnings["date"] >= start)
+        & (earnings["date"] <= end)
+    ].sort_values(["date", "ticker"])
+    return tuple(
+        Upcoming(
+            ticker=row.ticker,
+            name=names.get(row.ticker, row.ticker),
+            group=group_of[row.ticker],
+            report_date=row.date.date(),
+            release_time=release_time(row.time),
+            eps_estimate=_num(row.eps_estimate),
+        )
+        for row in _rows(rows)
+    )

@@ -1,0 +1,359 @@
+"""The recap's content beyond the index table: sectors and themes, bank earnings,
+risks and the week ahead, computed from the frames the pipeline fetched.
+
+Pure: config and frames in, model objects out. Tickers that lack data become data
+notes here, so the report names them instead of dropping them or showing a zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from recap.analytics import banks as banks_mod
+from recap.analytics import risks as risks_mod
+from recap.analytics import sectors as sectors_mod
+from recap.config import RecapConfig
+from recap.errors import ConfigError
+from recap.model import (
+    BankSection,
+    IndexMove,
+    Leadership,
+    RiskNote,
+    RiskSection,
+    SectorMove,
+    SectorSection,
+    Watchlist,
+    Week,
+    WeekAhead,
+    WeeklyRecap,
+)
+from recap.sources.holdings import Holdings
+from recap.weeks import next_week
+
+
+@dataclass(frozen=True)
+class Content:
+    """What compute_content found, before it goes into the WeeklyRecap."""
+
+    sectors: SectorSection | None
+    banks: BankSection | None
+    risks: RiskSection | None
+    week_ahead: WeekAhead | None
+    notes: tuple[str, ...]
+
+
+def _specs(config: RecapConfig, key: str) -> list[dict[str, str]]:
+    return [dict(x) for x in config.section("sectors").get(key, [])]
+
+
+def _watchlists(config: RecapConfig) -> dict[str, list[str]]:
+    return {str(k): [str(t) for t in v] for k, v in config.section("watchlists").items()}
+
+
+def _names(config: RecapConfig) -> dict[str, str]:
+    return {str(k): str(v) for k, v in config.section("names").items()}
+
+
+def content_tickers(config: RecapConfig) -> tuple[str, ...]:
+    """Every ticker the content needs prices for, in config order, without repeats."""
+    out = [s["ticker"] for s in _specs(config, "etfs") + _specs(config, "industries")]
+    for tickers in _watchlists(config).values():
+        out.extend(tickers)
+    out.extend(config.section("banks").get("large", []))
+    out.append(str(config.section("risks").get("semis", "")))
+    return tuple(t for t in dict.fromkeys(out) if t)
+
+
+def earnings_tickers(config: RecapConfig) -> tuple[str, ...]:
+    """Tickers whose earnings dates the report uses: watchlists and large banks."""
+    out: list[str] = []
+    for tickers in _watchlists(config).values():
+        out.extend(tickers)
+    out.extend(config.section("banks").get("large", []))
+    return tuple(dict.fromkeys(out))
+
+
+def _missing_note(tickers: Sequence[str], where: str, week: Week) -> str:
+    return (
+        f"{', '.join(tickers)}: no close for {week.base_date.isoformat()} and "
+        f"{week.end.isoformat()} in the data; left out of {where}."
+    )
+
+
+def _config_weights(
+    config: RecapConfig,
+) -> tuple[tuple[tuple[str, float], ...], str, dt.date | None]:
+    table = config.section("contribution")
+    rows = table.get("weights", [])
+    if not rows:
+        return (), "", None
+    source = str(table.get("weights_source", "")).strip()
+    as_of_text = str(table.get("weights_as_of", "")).strip()
+    if not source or not as_of_text:
+        raise ConfigError(
+            "key 'contribution.weights' needs 'contribution.weights_source' and "
+            "'contribution.weights_as_of' (where the weights come from, and when)"
+        )
+    try:
+        as_of = dt.date.fromisoformat(as_of_text)
+    except ValueError:
+        raise ConfigError(
+            f"key 'contribution.weights_as_of' must be a date (YYYY-MM-DD), got {as_of_text!r}"
+        ) from None
+    weights: list[tuple[str, float]] = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping) or not isinstance(row.get("sector"), str):
+            raise ConfigError(f"key 'contribution.weights[{i}]' must have a 'sector' name")
+        w = row.get("weight")
+        if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w <= 1:
+            raise ConfigError(
+                f"key 'contribution.weights[{i}].weight' must be a fraction from 0 to 1, got {w!r}"
+            )
+        weights.append((row["sector"], float(w)))
+    if sum(w for _, w in weights) > 1.0001:
+        raise ConfigError("key 'contribution.weights': the weights add up to more than 1")
+    return tuple(weights), source, as_of
+
+
+def _leadership(
+    sectors: Sequence[SectorMove],
+    gics: Mapping[str, str],
+    holdings: Holdings | None,
+    config: RecapConfig,
+    indexes: Sequence[IndexMove],
+) -> tuple[tuple[Leadership, ...], tuple[str, ...]]:
+    etf = str(config.section("contribution").get("etf", ""))
+    label = next((m.label for m in indexes if etf in (m.symbol, m.index_symbol)), etf)
+    if holdings is not None:
+        weights, source, as_of = holdings.sector_weights, holdings.source, holdings.as_of
+    else:
+        weights, source, as_of = _config_weights(config)
+    if not weights:
+        return (), (
+            f"No sector weights for {label} (no holdings file and no weights in config): "
+            "contribution by sector is left out.",
+        )
+    by_sector = {gics[m.ticker]: m for m in sectors if gics.get(m.ticker)}
+    notes: list[str] = []
+    uncovered = [(s, w) for s, w in weights if s not in by_sector]
+    if uncovered:
+        share = sum(w for _, w in uncovered)
+        notes.append(
+            f"Contribution by sector covers {1 - share:.1%} of {label}'s weight; "
+            f"no sector ETF for {', '.join(s for s, _ in uncovered)}."
+        )
+    out: list[Leadership] = []
+    for period in ("week", "ytd"):
+        returns = {
+            s: (m.week_return if period == "week" else m.ytd_return) for s, m in by_sector.items()
+        }
+        lead = sectors_mod.compute_leadership(
+            weights,
+            {s: r for s, r in returns.items() if r is not None},
+            period=period,
+            index_label=label,
+            method="estimate",
+            weights_source=source,
+            weights_as_of=as_of,
+        )
+        if lead is not None:
+            out.append(lead)
+    return tuple(out), tuple(notes)
+
+
+def _sector_section(
+    closes: pd.DataFrame,
+    week: Week,
+    indexes: Sequence[IndexMove],
+    config: RecapConfig,
+    holdings: Holdings | None,
+) -> tuple[SectorSection | None, dict[str, Watchlist], tuple[str, ...]]:
+    table = config.section("sectors")
+    names = _names(config)
+    notes: list[str] = []
+    etfs, industries = _specs(config, "etfs"), _specs(config, "industries")
+    sectors, missing = sectors_mod.compute_moves(
+        closes, week, [(s["ticker"], s["name"]) for s in etfs], "sector"
+    )
+    if missing:
+        notes.append(_missing_note(missing, "the sector table", week))
+    inds, missing = sectors_mod.compute_moves(
+        closes, week, [(s["ticker"], s["name"]) for s in industries], "industry"
+    )
+    if missing:
+        notes.append(_missing_note(missing, "the industry table", week))
+    lists: dict[str, Watchlist] = {}
+    for name, tickers in _watchlists(config).items():
+        wl = sectors_mod.compute_watchlist(closes, week, name, tickers, names)
+        if wl is None:
+            notes.append(f"Watchlist {name}: no member has data for the week; left out.")
+            continue
+        if wl.missing:
+            notes.append(_missing_note(wl.missing, f"the {name} watchlist", week))
+        lists[name] = wl
+    if not sectors and not inds and not lists:
+        return None, lists, tuple(notes)
+    top = int(table.get("leaders", 3))
+    gics = {s["ticker"]: s.get("gics", "") for s in etfs}
+    leadership, lead_notes = _leadership(sectors, gics, holdings, config, indexes)
+    notes.extend(lead_notes)
+    every = list(sectors) + list(inds) + [m for wl in lists.values() for m in wl.members]
+    ytd_sorted = sorted(
+        (m for m in sectors if m.ytd_rank is not None), key=lambda m: m.ytd_rank or 0
+    )
+    section = SectorSection(
+        sectors=sectors,
+        industries=inds,
+        leaders=sectors[:top],
+        laggards=tuple(reversed(sectors[-top:])) if len(sectors) > top else (),
+        ytd_leaders=tuple(ytd_sorted[:top]),
+        watchlists=tuple(lists.values()),
+        leadership=leadership,
+        breadth=sectors_mod.compute_breadth(every),
+        rank_changes=sectors_mod.rank_changes(sectors, int(table.get("rank_shift", 5))),
+    )
+    return section, lists, tuple(notes)
+
+
+def _bank_section(
+    closes: pd.DataFrame,
+    earnings: pd.DataFrame,
+    week: Week,
+    config: RecapConfig,
+    lists: Mapping[str, Watchlist],
+) -> BankSection | None:
+    table = config.section("banks")
+    names = _names(config)
+    watch = str(table.get("watchlist", ""))
+    regional = _watchlists(config).get(watch, [])
+    reported = banks_mod.bank_results(earnings, closes, week, regional, "regional", names)
+    large = banks_mod.bank_results(
+        earnings, closes, week, [str(t) for t in table.get("large", [])], "large", names
+    )
+    if not reported and not large:
+        return None
+    etf = str(table.get("etf", ""))
+    kre = sectors_mod.period_returns(closes[etf], week) if etf in closes else None
+    group = lists.get(watch)
+    return banks_mod.summarize(
+        watch,
+        reported,
+        large,
+        group.week_return if group else None,
+        kre[0] if kre else None,
+    )
+
+
+def _risk_notes(config: RecapConfig) -> tuple[RiskNote, ...]:
+    out: list[RiskNote] = []
+    for i, note in enumerate(config.raw.get("risk_notes", [])):
+        try:
+            as_of = dt.date.fromisoformat(str(note.get("as_of", "")))
+        except ValueError:
+            raise ConfigError(
+                f"key 'risk_notes[{i}].as_of' must be a date (YYYY-MM-DD), "
+                f"got {note.get('as_of')!r}"
+            ) from None
+        text, source = str(note.get("text", "")).strip(), str(note.get("source", "")).strip()
+        if not text or not source:
+            raise ConfigError(f"key 'risk_notes[{i}]' needs both 'text' and 'source'")
+        out.append(RiskNote(text=text, source=source, as_of=as_of))
+    return tuple(out)
+
+
+def _risk_section(
+    closes: pd.DataFrame,
+    week: Week,
+    indexes: Sequence[IndexMove],
+    config: RecapConfig,
+    sectors: SectorSection | None,
+    lists: Mapping[str, Watchlist],
+) -> RiskSection:
+    table = config.section("risks")
+    window = int(table.get("window_sessions", 63))
+    share_limit, hhi_limit = float(table["share_threshold"]), float(table["hhi_threshold"])
+    ytd = next((x for x in (sectors.leadership if sectors else ()) if x.period == "ytd"), None)
+    flagged = bool(
+        ytd is not None
+        and (
+            (ytd.top_two_share is not None and ytd.top_two_share > share_limit)
+            or (ytd.hhi is not None and ytd.hhi > hhi_limit)
+        )
+    )
+    small_spec, large_spec = config.index_by_role("small"), config.index_by_role("large")
+    small = next((m for m in indexes if small_spec and m.index_symbol == small_spec.symbol), None)
+    large = next((m for m in indexes if large_spec and m.index_symbol == large_spec.symbol), None)
+    basket_name = str(table.get("basket", ""))
+    basket = lists.get(basket_name)
+    bw = basket.week_return if basket else None
+    by = basket.ytd_return if basket else None
+    semis = str(table.get("semis", ""))
+    diff = risks_mod.difference
+    return RiskSection(
+        index_label=ytd.index_label if ytd else (small.label if small else ""),
+        concentration_share=ytd.top_two_share if ytd else None,
+        concentration_sectors=ytd.top_two if ytd else (),
+        hhi=ytd.hhi if ytd else None,
+        concentration_flagged=flagged,
+        share_threshold=share_limit,
+        hhi_threshold=hhi_limit,
+        basket=basket_name,
+        basket_week=bw,
+        basket_ytd=by,
+        basket_vs_large_week=diff(bw, large.week_return if large else None),
+        basket_vs_small_week=diff(bw, small.week_return if small else None),
+        basket_vs_large_ytd=diff(by, large.ytd_return if large else None),
+        basket_vs_small_ytd=diff(by, small.ytd_return if small else None),
+        correlation_3m=(
+            risks_mod.correlation(closes, small.symbol, semis, week, window) if small else None
+        ),
+        semis_volatility=risks_mod.volatility(closes, semis, week, window),
+        market_volatility=(
+            risks_mod.volatility(closes, large.symbol, week, window) if large else None
+        ),
+        notes=_risk_notes(config),
+    )
+
+
+def compute_content(
+    closes: pd.DataFrame,
+    earnings: pd.DataFrame,
+    week: Week,
+    indexes: Sequence[IndexMove],
+    config: RecapConfig,
+    holdings: Holdings | None,
+) -> Content:
+    """Sectors, banks, risks and the week ahead for one week (closes end at week.end)."""
+    sectors, lists, notes = _sector_section(closes, week, indexes, config, holdings)
+    earnings = banks_mod.drop_repeats(earnings, int(config.section("banks")["duplicate_days"]))
+    banks = _bank_section(closes, earnings, week, config, lists)
+    risks = _risk_section(closes, week, indexes, config, sectors, lists)
+    ahead = next_week(week)
+    groups = dict(_watchlists(config))
+    groups["Large banks"] = [str(t) for t in config.section("banks").get("large", [])]
+    week_ahead = WeekAhead(
+        week=ahead, earnings=banks_mod.upcoming(earnings, ahead, groups, _names(config))
+    )
+    return Content(sectors=sectors, banks=banks, risks=risks, week_ahead=week_ahead, notes=notes)
+
+
+def content_fields(content: Content) -> dict[str, Any]:
+    """The WeeklyRecap fields this module fills."""
+    return {
+        "sectors": content.sectors,
+        "banks": content.banks,
+        "risks": content.risks,
+        "week_ahead": content.week_ahead,
+    }
+
+
+def write_story(recap: WeeklyRecap, config: RecapConfig) -> tuple[str, str, tuple[Any, ...]]:
+    """Headline, dek and paragraphs (narrative.py)."""
+    from recap.narrative import write_story as _write
+
+    return _write(recap, config)
