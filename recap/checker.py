@@ -4,7 +4,8 @@ Three checks over the headline, dek and every paragraph:
   1. every number in the text is one of the model's figures, as the filters format it;
   2. a direction word (rose, fell, beat, up...) and the number after it agree in sign,
      and a signed figure (+2.13%) has the sign of a model figure that prints that way;
-  3. no superlative ("record", "all-time high", "best week since") without the fact.
+  3. no superlative ("record", "all-time high", "best week since") without the fact;
+  4. a figure tagged to a fund or stock ("Financials (XLF, -2.31%)") is that one's return.
 """
 
 from __future__ import annotations
@@ -138,9 +139,42 @@ def _claim_problems(text: str, recap: WeeklyRecap) -> list[str]:
     return problems
 
 
+TAGGED_TICKER = re.compile(r"\(([A-Z]{1,5}), ([+-]?\d+\.\d+%)\)")
+TAGGED_NAME = re.compile(r"([A-Z][A-Za-z&.' -]*?) \(([+-]?\d+\.\d+%)\)")
+
+
+def _moves_by_key(recap: WeeklyRecap) -> dict[str, set[str]]:
+    """Ticker or name -> how its week return prints, for "Name (TICKER, +2.13%)" checks."""
+    out: dict[str, set[str]] = defaultdict(set)
+    s = recap.sectors
+    if s is None:
+        return out
+    for m in list(s.sectors) + list(s.industries) + [x for w in s.watchlists for x in w.members]:
+        for digits in (1, 2):
+            out[m.ticker].add(f.signed(m.week_return, digits))
+            out[m.name].add(f.signed(m.week_return, digits))
+    return out
+
+
+def _tagged_problems(text: str, moves: dict[str, set[str]]) -> list[str]:
+    problems = []
+    for ticker, figure in TAGGED_TICKER.findall(text):
+        if ticker in moves and figure not in moves[ticker]:
+            problems.append(f"'{ticker}, {figure}' is not {ticker}'s week return")
+    for before, figure in TAGGED_NAME.findall(text):
+        words = before.split()
+        name = next(
+            (" ".join(words[i:]) for i in range(len(words)) if " ".join(words[i:]) in moves), None
+        )
+        if name is not None and figure not in moves[name]:
+            problems.append(f"'{name} ({figure})' is not {name}'s week return")
+    return problems
+
+
 def check_story(recap: WeeklyRecap) -> tuple[str, ...]:
     """Every problem found in the headline, dek and paragraphs, each naming its text."""
     signs = _signs_without_prose(recap)
+    moves = _moves_by_key(recap)
     texts = [("headline", recap.headline), ("dek", recap.dek)]
     texts += [(p.section, p.text) for p in recap.narrative]
     problems: list[str] = []
@@ -149,6 +183,7 @@ def check_story(recap: WeeklyRecap) -> tuple[str, ...]:
             _number_problems(text, signs)
             + _direction_problems(text, signs)
             + _claim_problems(text, recap)
+            + _tagged_problems(text, moves)
         )
         problems.extend(f"{where}: {p} (in: {text[:80]!r})" for p in found)
     return tuple(problems)

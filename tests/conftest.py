@@ -30,3 +30,24 @@ def snapshot_source(market_dir):
     from recap.sources.snapshot import SnapshotSource
 
     return SnapshotSource(market_dir)
+
+
+@pytest.fixture(scope="session")
+def reference_recap(market_dir, snapshot_source):
+    """The WeeklyRecap of the week of 2026-01-12..16, computed from the real snapshot."""
+    from recap import pipeline
+    from recap.config import read_config
+
+    cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
+    now = dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC)
+    week = pipeline.resolve_week(snapshot_source, cfg, REFERENCE_WEEK, now)
+    market = pipeline.fetch_market(snapshot_source, cfg, week, pipeline._holdings_for(cfg))
+    return pipeline.compute_recap(market, week, cfg, now)
+
+
+@pytest.fixture(scope="session")
+def reference_config(market_dir):
+    """The shipped config, reading the real snapshot."""
+    from recap.config import read_config
+
+    return read_config(None, {"data_dir": market_dir}, cwd=market_dir)
