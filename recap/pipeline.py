@@ -330,8 +330,14 @@ def build_with_fallback(
 
     store = Store(config.store_path)
     try:
-        live = CachedSource(YahooSource.from_config(config), store, now=now)
-        return build_recap(live, config, week_date=week_date, now=now, formats=formats)
+        yahoo = YahooSource.from_config(config)
+        live = CachedSource(yahoo, store, now=now)
+        week = resolve_week(live, config, week_date, now)
+        etf = str(config.section("contribution").get("etf", ""))
+        holdings = yahoo.fetch_sector_weights(etf, now.date()) if etf else None
+        return build_recap(
+            live, config, week_date=week.end, now=now, formats=formats, holdings=holdings
+        )
     except SourceError as e:
         if not e.offline:
             raise

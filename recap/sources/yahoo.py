@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from yfinance.exceptions import YFException, YFRateLimitError
 from recap.config import RecapConfig
 from recap.errors import SourceError
 from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, empty_earnings
+from recap.sources.holdings import Holdings
 from recap.weeks import NEW_YORK
 
 logger = logging.getLogger(__name__)
@@ -337,3 +339,57 @@ class YahooSource:
     def latest_session(self, tickers: tuple[str, ...]) -> dt.date | None:
         """Unknown without asking the network: always None."""
         return None
+
+    def fetch_sector_weights(self, etf: str, today: dt.date) -> Holdings | None:
+        """A fund's sector weights from Yahoo's fund data (Morningstar sectors, mapped to
+        the GICS names of the sector funds); None when Yahoo has none."""
+        with _yfinance_log() as messages:
+            try:
+                raw = self._ticker(etf).funds_data.sector_weightings
+            except (YFException, OSError, KeyError, ValueError, TypeError) as e:
+                logger.warning("no sector weights for %s from Yahoo: %s", etf, _one_line(str(e)))
+                return None
+        if messages:
+            logger.info("yfinance said: %s", _one_line(" | ".join(messages)))
+        return holdings_from_weightings(etf, raw or {}, today)
+
+
+# Yahoo's fund data uses Morningstar's sector keys; the sector funds use GICS names.
+MORNINGSTAR_TO_GICS = {
+    "realestate": "Real Estate",
+    "consumer_cyclical": "Consumer Discretionary",
+    "basic_materials": "Materials",
+    "consumer_defensive": "Consumer Staples",
+    "technology": "Information Technology",
+    "communication_services": "Communication Services",
+    "financial_services": "Financials",
+    "utilities": "Utilities",
+    "industrials": "Industrials",
+    "energy": "Energy",
+    "healthcare": "Health Care",
+}
+
+
+def holdings_from_weightings(etf: str, raw: dict[str, Any], today: dt.date) -> Holdings | None:
+    """Holdings from ``funds_data.sector_weightings``; unknown keys and junk are dropped."""
+    weights: dict[str, float] = {}
+    for key, value in raw.items():
+        sector = MORNINGSTAR_TO_GICS.get(str(key))
+        try:
+            w = float(value)
+        except (TypeError, ValueError):
+            continue
+        if sector is None or not math.isfinite(w) or w <= 0:
+            continue
+        weights[sector] = weights.get(sector, 0.0) + w
+    total = sum(weights.values())
+    if total <= 0:
+        return None
+    ordered = sorted(((k, v / total) for k, v in weights.items()), key=lambda x: -x[1])
+    return Holdings(
+        fund=etf,
+        as_of=today,
+        source=f"Yahoo Finance fund data for {etf} (Morningstar sectors)",
+        sector_weights=tuple(ordered),
+        positions=0,
+    )
