@@ -1,14 +1,14 @@
 """Errors raised by recap. Only ``cli.py`` turns them into messages and exit codes.
 
-    RecapError
-     +-- ConfigError          a config file or value is wrong
-     +-- DataError            market data is missing, malformed or unusable
-     |    +-- SourceError     a data source could not be read or reached
-     |    +-- StaleDataError  no close for the last trading day of the week
-     +-- WeekError            the requested week cannot be reported
-     +-- RenderError          a report could not be rendered or failed its checks
-     +-- DeliveryError        email or blog delivery failed or was refused
-     +-- LockError            another run holds the lock
+RecapError
+ +-- ConfigError          a config file or value is wrong
+ +-- DataError            market data is missing, malformed or unusable
+ |    +-- SourceError     a data source could not be read or reached
+ |    +-- StaleDataError  no close for the last trading day of the week
+ +-- WeekError            the requested week cannot be reported
+ +-- RenderError          a report could not be rendered or failed its checks
+ +-- DeliveryError        email or blog delivery failed or was refused
+ +-- LockError            another run holds the lock
 """
 
 from __future__ import annotations
