@@ -152,6 +152,13 @@ def fetch_market(
     long_history = source.fetch_bars(
         _index_tickers(config), dt.date.fromisoformat(CALENDAR_START), week.end
     )
+    missing = [
+        f"{spec.name} ({' or '.join(t for t in (spec.symbol, spec.proxy) if t)})"
+        for spec in config.indexes
+        if spec.symbol not in long_history and spec.proxy not in long_history
+    ]
+    if missing:
+        raise DataError(f"no price data in the {source.name} source for " + ", ".join(missing))
     start = week.start - dt.timedelta(days=CONTENT_LOOKBACK_DAYS)
     extra = tuple(t for t in content_mod.content_tickers(config) if t not in long_history)
     recent = source.fetch_bars(extra, start, week.end) if extra else {}

@@ -54,6 +54,7 @@ def render_html(
         "recap.html.j2",
         recap=recap,
         charts=charts,
+        chart_map={c.name: c for c in charts},
         report=config.report,
         for_print=for_print,
     )
@@ -61,7 +62,14 @@ def render_html(
 
 def render_email_html(recap: WeeklyRecap, charts: Sequence[Any], config: RecapConfig) -> str:
     """The HTML part of the email (charts by cid:, CSS inlined by delivery)."""
-    return _render(config, "email.html.j2", recap=recap, charts=charts, report=config.report)
+    return _render(
+        config,
+        "email.html.j2",
+        recap=recap,
+        charts=charts,
+        chart_map={c.name: c for c in charts},
+        report=config.report,
+    )
 
 
 def render_text(recap: WeeklyRecap, config: RecapConfig) -> str:

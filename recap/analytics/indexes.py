@@ -91,7 +91,7 @@ def compute_small_vs_large(
     end = _ts(week.end)
     ws = weekly_closes(small.loc[small.index <= end])
     wl = weekly_closes(large.loc[large.index <= end])
-    both = pd.concat({"s": ws, "l": wl}, axis=1).dropna()
+    both = pd.concat({"s": ws, "l": wl}, axis=1, sort=True).dropna()
     weekly = both["s"].pct_change() - both["l"].pct_change()
     streak = 0
     if spread > 0:

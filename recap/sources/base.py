@@ -73,6 +73,6 @@ def closes_frame(bars: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Wide frame of closes: one column per ticker, union of session dates."""
     if not bars:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="Date"))
-    frame = pd.concat({t: close_series(b) for t, b in bars.items()}, axis=1)
+    frame = pd.concat({t: close_series(b) for t, b in bars.items()}, axis=1, sort=True)
     frame.index.name = "Date"
     return frame.sort_index()
