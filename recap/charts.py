@@ -104,6 +104,8 @@ def _pct_axis(ax: Axes, axis: str = "y") -> None:
 
 
 def _window(closes: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    if not isinstance(closes.index, pd.DatetimeIndex):
+        return closes.iloc[0:0]
     return closes.loc[(closes.index >= pd.Timestamp(start)) & (closes.index <= pd.Timestamp(end))]
 
 
@@ -159,7 +161,7 @@ def small_vs_large(recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig
     large = next(
         (m for m in recap.indexes if large_spec and m.index_symbol == large_spec.symbol), None
     )
-    if small is None or large is None:
+    if small is None or large is None or not {small.symbol, large.symbol} <= set(closes):
         return None
     upto = closes.loc[closes.index <= pd.Timestamp(recap.week.end), [small.symbol, large.symbol]]
     year = upto.loc[upto.index > pd.Timestamp(recap.week.end - dt.timedelta(days=365))].dropna()

@@ -1,0 +1,124 @@
+"""`make screenshots`: look at what the build makes.
+
+Builds the 2026-01-16 recap from the snapshot into a temporary folder, then writes into
+--out: the PDF's pages as PNG (pdftoppm -r 60), the page at phone (375 px) and desktop
+(1280 px) widths, dark mode at phone width, and email.html at 600 px, all with
+headless Chromium. Open the PNGs and look at them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WEEK = dt.date(2026, 1, 16)
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--hide-scrollbars",
+]
+
+
+def chromium() -> str | None:
+    """The Chromium binary (Debian's `chromium`), or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def screenshot(page: Path, png: Path, width: int, height: int, dark: bool = False) -> None:
+    """One headless Chromium screenshot of a local file.
+
+    Chromium's headless window is at least 500 px wide; narrower widths are laid out in
+    an iframe of that width and the shot is cropped to it.
+    """
+    if width < 500:
+        frame = page.with_name(f"frame-{width}-{page.name}")
+        frame.write_text(
+            f'<html><body style="margin:0"><iframe src="{page.name}" '
+            f'style="width:{width}px;height:{height}px;border:0"></iframe></body></html>'
+        )
+        _shoot(frame, png, 520, height, dark)
+        from PIL import Image
+
+        with Image.open(png) as im:
+            im.crop((0, 0, width, height)).save(png)
+        return
+    _shoot(page, png, width, height, dark)
+
+
+def _shoot(page: Path, png: Path, width: int, height: int, dark: bool) -> None:
+    exe = chromium()
+    if exe is None:
+        raise SystemExit("chromium is not installed (make sysdeps installs it)")
+    flags = [*CHROMIUM_FLAGS, f"--window-size={width},{height}", f"--screenshot={png}"]
+    flags.append("--allow-file-access-from-files")
+    if dark:
+        flags.append("--force-dark-mode")
+        flags.append("--blink-settings=preferredColorScheme=0")
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [exe, *flags, f"--user-data-dir={profile}", page.resolve().as_uri()],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+
+def build(data_dir: Path, out: Path) -> Path:
+    """The week's files, built from the snapshot into ``out``."""
+    from recap import output, pipeline
+    from recap.config import read_config
+    from recap.sources.snapshot import SnapshotSource
+
+    cfg = read_config(None, {"data_dir": data_dir, "out_dir": out}, cwd=ROOT)
+    built = pipeline.build_recap(
+        SnapshotSource(data_dir),
+        cfg,
+        week_date=WEEK,
+        now=dt.datetime.now(dt.UTC),
+        holdings=pipeline._holdings_for(cfg),
+    )
+    return output.write_week(out, built.recap.week.end, built.files)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared/data/market")
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    args = parser.parse_args()
+    if not (args.data_dir / "prices").is_dir():
+        raise SystemExit(f"no snapshot at {args.data_dir}; pass --data-dir")
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        week = build(args.data_dir, Path(tmp))
+        for old in args.out.glob("pdf-*.png"):
+            old.unlink()
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "60", str(week / "recap.pdf"), str(args.out / "pdf")],
+            check=True,
+        )
+        screenshot(week / "recap.html", args.out / "html-1280.png", 1280, 4200)
+        screenshot(week / "recap.html", args.out / "html-375.png", 375, 6000)
+        screenshot(week / "recap.html", args.out / "html-375-dark.png", 375, 2400, dark=True)
+        # Mail clients resolve cid: images from the message; a browser needs files.
+        preview = week / "email-preview.html"
+        html = (week / "email.html").read_text(encoding="utf-8")
+        preview.write_text(re.sub(r'src="cid:([\w-]+)"', r'src="charts/\1.png"', html))
+        screenshot(preview, args.out / "email-600.png", 640, 3600)
+    for png in sorted(args.out.glob("*.png")):
+        print(png.relative_to(ROOT) if png.is_relative_to(ROOT) else png)
+
+
+if __name__ == "__main__":
+    main()
