@@ -38,6 +38,8 @@ def _bad_line(path: Path, lines: list[str], expected: int) -> None:
 
 
 def _first_bad(path: Path, column: str, raw: pd.Series, parsed: pd.Series) -> None:
+    if not parsed.isna().any():
+        return  # the common case, and the cheap test
     bad = raw.notna() & (raw.astype(str).str.strip() != "") & parsed.isna()
     if bad.any():
         pos = int(bad.to_numpy().nonzero()[0][0])
@@ -47,6 +49,26 @@ def _first_bad(path: Path, column: str, raw: pd.Series, parsed: pd.Series) -> No
         )
 
 
+def _read_clean(text: str) -> pd.DataFrame | None:
+    """The fast path: a file whose every value parses. None sends it down the slow,
+    checking path, which names the first bad line."""
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            index_col="Date",
+            dtype={c: "float64" for c in BAR_COLUMNS},
+            keep_default_na=False,
+            na_values=[""],
+        )
+        index = pd.to_datetime(frame.index, format="%Y-%m-%d")
+    except (ValueError, TypeError):
+        return None
+    if index.has_duplicates or index.isna().any():
+        return None
+    frame.index = pd.DatetimeIndex(index, name="Date")
+    return frame[list(BAR_COLUMNS)].sort_index()
+
+
 def read_price_csv(path: Path) -> pd.DataFrame:
     """Read and check one prices/<TICKER>.csv into the shared bars layout."""
     text = _read_text(path)
@@ -54,6 +76,9 @@ def read_price_csv(path: Path) -> pd.DataFrame:
     if not lines or tuple(h.strip() for h in lines[0].split(",")) != PRICE_HEADER:
         raise SourceError(f"{path}, line 1: header must be {','.join(PRICE_HEADER)}")
     _bad_line(path, lines, len(PRICE_HEADER))
+    fast = _read_clean(text)
+    if fast is not None:
+        return fast
     raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     dates = pd.to_datetime(raw["Date"], format="%Y-%m-%d", errors="coerce")
     _first_bad(path, "Date", raw["Date"], dates)
