@@ -128,14 +128,19 @@ def _source(recap: WeeklyRecap) -> str:
 
 
 def _figure(
-    title: str, subtitle: str, source: str, height: float = 3.5, right: float = 0.25
+    title: str,
+    subtitle: str,
+    source: str,
+    height: float = 3.5,
+    right: float = 0.25,
+    bottom: float = 0.62,
 ) -> tuple[Figure, Axes]:
     """A figure in the house style: title, subtitle, source line, one axes.
 
     Margins are in inches so every chart lines up, whatever its height.
     """
     fig = Figure(figsize=(WIDTH, height), dpi=DPI)
-    left, top, bottom = 0.75, 0.78, 0.62
+    left, top = 0.75, 0.78
     ax = fig.add_axes(
         (left / WIDTH, bottom / height, 1 - (left + right) / WIDTH, 1 - (top + bottom) / height)
     )
@@ -281,13 +286,13 @@ def small_vs_large(recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig
         title = f"Small caps are ahead of large caps over the year, by {f.pct(change, 1)}"
     else:
         title = f"Small caps still trail large caps over the year, by {f.pct(change, 1)}"
-    start = f.day(year.index[0].date())
+    start = f.long_date(year.index[0].date())
     fig, ax = _figure(
         title,
         f"{small.name} ({small.symbol}) relative to the {large.name} ({large.symbol}), "
         f"{start} = 100; rising means small caps are doing better",
         _source(recap) + _proxy_note(recap),
-        right=0.3,
+        right=0.5,
     )
     ax.plot(ratio.index, ratio.to_numpy(), color=BLUE, linewidth=1.6)
     ax.axhline(100, color=MUTED, linewidth=0.8, zorder=1)
@@ -365,8 +370,10 @@ def _bars(
     pad = (hi - lo) * 0.16 or 1.0
     ax.set_xlim(lo - (pad if lo < 0 else pad * 0.2), hi + (pad if hi > 0 else pad * 0.2))
     ax.set_ylim(-0.6, len(values) - 0.4)
-    digits = 1 if hi - lo < 3 else 0
-    ax.xaxis.set_major_formatter(_pct_formatter(digits, unit))
+    locator = mticker.MaxNLocator(nbins=7, steps=[1, 2, 5, 10])
+    ax.xaxis.set_major_locator(locator)
+    step = float(locator.tick_values(lo, hi)[1] - locator.tick_values(lo, hi)[0])
+    ax.xaxis.set_major_formatter(_pct_formatter(0 if step >= 1 else 1, unit))
 
 
 def sector_bars(recap: WeeklyRecap) -> Chart | None:
@@ -381,8 +388,9 @@ def sector_bars(recap: WeeklyRecap) -> Chart | None:
         title,
         "Week return of each sector fund, %",
         _source(recap),
-        height=0.9 + 0.24 * len(moves) + 0.5,
+        height=0.78 + 0.24 * len(moves) + 0.8,
         right=0.3,
+        bottom=0.8,
     )
     _inset(fig, ax, 1.75)
     _bars(ax, [(m.name, m.week_return) for m in moves], f.signed, "%")
@@ -433,8 +441,9 @@ def bank_scatter(recap: WeeklyRecap) -> Chart | None:
         title,
         "EPS surprise against the stock's move on the report (close to close), %",
         _source(recap) + "; EPS estimates and results from the earnings calendar",
-        height=3.9,
+        height=4.0,
         right=0.3,
+        bottom=0.8,
     )
     xs = [(r.surprise or 0.0) * 100 for r in rows]
     ys = [(r.reaction or 0.0) * 100 for r in rows]
@@ -517,7 +526,9 @@ def ytd_contribution(recap: WeeklyRecap) -> Chart | None:
         return None
     lead = next((x for x in recap.sectors.leadership if x.period == "ytd"), None)
     if lead is not None and lead.contributions:
-        items = sorted(((c.sector, c.contribution) for c in lead.contributions), key=lambda i: -i[1])
+        items = sorted(
+            ((c.sector, c.contribution) for c in lead.contributions), key=lambda i: -i[1]
+        )
         if lead.top_two_share is not None and len(lead.top_two) == 2:
             title = (
                 f"{lead.top_two[0]} and {lead.top_two[1]} supplied "
@@ -531,7 +542,7 @@ def ytd_contribution(recap: WeeklyRecap) -> Chart | None:
             f"({how}: sector weight × sector return)"
         )
         weights = lead.weights_source + (
-            f", as of {f.day(lead.weights_as_of)}" if lead.weights_as_of else ""
+            f", as of {f.long_date(lead.weights_as_of)}" if lead.weights_as_of else ""
         )
         source = f"{_source(recap)}; weights: {weights}"
         label: Callable[[float], str] = f.pp
@@ -547,7 +558,7 @@ def ytd_contribution(recap: WeeklyRecap) -> Chart | None:
         source, label, unit = _source(recap), f.signed, "%"
         xlabel, what = "Year-to-date return, %", "year-to-date return by sector fund"
     fig, ax = _figure(
-        title, subtitle, source, height=0.9 + 0.24 * len(items) + 0.5, right=0.3
+        title, subtitle, source, height=0.78 + 0.24 * len(items) + 0.8, right=0.3, bottom=0.8
     )
     _inset(fig, ax, 1.75)
     _bars(ax, items, label, unit)

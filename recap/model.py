@@ -205,7 +205,7 @@ class BankResult:
     eps_estimate: float | None = _help("Consensus EPS estimate")
     eps_actual: float | None = _help("Reported EPS")
     surprise: float | None = _help("(actual - estimate) / |estimate|, fraction")
-    outcome: str = _help("'beat', 'miss', 'in line' or 'not reported'")
+    outcome: str = _help("'beat', 'miss', 'in line', 'no estimate' or 'not reported'")
     reaction: float | None = _help("Close-to-close move around the release; None if pending")
     reaction_from: dt.date | None = _help("Session whose close is the reaction's base")
     reaction_to: dt.date | None = _help("Session whose close ends the reaction")
@@ -219,7 +219,7 @@ class Upcoming:
 
     ticker: str = _help("Symbol")
     name: str = _help("Company name")
-    group: str = _help("'regional' or 'large'")
+    group: str = _help("The watchlist it comes from, or 'Large banks'")
     report_date: dt.date = _help("Expected date")
     release_time: str = _help("'before the open', 'after the close' or 'time unknown'")
     eps_estimate: float | None = _help("Consensus EPS estimate, when known")
@@ -350,6 +350,8 @@ def recap_to_dict(recap: WeeklyRecap) -> dict[str, Any]:
     out["data"]["is_sample"] = recap.data.is_sample
     for entry, move in zip(out["indexes"], recap.indexes, strict=True):
         entry["label"] = move.label
+    if recap.risks is not None:
+        out["risks"]["volatility_ratio"] = recap.risks.volatility_ratio
     out["narrative"] = [p["text"] for p in out["narrative"]]
     out["narrative_sections"] = [p.section for p in recap.narrative]
     return out

@@ -229,7 +229,10 @@ def render_files(
 
     files: dict[str, bytes] = {}
     if "json" in formats:
-        text = json.dumps(recap_to_dict(recap), indent=2, ensure_ascii=False, allow_nan=False)
+        try:
+            text = json.dumps(recap_to_dict(recap), indent=2, ensure_ascii=False, allow_nan=False)
+        except ValueError as e:  # a NaN or infinity slipped through: never publish it
+            raise RenderError(f"recap.json: a figure is not a finite number ({e})") from None
         files["recap.json"] = (text + "\n").encode()
     if not set(formats) & {"html", "pdf", "email"}:
         return files
