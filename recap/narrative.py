@@ -136,11 +136,12 @@ def dek(recap: WeeklyRecap, config: RecapConfig) -> str:
     parts: list[str] = []
     if small and large and recap.small_vs_large:
         spread = recap.small_vs_large.spread
-        if round(spread * 10000) == 0:
+        shown = formatting.pp(abs(spread), 1).lstrip("+-")
+        if shown.startswith("0.0 "):
             parts.append("small caps kept pace with large caps")
         else:
             ahead = "beat" if spread > 0 else "trailed"
-            parts.append(f"small caps {ahead} large caps by {formatting.pp(abs(spread), 1)[1:]}")
+            parts.append(f"small caps {ahead} large caps by {shown}")
     if recap.sectors and recap.sectors.leaders:
         lead = recap.sectors.leaders[0]
         parts.append(f"{lead.name} led the sectors at {formatting.signed(lead.week_return)}")
