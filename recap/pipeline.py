@@ -343,11 +343,14 @@ def build_with_fallback(
         yahoo = YahooSource.from_config(config)
         live = CachedSource(yahoo, store, now=now)
         week = resolve_week(live, config, week_date, now)
+        market = fetch_market(live, config, week)
+        # Asked only once the prices came: offline, the bars say so first and clearly.
         etf = str(config.section("contribution").get("etf", ""))
-        holdings = yahoo.fetch_sector_weights(etf, now.date()) if etf else None
-        return build_recap(
-            live, config, week_date=week.end, now=now, formats=formats, holdings=holdings
-        )
+        if etf:
+            holdings = yahoo.fetch_sector_weights(etf, now.date())
+            market = dataclasses.replace(market, holdings=holdings)
+        recap = compute_recap(market, week, config, now)
+        return BuiltWeek(recap=recap, files=render_files(recap, market, config, formats))
     except SourceError as e:
         if not e.offline:
             raise

@@ -83,6 +83,9 @@ def _yfinance_log() -> Iterator[list[str]]:
     handler = _Capture()
     yf_logger = logging.getLogger("yfinance")
     yf_logger.addHandler(handler)
+    # Its raw lines ("possibly delisted; no timezone found" when offline) would reach the
+    # user's terminal; recap reports what they mean in its own words instead.
+    propagate, yf_logger.propagate = yf_logger.propagate, False
     try:
         with warnings.catch_warnings():
             # yfinance's own pandas deprecation warnings: nothing we can change.
@@ -90,6 +93,7 @@ def _yfinance_log() -> Iterator[list[str]]:
             yield handler.messages
     finally:
         yf_logger.removeHandler(handler)
+        yf_logger.propagate = propagate
 
 
 def _chunks(items: tuple[str, ...], size: int) -> Iterator[tuple[str, ...]]:
