@@ -122,7 +122,8 @@ def test_html_has_every_chart_inline_and_alt_text(files):
             assert (attrs.get("alt") or "").strip(), attrs
         if attrs.get("role") == "img":
             assert (attrs.get("aria-label") or "").strip()
-    assert re.search(r'aria-label="Bar chart of sector fund week returns: Real Estate led', html)
+    label = re.search(r'aria-label="(Bar chart of sector fund week returns[^"]*)"', html)
+    assert label and "Real Estate led with +4.22%" in label.group(1)
     for heading in SECTIONS:
         assert f">{heading}</h2>" in html
 
