@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, fields, is_dataclass
+from types import GeneratorType
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -18,7 +19,19 @@ def _help(text: str) -> Any:
 
 
 @dataclass(frozen=True)
-class Week:
+class _Record:
+    """Base of the model's records: a list or generator given to a field becomes a tuple,
+    so a record stays immutable and hashable however it was built."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list | GeneratorType):
+                object.__setattr__(self, f.name, tuple(value))
+
+
+@dataclass(frozen=True)
+class Week(_Record):
     """One NYSE trading week."""
 
     start: dt.date = _help("First session of the week")
@@ -28,11 +41,6 @@ class Week:
     session_dates: tuple[dt.date, ...] = _help("Every session of the week, in order")
     early_closes: tuple[dt.date, ...] = _help("Sessions of the week that closed early")
     holidays: tuple[dt.date, ...] = _help("Weekdays of the week on which the exchange was shut")
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "session_dates", tuple(self.session_dates))
-        object.__setattr__(self, "early_closes", tuple(self.early_closes))
-        object.__setattr__(self, "holidays", tuple(self.holidays))
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,7 @@ class SectorMove:
 
 
 @dataclass(frozen=True)
-class Watchlist:
+class Watchlist(_Record):
     """A named basket (theme) from config, e.g. 'AI hardware', with its movers."""
 
     name: str = _help("Watchlist name from config")
@@ -121,10 +129,6 @@ class Watchlist:
     leaders: tuple[str, ...] = _help("Tickers of the top movers (up to three)")
     laggards: tuple[str, ...] = _help("Tickers of the bottom movers (up to three)")
     missing: tuple[str, ...] = _help("Members without data for the week (listed in data notes)")
-
-    def __post_init__(self) -> None:
-        for name in ("members", "leaders", "laggards", "missing"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ class Contribution:
 
 
 @dataclass(frozen=True)
-class Leadership:
+class Leadership(_Record):
     """Which sectors drove an index's move over a period (week or year to date)."""
 
     period: str = _help("'week' or 'ytd'")
@@ -152,10 +156,6 @@ class Leadership:
     top_two: tuple[str, ...] = _help("The two sectors with the largest positive contribution")
     top_two_share: float | None = _help("Their share of the sum of positive contributions")
     hhi: float | None = _help("Herfindahl index of the positive shares (1.0 = one sector)")
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "contributions", tuple(self.contributions))
-        object.__setattr__(self, "top_two", tuple(self.top_two))
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ class Breadth:
 
 
 @dataclass(frozen=True)
-class SectorSection:
+class SectorSection(_Record):
     """Sector Highlights and Drivers."""
 
     sectors: tuple[SectorMove, ...] = _help("The sector ETFs, best week first")
@@ -185,12 +185,6 @@ class SectorSection:
     rank_changes: tuple[tuple[str, int, int], ...] = _help(
         "(ticker, ytd_rank, week_rank) for sectors whose week rank differs from YTD by 5+"
     )
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, list):
-                object.__setattr__(self, f.name, tuple(value))
 
 
 @dataclass(frozen=True)
@@ -226,7 +220,7 @@ class Upcoming:
 
 
 @dataclass(frozen=True)
-class BankSection:
+class BankSection(_Record):
     """Regional Banks: who reported, who beat or missed, how the stocks reacted."""
 
     watchlist: str = _help("The watchlist the regional banks come from")
@@ -242,10 +236,6 @@ class BankSection:
     group_week_return: float | None = _help("Equal-weighted week return of the watchlist")
     kre_week_return: float | None = _help("Week return of the regional-bank ETF, if held")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "reported", tuple(self.reported))
-        object.__setattr__(self, "large", tuple(self.large))
-
 
 @dataclass(frozen=True)
 class RiskNote:
@@ -257,7 +247,7 @@ class RiskNote:
 
 
 @dataclass(frozen=True)
-class RiskSection:
+class RiskSection(_Record):
     """Risk Spotlight: concentration of gains and the AI-hardware trade."""
 
     index_label: str = _help("The index whose YTD gains are broken down")
@@ -279,10 +269,6 @@ class RiskSection:
     market_volatility: float | None = _help("63-session annualized volatility of the S&P 500")
     notes: tuple[RiskNote, ...] = _help("Cited context from config")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "concentration_sectors", tuple(self.concentration_sectors))
-        object.__setattr__(self, "notes", tuple(self.notes))
-
     @property
     def volatility_ratio(self) -> float | None:
         """Semiconductor volatility as a multiple of the market's."""
@@ -292,18 +278,15 @@ class RiskSection:
 
 
 @dataclass(frozen=True)
-class WeekAhead:
+class WeekAhead(_Record):
     """The next trading week: sessions and expected earnings."""
 
     week: Week = _help("The next NYSE trading week")
     earnings: tuple[Upcoming, ...] = _help("Watchlist and large-bank releases expected, by date")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "earnings", tuple(self.earnings))
-
 
 @dataclass(frozen=True)
-class WeeklyRecap:
+class WeeklyRecap(_Record):
     """Everything a week's reports show, computed once and never changed."""
 
     week: Week = _help("The trading week covered")
@@ -318,10 +301,6 @@ class WeeklyRecap:
     banks: BankSection | None = _help("Regional-bank earnings; None when no bank reported")
     risks: RiskSection | None = _help("Risk Spotlight")
     week_ahead: WeekAhead | None = _help("The next trading week")
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "indexes", tuple(self.indexes))
-        object.__setattr__(self, "narrative", tuple(self.narrative))
 
     def paragraphs(self, section: str) -> tuple[str, ...]:
         """The narrative paragraphs of one section."""

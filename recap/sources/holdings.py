@@ -79,14 +79,21 @@ def read_holdings(path: Path) -> Holdings:
         sector = SECTOR_ALIASES.get(sector, sector)
         totals[sector] = totals.get(sector, 0.0) + weight
         positions += 1
-    total = sum(totals.values())
-    if positions == 0 or total <= 0:
+    weights = normalized(totals)
+    if positions == 0 or not weights:
         raise DataError(f"{path}: no equity holdings with a weight")
-    weights = sorted(((s, w / total) for s, w in totals.items()), key=lambda x: -x[1])
     return Holdings(
         fund=fund,
         as_of=as_of,
         source=f"{fund} holdings file",
-        sector_weights=tuple(weights),
+        sector_weights=weights,
         positions=positions,
     )
+
+
+def normalized(totals: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """Sector totals scaled to sum to 1, largest first; empty when they sum to nothing."""
+    total = sum(totals.values())
+    if total <= 0:
+        return ()
+    return tuple(sorted(((s, w / total) for s, w in totals.items()), key=lambda x: -x[1]))

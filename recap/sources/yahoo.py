@@ -25,7 +25,7 @@ from yfinance.exceptions import YFException, YFRateLimitError
 from recap.config import RecapConfig
 from recap.errors import SourceError
 from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, empty_earnings
-from recap.sources.holdings import Holdings
+from recap.sources.holdings import Holdings, normalized
 from recap.weeks import NEW_YORK
 
 logger = logging.getLogger(__name__)
@@ -386,14 +386,13 @@ def holdings_from_weightings(etf: str, raw: dict[str, Any], today: dt.date) -> H
         if sector is None or not math.isfinite(w) or w <= 0:
             continue
         weights[sector] = weights.get(sector, 0.0) + w
-    total = sum(weights.values())
-    if total <= 0:
+    ordered = normalized(weights)
+    if not ordered:
         return None
-    ordered = sorted(((k, v / total) for k, v in weights.items()), key=lambda x: -x[1])
     return Holdings(
         fund=etf,
         as_of=today,
         source=f"Yahoo Finance fund data for {etf} (Morningstar sectors)",
-        sector_weights=tuple(ordered),
+        sector_weights=ordered,
         positions=0,
     )
