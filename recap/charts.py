@@ -160,6 +160,9 @@ def _inset(fig: Figure, ax: Axes, left: float) -> None:
 
 
 _SVG_HEADER = re.compile(r"^.*?(?=<svg)", re.S)
+# matplotlib's <metadata> names its web site and Dublin Core URLs: not wanted in a page
+# whose every URL must stay inside the build.
+_SVG_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 
 
 def _save(fig: Figure, name: str, title: str, alt: str) -> Chart:
@@ -168,7 +171,7 @@ def _save(fig: Figure, name: str, title: str, alt: str) -> Chart:
     fig.savefig(svg, format="svg", metadata={"Date": None}, transparent=True)
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=DPI * 2, metadata={"Software": None}, facecolor="white")
-    text = _SVG_HEADER.sub("", svg.getvalue(), count=1)
+    text = _SVG_METADATA.sub("", _SVG_HEADER.sub("", svg.getvalue(), count=1), count=1)
     return Chart(name=name, title=title, alt=alt, svg=text, png=png.getvalue())
 
 
@@ -327,7 +330,7 @@ def small_vs_large(recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig
         va="center",
         annotation_clip=False,
     )
-    locator = mdates.MonthLocator(bymonth=(1, 3, 5, 7, 9, 11))
+    locator = mdates.MonthLocator(bymonth=(1, 3, 5, 7, 9, 11))  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%.0f"))
@@ -467,7 +470,7 @@ def bank_scatter(recap: WeeklyRecap) -> Chart | None:
     ax.set_xlim(min(min(xs), 0) - xpad, max(max(xs), 0) + xpad)
     ax.set_ylim(min(min(ys), 0) - ypad, max(max(ys), 0) + ypad)
     _label_points(fig, ax, [r.ticker for r in rows], xs, ys)
-    corner = {"fontsize": 7.5, "color": MUTED, "style": "italic"}
+    corner: dict[str, Any] = {"fontsize": 7.5, "color": MUTED, "style": "italic"}
     ax.text(0.99, 0.98, "beat, rose", transform=ax.transAxes, ha="right", va="top", **corner)
     ax.text(0.01, 0.02, "missed, fell", transform=ax.transAxes, ha="left", va="bottom", **corner)
     ax.set_xlabel("EPS surprise against the estimate, %")
