@@ -54,7 +54,7 @@ def main() -> None:
     if not (args.data_dir / "prices").is_dir():
         raise SystemExit(f"no snapshot at {args.data_dir}; pass --data-dir")
     GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-    GOLDEN.write_text(render(args.data_dir), encoding="utf-8")
+    GOLDEN.write_text(render(args.data_dir.resolve()), encoding="utf-8")
     print(f"wrote {GOLDEN.relative_to(ROOT)}; review it with: git diff -- tests/golden")
 
 

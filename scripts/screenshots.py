@@ -1,9 +1,10 @@
 """`make screenshots`: look at what the build makes.
 
-Builds the 2026-01-16 recap from the snapshot into a temporary folder, then writes into
---out: the PDF's pages as PNG (pdftoppm -r 60), the page at phone (375 px) and desktop
-(1280 px) widths, dark mode at phone width, and email.html at 600 px, all with
-headless Chromium. Open the PNGs and look at them.
+Builds the 2026-01-16 recap from the snapshot into a temporary folder (or reuses a built
+week folder given with --week-dir), then writes into --out: the PDF's pages as PNG
+(pdftoppm -r 60), the page at phone (375 px) and desktop (1280 px) widths, dark mode at
+both, and email.html at 600 px, all with headless Chromium. With --readme it also writes
+docs/report.png, the top of the desktop page, for the README. Open the PNGs and look.
 """
 
 from __future__ import annotations
@@ -75,12 +76,27 @@ def _shoot(page: Path, png: Path, width: int, height: int, dark: bool) -> None:
         )
 
 
+def readme_image(shot: Path, dest: Path, limit: int = 400_000) -> None:
+    """The top of the desktop page, cropped to the column and kept under ``limit`` bytes."""
+    from PIL import Image
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(shot) as im:
+        column = im.convert("RGB").crop((240, 0, 1040, 1250))
+    for colours in (256, 128, 64):
+        column.quantize(colours, dither=Image.Dither.NONE).save(dest, optimize=True)
+        if dest.stat().st_size < limit:
+            return
+    raise SystemExit(f"{dest} is over {limit} bytes")
+
+
 def build(data_dir: Path, out: Path) -> Path:
     """The week's files, built from the snapshot into ``out``."""
     from recap import output, pipeline
     from recap.config import read_config
     from recap.sources.snapshot import SnapshotSource
 
+    data_dir = data_dir.resolve()
     cfg = read_config(None, {"data_dir": data_dir, "out_dir": out}, cwd=ROOT)
     built = pipeline.build_recap(
         SnapshotSource(data_dir),
@@ -95,13 +111,19 @@ def build(data_dir: Path, out: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared/data/market")
-    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    parser.add_argument("--out", type=Path, default=ROOT / "output" / "screenshots")
+    parser.add_argument("--week-dir", type=Path, help="a built week folder to reuse")
+    parser.add_argument("--readme", action="store_true", help="also write docs/report.png")
     args = parser.parse_args()
-    if not (args.data_dir / "prices").is_dir():
+    if args.week_dir is None and not (args.data_dir / "prices").is_dir():
         raise SystemExit(f"no snapshot at {args.data_dir}; pass --data-dir")
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        week = build(args.data_dir, Path(tmp))
+        if args.week_dir is not None:
+            week = Path(tmp) / "week"
+            shutil.copytree(args.week_dir, week)
+        else:
+            week = build(args.data_dir, Path(tmp))
         for old in args.out.glob("pdf-*.png"):
             old.unlink()
         subprocess.run(
@@ -111,11 +133,14 @@ def main() -> None:
         screenshot(week / "recap.html", args.out / "html-1280.png", 1280, 4200)
         screenshot(week / "recap.html", args.out / "html-375.png", 375, 6000)
         screenshot(week / "recap.html", args.out / "html-375-dark.png", 375, 2400, dark=True)
+        screenshot(week / "recap.html", args.out / "html-1280-dark.png", 1280, 2400, dark=True)
         # Mail clients resolve cid: images from the message; a browser needs files.
         preview = week / "email-preview.html"
         html = (week / "email.html").read_text(encoding="utf-8")
         preview.write_text(re.sub(r'src="cid:([\w-]+)"', r'src="charts/\1.png"', html))
         screenshot(preview, args.out / "email-600.png", 640, 3600)
+    if args.readme:
+        readme_image(args.out / "html-1280.png", ROOT / "docs" / "report.png")
     for png in sorted(args.out.glob("*.png")):
         print(png.relative_to(ROOT) if png.is_relative_to(ROOT) else png)
 

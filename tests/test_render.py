@@ -1,34 +1,19 @@
-"""The rendered report: HTML, PDF and email files of the 2026-01-16 week, built for real
-from the snapshot. Text comes out of the PDF through pdftotext and pypdf."""
+"""The rendered page and email of the 2026-01-16 week, built for real from the snapshot:
+sections and charts present, alt text, nothing fetched from outside the output folder,
+escaping, sections left out when their data is absent, and the sample-data banner."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import io
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 
 import pytest
 
 from recap import render
-from recap.charts import draw_charts
-from recap.pdf import html_to_pdf
+from tests._report import CHARTS, SECTIONS, reference, reference_charts
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-SECTIONS = (
-    "Key Market Moves",
-    "Sector Highlights and Drivers",
-    "Regional Banks",
-    "Risk Spotlight",
-    "Week Ahead",
-    "Conclusion",
-    "Data notes",
-)
-MAX_PAGES = 12
 
 
 @pytest.fixture(scope="module")
@@ -39,128 +24,127 @@ def files(market_dir):
 
 
 @pytest.fixture(scope="module")
-def charts(reference_recap, market_dir, snapshot_source, reference_config):
-    from recap import pipeline
-
-    market = pipeline.fetch_market(snapshot_source, reference_config, reference_recap.week, None)
-    return draw_charts(reference_recap, market.closes, reference_config)[0]
+def ref(market_dir):
+    recap, _, cfg = reference(market_dir)
+    return recap, reference_charts(market_dir), cfg
 
 
 class Tags(HTMLParser):
-    """Every start tag with its attributes."""
+    """Every start tag with its attributes, and the text of each h1/h2."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.headings: list[tuple[str, str]] = []
+        self._open: str | None = None
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
+        if tag in ("h1", "h2"):
+            self._open, self._text = tag, ""
+
+    def handle_data(self, data):
+        if self._open:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == self._open:
+            self.headings.append((tag, " ".join(self._text.split())))
+            self._open = None
 
 
-def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
+def _parse(html: str) -> Tags:
     parser = Tags()
     parser.feed(html)
-    return parser.tags
+    return parser
 
 
-def _pdf_text(pdf: bytes, tmp_path) -> str:
-    path = tmp_path / "recap.pdf"
-    path.write_bytes(pdf)
-    if shutil.which("pdftotext"):
-        return subprocess.run(
-            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-        ).stdout
-    from pypdf import PdfReader
-
-    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+def test_page_has_every_section_in_order_and_one_h1(files):
+    page = _parse(files["recap.html"].decode())
+    assert [t for t, _ in page.headings].count("h1") == 1
+    assert ("h1", "Russell 2000 Surges; Tech Risks Spotlighted") in page.headings
+    h2 = [text for tag, text in page.headings if tag == "h2"]
+    assert [h for h in h2 if h in SECTIONS] == list(SECTIONS)
+    assert "Key numbers" in h2
 
 
-def test_pdf_has_the_headline_every_section_and_a_bounded_page_count(files, tmp_path):
-    from pypdf import PdfReader
-
-    reader = PdfReader(io.BytesIO(files["recap.pdf"]))
-    assert 3 <= len(reader.pages) <= MAX_PAGES
-    text = " ".join(_pdf_text(files["recap.pdf"], tmp_path).split())
-    assert "Russell 2000 Surges; Tech Risks Spotlighted" in text
-    for heading in SECTIONS:
-        assert heading.upper() in text.upper(), heading
-    assert f"Page 1 of {len(reader.pages)}" in text
-    assert "265.76" in text and "+2.13%" in text
-
-
-def test_pdf_embeds_its_fonts_and_every_chart(files):
-    from pypdf import PdfReader
-
-    reader = PdfReader(io.BytesIO(files["recap.pdf"]))
-    fonts, images = set(), 0
-    for page in reader.pages:
-        resources = page["/Resources"]
-        for font in resources.get("/Font", {}).values():
-            desc = font.get_object().get("/DescendantFonts")
-            obj = desc[0].get_object() if desc else font.get_object()
-            fd = obj.get("/FontDescriptor")
-            if fd is not None:
-                fd = fd.get_object()
-                embedded = any(k in fd for k in ("/FontFile", "/FontFile2", "/FontFile3"))
-                fonts.add((str(obj["/BaseFont"]), embedded))
-        for xobj in resources.get("/XObject", {}).values():
-            if xobj.get_object().get("/Subtype") == "/Image":
-                images += 1
-    assert fonts and all(embedded for _, embedded in fonts), fonts
-    charts = [n for n in files if n.startswith("charts/")]
-    assert len(charts) == 5
-    assert images >= len(charts)
-
-
-def test_html_has_every_chart_inline_and_alt_text(files):
+def test_every_chart_is_inline_svg_with_alt_text(files):
     html = files["recap.html"].decode()
-    charts = [n for n in files if n.startswith("charts/")]
-    assert html.count("<svg") == len(charts)
-    tags = _tags(html)
-    for tag, attrs in tags:
-        if tag == "img":
-            assert (attrs.get("alt") or "").strip(), attrs
-        if attrs.get("role") == "img":
-            assert (attrs.get("aria-label") or "").strip()
-    label = re.search(r'aria-label="(Bar chart of sector fund week returns[^"]*)"', html)
-    assert label and "Real Estate led with +4.22%" in label.group(1)
-    for heading in SECTIONS:
-        assert f">{heading}</h2>" in html
+    assert html.count("<svg") == len(CHARTS)
+    labelled = [a for t, a in _parse(html).tags if a.get("role") == "img"]
+    assert len(labelled) == len(CHARTS)
+    assert all((a.get("aria-label") or "").strip() for a in labelled)
+    for name in CHARTS:
+        assert f'id="chart-{name}"' in html
+    assert "Real Estate led with +4.22%, Communication Services lagged at -2.32%" in html
+
+
+def test_every_img_has_alt_text(files):
+    for name in ("recap.html", "email.html"):
+        imgs = [a for t, a in _parse(files[name].decode()).tags if t == "img"]
+        assert all((a.get("alt") or "").strip() for a in imgs), name
+    assert len([1 for t, _ in _parse(files["email.html"].decode()).tags if t == "img"]) >= 3
 
 
 def test_nothing_points_outside_the_output_folder(files):
     for name in ("recap.html", "email.html"):
-        for tag, attrs in _tags(files[name].decode()):
-            for key in ("src", "href"):
+        html = files[name].decode()
+        for tag, attrs in _parse(html).tags:
+            for key in ("src", "href", "srcset", "poster", "data"):
                 url = attrs.get(key)
                 if url is None:
                     continue
-                assert not re.match(r"^(https?:|file:|//|/)", url), (name, tag, url)
+                assert not re.match(r"^(https?:|file:|//|/|\.\.)", url), (name, tag, url)
                 if key == "src" and not url.startswith("cid:"):
                     assert url in files, url
+        assert not re.search(r"url\(\s*['\"]?(https?:|file:|//)", html), name
+        assert "@import" not in html, name
+    assert not re.search(r"https?://", files["email.html"].decode())
 
 
-def test_email_parts(files):
-    html = files["email.html"].decode()
-    assert "<!-- greeting -->" in html and "<!-- unsubscribe -->" in html
-    assert "<svg" not in html and "<script" not in html
-    cids = set(re.findall(r'src="cid:([\w-]+)"', html))
-    assert cids and all(f"charts/{c}.png" in files for c in cids)
-    text = files["email.txt"].decode()
-    assert "Russell 2000 Surges; Tech Risks Spotlighted" in text
-    assert "KEY MARKET MOVES" in text and "<" not in text
-
-
-def test_table_numbers_match_the_model(files, reference_recap):
+def test_tables_are_marked_up_for_screen_readers(files):
     html = files["recap.html"].decode()
-    for m in reference_recap.indexes:
-        label = re.escape(m.label.replace("&", "&amp;"))
-        row = re.search(rf"<th scope=\"row\">{label}</th>(.*?)</tr>", html, re.S)
+    tags = _parse(html).tags
+    ths = [a for t, a in tags if t == "th"]
+    assert ths and all(a.get("scope") in ("col", "row") for a in ths)
+    assert html.count("<caption>") == html.count("<table")
+    wraps = [a for t, a in tags if t == "div" and "table-wrap" in (a.get("class") or "")]
+    assert wraps and all(a.get("role") == "region" and a.get("aria-label") for a in wraps)
+
+
+def test_screen_css_has_dark_mode_and_phone_rules(files):
+    html = files["recap.html"].decode()
+    assert "@media (prefers-color-scheme: dark)" in html
+    assert "@media (max-width: 640px)" in html
+    assert ".table-wrap { overflow-x: auto;" in html
+    assert 'name="viewport"' in html
+
+
+def test_index_rows_match_the_model(files, ref):
+    html = files["recap.html"].decode()
+    for m in ref[0].indexes:
+        name = re.escape(m.name.replace("&", "&amp;"))
+        row = re.search(
+            rf'<th scope="row">{name} <span class="tick">{m.symbol}</span></th>(.*?)</tr>',
+            html,
+            re.S,
+        )
         assert row, m.label
         cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
         assert cells[0] == f"{m.close:,.2f}"
         sign = "+" if m.week_return > 0 else "-"
         assert cells[1] == f"{sign}{abs(m.week_return) * 100:.2f}%"
+
+
+def test_numbers_carry_colour_and_sign(files):
+    html = files["recap.html"].decode()
+    cells = re.findall(r'<td class="num (up|down|flat)">([^<]*)</td>', html)
+    assert len(cells) > 50
+    for cls, text in cells:
+        if cls == "up":
+            assert text.startswith("+"), text
+        elif cls == "down":
+            assert text.startswith("-"), text
 
 
 def test_no_blank_or_nan_anywhere(files):
@@ -170,125 +154,92 @@ def test_no_blank_or_nan_anywhere(files):
         assert "<td></td>" not in text and '<td class="num"></td>' not in text
 
 
-def test_values_from_data_are_escaped(reference_recap, reference_config, charts):
-    sectors = reference_recap.sectors
+def test_values_from_data_are_escaped(ref):
+    recap, charts, cfg = ref
+    sectors = recap.sectors
     evil = dataclasses.replace(sectors.sectors[0], name='<script>alert("x")</script>')
-    recap = dataclasses.replace(
-        reference_recap,
+    bad = dataclasses.replace(
+        recap,
         headline="Stocks <b>Rise</b> & Fall",
+        dek='<img src="http://example.com/x.png">',
         sectors=dataclasses.replace(sectors, sectors=(evil, *sectors.sectors[1:])),
     )
-    html = render.render_html(recap, charts, reference_config)
-    assert "<script>" not in html
-    assert "&lt;script&gt;" in html
-    assert "Stocks &lt;b&gt;Rise&lt;/b&gt; &amp; Fall" in html
+    for html in (
+        render.render_html(bad, charts, cfg),
+        render.render_html(bad, charts, cfg, for_print=True),
+        render.render_email_html(bad, charts, cfg),
+    ):
+        assert "<script>" not in html and '<img src="http' not in html
+        assert "Stocks &lt;b&gt;Rise&lt;/b&gt; &amp; Fall" in html
+    assert "&lt;script&gt;" in render.render_html(bad, charts, cfg)
 
 
-def test_sections_without_data_are_left_out_cleanly(reference_recap, reference_config, charts):
-    recap = dataclasses.replace(reference_recap, banks=None, risks=None, week_ahead=None)
-    html = render.render_html(recap, charts, reference_config)
-    assert "No regional or large bank in the watchlists reported earnings this week." in html
-    assert ">Risk Spotlight</h2>" not in html and ">Week Ahead</h2>" not in html
-    assert "<tbody>\n    </tbody>" not in html and "<tbody></tbody>" not in html
-
-
-def test_sample_data_is_marked_everywhere(reference_recap, reference_config, charts):
-    recap = dataclasses.replace(
-        reference_recap, data=dataclasses.replace(reference_recap.data, source="sample")
+def test_sections_without_data_are_left_out_cleanly(ref):
+    recap, charts, cfg = ref
+    gone = {"banks", "risks", "week_ahead", "sectors"}
+    bare = dataclasses.replace(
+        recap,
+        banks=None,
+        risks=None,
+        week_ahead=None,
+        sectors=None,
+        narrative=tuple(p for p in recap.narrative if p.section not in gone),
     )
-    assert "SAMPLE DATA, NOT MARKET DATA" in render.render_html(recap, charts, reference_config)
-    assert "SAMPLE DATA, NOT MARKET DATA" in render.render_email_html(
-        recap, charts, reference_config
+    kept = tuple(c for c in charts if c.name in ("indexes", "small-vs-large"))
+    printed = render.render_html(bare, kept, cfg, for_print=True)
+    for html in (render.render_html(bare, kept, cfg), printed):
+        assert "No regional or large bank in the watchlists reported earnings this week." in html
+        assert "No sector or theme data for this week." in html
+        assert ">Risk Spotlight</h2>" not in html and ">Week Ahead</h2>" not in html
+        assert not re.search(r"<tbody>\s*</tbody>", html)
+        assert html.count("<table") == 1  # the index table only
+    text = render.render_text(bare, cfg)
+    assert "RISK SPOTLIGHT" not in text and "WEEK AHEAD" not in text
+
+
+def test_banks_with_no_reports_say_so_in_one_line(ref):
+    recap, charts, cfg = ref
+    empty = dataclasses.replace(
+        recap.banks,
+        reported=(),
+        large=(),
+        beats=0,
+        misses=0,
+        in_line=0,
+        best=None,
+        worst=None,
+        reaction_spread=None,
+        classification=None,
     )
-    assert "SAMPLE DATA, NOT MARKET DATA" in render.render_text(recap, reference_config)
-    printed = render.render_html(recap, charts, reference_config, for_print=True)
+    html = render.render_html(dataclasses.replace(recap, banks=empty), charts, cfg)
+    section = html.split('aria-labelledby="banks"')[1].split("</section>")[0]
+    assert "No regional or large bank" in section and "<table" not in section
+
+
+def test_sample_data_is_marked_everywhere(ref):
+    recap, charts, cfg = ref
+    sample = dataclasses.replace(recap, data=dataclasses.replace(recap.data, source="sample"))
+    html = render.render_html(sample, charts, cfg)
+    assert '<div class="sample-banner" role="alert">SAMPLE DATA, NOT MARKET DATA' in html
+    assert html.index('sample-banner"') < html.index("<h1")
+    assert "SAMPLE DATA, NOT MARKET DATA" in render.render_email_html(sample, charts, cfg)
+    assert "SAMPLE DATA, NOT MARKET DATA" in render.render_text(sample, cfg)
+    printed = render.render_html(sample, charts, cfg, for_print=True)
     assert "SAMPLE DATA, NOT MARKET DATA" in printed.split("@bottom-left")[1][:200]
+    real = render.render_html(recap, charts, cfg)
+    assert "SAMPLE DATA" not in real
 
 
-def test_pdf_fetches_nothing_outside_the_build(tmp_path, caplog):
-    secret = tmp_path / "secret.png"
-    secret.write_bytes(b"\x89PNG not really")
-    html = (
-        "<html><body><p>x</p>"
-        '<img src="file:///etc/passwd" alt="a">'
-        f'<img src="{secret.as_uri()}" alt="b">'
-        '<img src="http://example.com/x.png" alt="c">'
-        '<img src="../../etc/passwd" alt="d">'
-        '<link rel="stylesheet" href="https://example.com/x.css">'
-        '<img src="charts/ok.png" alt="e"></body></html>'
-    )
-    pdf = html_to_pdf(html, {"charts/ok.png": _tiny_png()})
-    assert pdf.startswith(b"%PDF")
-    refused = [r.getMessage() for r in caplog.records if "refused to fetch" in r.getMessage()]
-    assert any("file:///etc/passwd" in m for m in refused)
-    assert any("http://example.com" in m for m in refused)
-    assert any("secret.png" in m for m in refused)
-    assert not any("charts/ok.png" in m for m in refused)
-    assert b"root:" not in pdf
-
-
-def _tiny_png() -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    buf = io.BytesIO()
-    Figure(figsize=(0.2, 0.2)).savefig(buf, format="png")
-    return buf.getvalue()
-
-
-def test_page_size_comes_from_config(reference_recap, charts, market_dir, tmp_path):
-    from pypdf import PdfReader
-
-    from recap.config import read_config
-
-    toml = tmp_path / "recap.toml"
-    toml.write_text('[report]\npage_size = "A4"\n')
-    cfg = read_config(toml, {"data_dir": market_dir}, cwd=tmp_path)
-    html = render.render_html(reference_recap, charts, cfg, for_print=True)
-    pdf = html_to_pdf(html, {f"charts/{c.name}.png": c.png for c in charts})
-    box = PdfReader(io.BytesIO(pdf)).pages[0].mediabox
-    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
-
-
-def test_charts_are_deterministic_and_described(reference_recap, reference_config, charts):
-    from recap import pipeline
-
-    assert [c.name for c in charts] == [
-        "indexes",
-        "small-vs-large",
-        "sectors",
-        "banks",
-        "ytd-sectors",
-    ]
-    for c in charts:
-        assert c.png.startswith(b"\x89PNG") and c.svg.startswith("<svg")
-        assert c.alt and c.title
-    assert "Real Estate led with +4.22%, Communication Services lagged at -2.32%" in charts[2].alt
-    market = pipeline.fetch_market(
-        pipeline_source(reference_config), reference_config, reference_recap.week, None
-    )
-    again = draw_charts(reference_recap, market.closes, reference_config)[0]
-    assert [c.svg for c in again] == [c.svg for c in charts]
-
-
-def pipeline_source(config):
-    from recap.sources.snapshot import SnapshotSource
-
-    return SnapshotSource(config.data_dir)
-
-
-def test_a_chart_without_data_is_left_out_with_a_note(reference_recap, reference_config):
-    import pandas as pd
-
-    recap = dataclasses.replace(reference_recap, banks=None)
-    charts, notes = draw_charts(recap, pd.DataFrame(), reference_config)
-    names = [c.name for c in charts]
-    assert "banks" not in names and "indexes" not in names and "sectors" in names
-    assert any("bank earnings" in n for n in notes)
-    assert any("four indexes" in n for n in notes)
-
-
-def test_reference_week_dates(reference_recap):
-    assert reference_recap.week.start == dt.date(2026, 1, 12)
+def test_email_parts(files):
+    html = files["email.html"].decode()
+    assert html.index("<!-- greeting -->") < html.index("<h1")
+    assert html.rstrip().endswith("</html>")
+    assert html.index("<!-- unsubscribe -->") > html.index("Not investment advice")
+    assert "<svg" not in html and "<script" not in html
+    assert 'width="600"' in html
+    cids = set(re.findall(r'src="cid:([\w-]+)"', html))
+    assert cids and all(f"charts/{c}.png" in files for c in cids)
+    text = files["email.txt"].decode()
+    assert "Russell 2000 Surges; Tech Risks Spotlighted" in text
+    assert "KEY MARKET MOVES" in text and "<" not in text
+    assert all(len(line) <= 78 for line in text.splitlines()), "plain text wraps at 78"

@@ -1,0 +1,130 @@
+"""Charts of the 2026-01-16 week from the real snapshot: present, described from their data,
+deterministic, in the house style, and left out with a note when their data is missing."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+
+import pandas as pd
+import pytest
+
+from recap import charts as charts_mod
+from recap.charts import draw_charts
+from tests._report import CHARTS, reference, reference_charts
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def ref(market_dir):
+    return reference(market_dir)
+
+
+@pytest.fixture(scope="module")
+def charts(market_dir):
+    return reference_charts(market_dir)
+
+
+def test_every_chart_is_drawn_in_order(charts):
+    assert [c.name for c in charts] == list(CHARTS)
+    for c in charts:
+        assert c.png.startswith(b"\x89PNG")
+        assert c.svg.startswith("<svg") and c.svg.rstrip().endswith("</svg>")
+        assert c.title and c.alt
+
+
+def test_png_is_drawn_at_twice_the_screen_size(charts):
+    from PIL import Image
+
+    for c in charts:
+        with Image.open(io.BytesIO(c.png)) as im:
+            width, height = im.size
+        view = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', c.svg)
+        assert view, c.name
+        # The SVG is in points (72 per inch), the PNG at 200 dpi: 2x a 100 dpi screen.
+        assert width == pytest.approx(float(view.group(1)) / 72 * 200, abs=2), c.name
+        assert height == pytest.approx(float(view.group(2)) / 72 * 200, abs=2), c.name
+
+
+def test_titles_state_the_point_and_alt_text_comes_from_the_data(charts, ref):
+    recap = ref[0]
+    by_name = {c.name: c for c in charts}
+    assert by_name["sectors"].alt.count("Real Estate led with +4.22%, ") == 1
+    assert "Communication Services lagged at -2.32%" in by_name["sectors"].alt
+    assert by_name["sectors"].title.startswith("Real Estate led the sectors")
+    assert "Russell 2000" in by_name["indexes"].title and "2.13%" in by_name["indexes"].title
+    for m in recap.indexes:
+        assert f"{m.label} " in by_name["indexes"].alt
+    banks = recap.banks.reported + recap.banks.large
+    for r in banks:
+        assert r.ticker in by_name["banks"].alt
+    # 3 of 5 beats rose (MTB slipped, BAC fell); every miss fell.
+    assert by_name["banks"].title.startswith("Beats were no sure thing: 3 of 5 beats rose")
+    assert "58%" in by_name["ytd-sectors"].title
+
+
+def test_svg_is_deterministic_and_holds_no_urls_or_dates(charts, ref):
+    recap, closes, cfg = ref
+    again, _ = draw_charts(recap, closes, cfg, parallel=False)
+    assert [c.svg for c in again] == [c.svg for c in charts]
+    assert [c.png for c in again] == [c.png for c in charts]
+    for c in charts:
+        assert "<metadata" not in c.svg and "<dc:date" not in c.svg.lower()
+        # Only XML namespace names, which are never fetched.
+        urls = set(re.findall(r'(?:href|src)="([^"]+)"', c.svg))
+        assert all(u.startswith("#") for u in urls), urls
+
+
+def test_house_style_font_and_colours(charts):
+    names = {fe.name for fe in charts_mod.font_manager.fontManager.ttflist}
+    family = "'Inter', 'DejaVu Sans'" if "Inter" in names else "'DejaVu Sans'"
+    for c in charts:
+        assert f"font-family: {family}" in c.svg, c.name
+        assert "Source: " in c.svg, c.name
+    sectors = next(c for c in charts if c.name == "sectors").svg.lower()
+    assert charts_mod.UP.lower() in sectors and charts_mod.DOWN.lower() in sectors
+
+
+def test_text_stays_text_in_the_svg(charts):
+    sectors = next(c for c in charts if c.name == "sectors")
+    assert ">Real Estate</text>" in sectors.svg
+    assert ">+4.22%</text>" in sectors.svg
+
+
+def test_a_chart_without_data_is_left_out_with_a_note(ref):
+    recap, _, cfg = ref
+    no_banks = dataclasses.replace(recap, banks=None)
+    charts, notes = draw_charts(no_banks, pd.DataFrame(), cfg)
+    names = [c.name for c in charts]
+    assert names == ["sectors", "ytd-sectors"]
+    assert any(
+        n.startswith("Chart of bank earnings surprise against reaction left out") for n in notes
+    )
+    assert any(n.startswith("Chart of the four indexes over the week left out") for n in notes)
+    assert any("small caps against large caps" in n for n in notes)
+    assert len(notes) == 3
+
+
+def test_no_sectors_means_no_sector_charts(ref):
+    recap, closes, cfg = ref
+    charts, notes = draw_charts(dataclasses.replace(recap, sectors=None), closes, cfg)
+    assert {c.name for c in charts} == {"indexes", "small-vs-large", "banks"}
+    assert len(notes) == 2
+
+
+def test_short_history_leaves_out_the_year_chart(ref):
+    recap, closes, cfg = ref
+    recent = closes.loc[closes.index >= pd.Timestamp("2025-12-01")]
+    charts, notes = draw_charts(recap, recent, cfg)
+    assert "small-vs-large" not in {c.name for c in charts}
+    assert "indexes" in {c.name for c in charts}
+    assert any("three months" in n for n in notes)
+
+
+def test_spread_keeps_labels_apart():
+    placed = charts_mod._spread([1.0, 1.01, 5.0, 0.99], 0.5)
+    ordered = sorted(placed)
+    assert all(b - a >= 0.5 - 1e-9 for a, b in zip(ordered, ordered[1:], strict=False))
+    assert placed[2] == pytest.approx(5.0, abs=0.6)
