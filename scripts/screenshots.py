@@ -82,7 +82,7 @@ def readme_image(shot: Path, dest: Path, limit: int = 400_000) -> None:
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     with Image.open(shot) as im:
-        column = im.convert("RGB").crop((240, 0, 1040, 1250))
+        column = im.convert("RGB").crop((240, 0, 1040, 1190))
     for colours in (256, 128, 64):
         column.quantize(colours, dither=Image.Dither.NONE).save(dest, optimize=True)
         if dest.stat().st_size < limit:
