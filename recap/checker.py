@@ -10,6 +10,7 @@ Three checks over the headline, dek and every paragraph:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections import defaultdict
@@ -191,7 +192,5 @@ def check_story(recap: WeeklyRecap) -> tuple[str, ...]:
 
 def _signs_without_prose(recap: WeeklyRecap) -> dict[str, set[int]]:
     # The prose itself is in the model: leave it out, or every number would vouch for itself.
-    import dataclasses
-
     bare = dataclasses.replace(recap, headline="", dek="", narrative=())
     return _signs(bare)

@@ -69,11 +69,6 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def short_name(move: IndexMove) -> str:
-    """'the Russell 2000' for prose; the label with its proxy in parentheses."""
-    return f"the {move.label}"
-
-
 def _role(recap: WeeklyRecap, config: RecapConfig, role: str) -> IndexMove | None:
     spec = config.index_by_role(role)
     if spec is None:
