@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from recap import formatting
+from recap import formatting, render
 from recap.config import RecapConfig
 from recap.errors import RenderError
 from recap.model import IndexMove, Paragraph, WeeklyRecap
@@ -151,14 +151,10 @@ def dek(recap: WeeklyRecap, config: RecapConfig) -> str:
 
 @lru_cache(maxsize=4)
 def _environment(templates_dir: Path) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
-        autoescape=False,  # plain text; the HTML templates escape it when they show it
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update({name: getattr(formatting, name) for name in formatting.__all__})
+    # The report's environment (loader, StrictUndefined, number filters) plus the prose
+    # filters. story.txt.j2 is not *.html.j2, so it is not autoescaped: it is plain text,
+    # escaped by the HTML templates that show it.
+    env = render.environment(templates_dir).overlay()
     env.filters.update(verb=verb, join_names=join_names, ordinal=ordinal)
     return env
 

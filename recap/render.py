@@ -21,7 +21,7 @@ from recap.model import WeeklyRecap
 
 
 @lru_cache(maxsize=4)
-def _environment(templates_dir: Path) -> jinja2.Environment:
+def environment(templates_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
@@ -35,7 +35,7 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
 
 
 def _render(config: RecapConfig, name: str, **context: Any) -> str:
-    env = _environment(config.templates_dir)
+    env = environment(config.templates_dir)
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateError as e:

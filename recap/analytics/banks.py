@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from recap.analytics.sectors import period_returns
 from recap.model import BankResult, BankSection, Upcoming, Week
 
 BEFORE_OPEN = "before the open"
@@ -101,11 +102,9 @@ def reaction(
     return float(b) / float(a) - 1.0, start, end, False
 
 
-def _week_return(closes: pd.Series, week: Week) -> float | None:
-    a, b = closes.get(pd.Timestamp(week.base_date)), closes.get(pd.Timestamp(week.end))
-    if a is None or b is None or not math.isfinite(a) or not math.isfinite(b) or a <= 0:
-        return None
-    return float(b) / float(a) - 1.0
+def _week_of(series: pd.Series, week: Week) -> float | None:
+    returns = period_returns(series, week) if len(series) else None
+    return returns[0] if returns else None
 
 
 def drop_repeats(earnings: pd.DataFrame, days: int) -> pd.DataFrame:
@@ -173,7 +172,7 @@ def bank_results(
                 reaction_from=frm,
                 reaction_to=to,
                 reaction_pending=pending,
-                week_return=_week_return(series, week) if len(series) else None,
+                week_return=_week_of(series, week),
             )
         )
     return tuple(out)
