@@ -63,18 +63,16 @@ class BackfillReport:
         return not self.failed and not self.publish_error
 
 
-# Per-process state, set once by _init_worker: the config, the source and the holdings.
+# Per-process state, set once by _init_worker: the config and the source.
 _STATE: dict[str, Any] = {}
 
 
 def _open_source(config: RecapConfig, now: dt.datetime) -> tuple[Any, Any]:
-    from recap import pipeline
-
     if config.data_dir is not None:
         from recap.sources.snapshot import SnapshotSource
 
-        # pipeline's own helper, so backfill reads holdings exactly as `recap build` does
-        return SnapshotSource(config.data_dir), pipeline._holdings_for(config)
+        # Holdings are picked per week by fetch_market, as `recap build` does.
+        return SnapshotSource(config.data_dir), None
     from recap.sources.cached import CachedSource
     from recap.sources.yahoo import YahooSource
     from recap.store import Store

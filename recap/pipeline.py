@@ -169,6 +169,8 @@ def fetch_market(
             f"no data for the week of {week.start.isoformat()} to {week.end.isoformat()} "
             f"in the {source.name} source (its data ends: {last})"
         )
+    if holdings is None:
+        holdings = holdings_for(config, week.base_date)
     earnings = source.fetch_earnings(
         content_mod.earnings_tickers(config),
         week.start - dt.timedelta(days=7),
@@ -286,17 +288,20 @@ def build_recap(
 __all__ = ["FORMATS", "BuiltWeek", "MarketData", "build_recap", "parse_formats"]
 
 
-def _holdings_for(config: RecapConfig) -> Holdings | None:
-    """The index ETF's holdings from the snapshot folder, when it has them."""
+def holdings_for(config: RecapConfig, as_of: dt.date) -> Holdings | None:
+    """The index ETF's holdings from the snapshot folder, as known on ``as_of``.
+
+    The latest dated file (holdings/<ETF>-YYYY-MM-DD.csv) on or before ``as_of``, so a
+    week never uses holdings published after it; when none is that old, the earliest;
+    with no dated file, holdings/<ETF>.csv.
+    """
     if config.data_dir is None:
         return None
-    etf = str(config.section("contribution").get("etf", ""))
-    path = config.data_dir / "holdings" / f"{etf}.csv"
-    if not path.is_file():
-        return None
-    from recap.sources.holdings import read_holdings
+    from recap.sources.holdings import holdings_file, read_holdings
 
-    return read_holdings(path)
+    etf = str(config.section("contribution").get("etf", ""))
+    path = holdings_file(config.data_dir / "holdings", etf, as_of) if etf else None
+    return read_holdings(path) if path is not None else None
 
 
 def sample_source(config: RecapConfig, end: dt.date) -> PriceSource:
@@ -332,7 +337,6 @@ def build_with_fallback(
             week_date=week_date,
             now=now,
             formats=formats,
-            holdings=_holdings_for(config),
         )
     from recap.sources.cached import CachedSource, StoreSource
     from recap.sources.yahoo import YahooSource

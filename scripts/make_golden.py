@@ -42,7 +42,6 @@ def render(data_dir: Path) -> str:
         week_date=WEEK,
         now=NOW,
         formats=("html",),
-        holdings=pipeline._holdings_for(cfg),
     )
     return normalize(built.files["recap.html"].decode())
 

@@ -103,7 +103,6 @@ def build(data_dir: Path, out: Path) -> Path:
         cfg,
         week_date=WEEK,
         now=dt.datetime.now(dt.UTC),
-        holdings=pipeline._holdings_for(cfg),
     )
     return output.write_week(out, built.recap.week.end, built.files)
 

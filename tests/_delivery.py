@@ -55,7 +55,6 @@ def built_files(market_dir: Path, week: dt.date = REFERENCE_WEEK) -> dict[str, b
         cfg,
         week_date=week,
         now=NOW,
-        holdings=pipeline._holdings_for(cfg),
     )
     return dict(built.files)
 

@@ -34,7 +34,7 @@ def reference(market_dir: Path) -> tuple[Any, Any, Any]:
     cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
     source = SnapshotSource(market_dir)
     week = pipeline.resolve_week(source, cfg, WEEK, NOW)
-    market = pipeline.fetch_market(source, cfg, week, pipeline._holdings_for(cfg))
+    market = pipeline.fetch_market(source, cfg, week)
     return pipeline.compute_recap(market, week, cfg, NOW), market.closes, cfg
 
 

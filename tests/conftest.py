@@ -41,7 +41,7 @@ def reference_recap(market_dir, snapshot_source):
     cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
     now = dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC)
     week = pipeline.resolve_week(snapshot_source, cfg, REFERENCE_WEEK, now)
-    market = pipeline.fetch_market(snapshot_source, cfg, week, pipeline._holdings_for(cfg))
+    market = pipeline.fetch_market(snapshot_source, cfg, week)
     return pipeline.compute_recap(market, week, cfg, now)
 
 

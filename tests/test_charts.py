@@ -54,7 +54,7 @@ def test_titles_state_the_point_and_alt_text_comes_from_the_data(charts, ref):
     assert by_name["sectors"].alt.count("Real Estate led with +4.22%, ") == 1
     assert "Communication Services lagged at -2.32%" in by_name["sectors"].alt
     assert by_name["sectors"].title.startswith("Real Estate led the sectors")
-    assert "Russell 2000" in by_name["indexes"].title and "2.13%" in by_name["indexes"].title
+    assert "Russell 2000" in by_name["indexes"].title and "2.04%" in by_name["indexes"].title
     for m in recap.indexes:
         assert f"{m.label} " in by_name["indexes"].alt
     banks = recap.banks.reported + recap.banks.large

@@ -60,13 +60,18 @@ def test_json_has_the_reference_facts(built):
     }
     assert doc["data"]["source"] == "snapshot" and doc["data"]["last_bar"] == WEEK
     by = {i["symbol"]: i for i in doc["indexes"]}
-    assert round(by["IWM"]["week_return"], 4) == 0.0213 and by["IWM"]["record_close"] is True
-    assert by["IWM"]["label"] == "Russell 2000 (IWM)"
-    assert round(by["SPY"]["week_return"], 4) == -0.0035 and by["SPY"]["record_close"] is False
-    assert round(by["DIA"]["week_return"], 4) == -0.0032
-    assert round(by["QQQ"]["week_return"], 4) == -0.0086
+    # The data README's index levels: the indexes themselves, not their ETFs.
+    assert round(by["^RUT"]["week_return"], 4) == 0.0204 and by["^RUT"]["record_close"] is True
+    assert round(by["^RUT"]["close"], 2) == 2677.74 and by["^RUT"]["is_proxy"] is False
+    assert by["^RUT"]["label"] == "Russell 2000"
+    assert round(by["^GSPC"]["week_return"], 4) == -0.0038 and by["^GSPC"]["record_close"] is False
+    assert round(by["^GSPC"]["close"], 2) == 6940.01
+    assert round(by["^DJI"]["week_return"], 4) == -0.0029
+    assert round(by["^DJI"]["close"], 2) == 49359.33
+    assert round(by["^IXIC"]["week_return"], 4) == -0.0066
+    assert round(by["^IXIC"]["close"], 2) == 23515.39
     spread = doc["small_vs_large"]["spread"]
-    assert spread == pytest.approx(by["IWM"]["week_return"] - by["SPY"]["week_return"])
+    assert spread == pytest.approx(by["^RUT"]["week_return"] - by["^GSPC"]["week_return"])
     assert doc["headline"]
 
 
@@ -83,7 +88,7 @@ def test_pdf_text_holds_headline_and_index_numbers(built):
     ).stdout
     squashed = " ".join(text.split())
     assert " ".join(doc["headline"].split()) in squashed
-    for figure in ("+2.13%", "−0.35%", "−0.32%", "−0.86%", "265.76"):
+    for figure in ("+2.04%", "−0.38%", "−0.29%", "−0.66%", "2,677.74", "6,940.01", "49,359.33"):
         assert figure in text or figure.replace("−", "-") in text, figure
 
 

@@ -68,6 +68,8 @@ def test_contribution_uses_the_ishares_weights(reference_recap):
     week, ytd = reference_recap.sectors.leadership
     assert (week.period, ytd.period) == ("week", "ytd")
     assert week.method == "estimate"
+    # The latest holdings file on or before the week's base date (2026-01-09), not the
+    # 2026-01-21 file published after the week.
     assert week.weights_as_of == dt.date(2025, 11, 5)
     assert "iShares Russell 2000 ETF" in week.weights_source
     weights = {c.sector: c.weight for c in week.contributions}
@@ -189,7 +191,7 @@ def test_missing_ticker_goes_to_data_notes(market_dir, snapshot_source, tmp_path
     cfg = read_config(toml, {"data_dir": market_dir}, cwd=tmp_path)
     now = dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC)
     week = week_containing(dt.date(2026, 1, 16))
-    market = pipeline.fetch_market(snapshot_source, cfg, week, pipeline._holdings_for(cfg))
+    market = pipeline.fetch_market(snapshot_source, cfg, week)
     recap = pipeline.compute_recap(market, week, cfg, now)
     assert any("NOPE" in n and "Mine" in n for n in recap.data.notes)
     mine = next(w for w in recap.sectors.watchlists if w.name == "Mine")
@@ -240,7 +242,8 @@ def test_bad_contribution_weights_are_a_config_error(market_dir, snapshot_source
 
     toml = tmp_path / "recap.toml"
     toml.write_text('[contribution]\nweights = [{ sector = "Energy", weight = 0.1 }]\n')
-    cfg = read_config(toml, {"data_dir": market_dir}, cwd=tmp_path)
+    # No data folder in the config: no holdings file, so the config's weights are used.
+    cfg = read_config(toml, {}, cwd=tmp_path)
     week = week_containing(dt.date(2026, 1, 16))
     market = pipeline.fetch_market(snapshot_source, cfg, week, None)
     with pytest.raises(ConfigError, match="weights_source"):
@@ -251,7 +254,7 @@ def test_without_weights_contribution_is_left_out_and_noted(market_dir, snapshot
     from recap import pipeline
     from recap.config import read_config
 
-    cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
+    cfg = read_config(None, {}, cwd=market_dir)  # no data folder: no holdings file
     week = week_containing(dt.date(2026, 1, 16))
     market = pipeline.fetch_market(snapshot_source, cfg, week, None)
     recap = pipeline.compute_recap(market, week, cfg, dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC))

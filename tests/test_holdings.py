@@ -14,7 +14,7 @@ from recap.sources.yahoo import YahooSource, holdings_from_weightings
 
 
 def test_reads_the_ishares_file(market_dir):
-    h = read_holdings(market_dir / "holdings" / "IWM.csv")
+    h = read_holdings(market_dir / "holdings" / "IWM-2025-11-05.csv")
     assert h.as_of == dt.date(2025, 11, 5)
     assert h.fund == "iShares Russell 2000 ETF"
     assert 1900 < h.positions < 2000
@@ -71,3 +71,18 @@ def test_yahoo_source_without_fund_data_gives_none():
 
     source = YahooSource(ticker_factory=factory, sleep=lambda s: None)
     assert source.fetch_sector_weights("IWM", dt.date(2026, 1, 30)) is None
+
+
+def test_holdings_file_is_the_latest_known_on_the_date(market_dir, tmp_path):
+    from recap.sources.holdings import holdings_file
+
+    folder = market_dir / "holdings"
+    # A week before the 2026-01-21 file uses the 2025-11-05 one; after it, the new one.
+    assert holdings_file(folder, "IWM", dt.date(2026, 1, 9)).name == "IWM-2025-11-05.csv"
+    assert holdings_file(folder, "IWM", dt.date(2026, 1, 23)).name == "IWM-2026-01-21.csv"
+    # Older than every file: the earliest there is.
+    assert holdings_file(folder, "IWM", dt.date(2025, 3, 7)).name == "IWM-2025-11-05.csv"
+    # No dated file: the plain one; nothing at all: None.
+    (tmp_path / "IWM.csv").write_text("x")
+    assert holdings_file(tmp_path, "IWM", dt.date(2026, 1, 9)) == tmp_path / "IWM.csv"
+    assert holdings_file(tmp_path, "SPY", dt.date(2026, 1, 9)) is None

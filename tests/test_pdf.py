@@ -49,7 +49,7 @@ def test_text_holds_the_headline_every_heading_and_the_figures(pages):
         assert heading in text, heading
     order = [text.index(h) for h in SECTIONS]
     assert order == sorted(order), "sections out of order"
-    assert "265.76" in text and "+2.13%" in text
+    assert "2,677.74" in text and "+2.04%" in text  # the Russell 2000's own level
     assert "CITED CONTEXT" in text.upper()
 
 

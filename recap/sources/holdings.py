@@ -91,6 +91,23 @@ def read_holdings(path: Path) -> Holdings:
     )
 
 
+def holdings_file(folder: Path, fund: str, as_of: dt.date) -> Path | None:
+    """The latest ``<fund>-YYYY-MM-DD.csv`` on or before ``as_of`` (else the earliest),
+    or ``<fund>.csv`` when no file is dated; None when there is neither."""
+    dated: list[tuple[dt.date, Path]] = []
+    for path in folder.glob(f"{fund}-*.csv"):
+        try:
+            dated.append((dt.date.fromisoformat(path.stem[len(fund) + 1 :]), path))
+        except ValueError:
+            continue
+    if dated:
+        dated.sort()
+        usable = [p for d, p in dated if d <= as_of]
+        return usable[-1] if usable else dated[0][1]
+    plain = folder / f"{fund}.csv"
+    return plain if plain.is_file() else None
+
+
 def normalized(totals: dict[str, float]) -> tuple[tuple[str, float], ...]:
     """Sector totals scaled to sum to 1, largest first; empty when they sum to nothing."""
     total = sum(totals.values())
