@@ -1,45 +1,67 @@
 """RecapConfig: the shipped defaults, an optional TOML file on top, CLI overrides last.
 
-A user file is checked against the shape of ``default.toml``: an unknown key or a value
-of the wrong type is a ConfigError naming the file, the key and what was expected.
+The merged file is converted into typed, frozen records (``recap.settings``) in one step
+when it loads: an unknown key, a wrong type or a value out of range is a ConfigError
+naming the file, the key and what was expected, before any data is fetched. Every
+other module reads ``config.email.port``, never a raw table.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from recap.errors import ConfigError
+from recap.settings import (
+    BackfillSettings,
+    BankSettings,
+    BlogSettings,
+    ContributionSettings,
+    EmailSettings,
+    IndexSpec,
+    ReportSettings,
+    RiskNoteSpec,
+    RiskSettings,
+    SectorSettings,
+    Settings,
+    Ticker,
+    WeeklySettings,
+    YahooSettings,
+)
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.toml")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATES_DIR = PROJECT_ROOT / "templates"
 LOCAL_CONFIG_NAME = "recap.toml"
-# Tables whose keys are the user's own names (watchlists): any key is allowed.
-OPEN_TABLES = frozenset({"watchlists", "names"})
-PAGE_SIZES = ("Letter", "A4")
 
-
-@dataclass(frozen=True)
-class IndexSpec:
-    """An index by its Yahoo symbol, with the ETF that stands in where needed."""
-
-    name: str
-    symbol: str
-    proxy: str
-    proxy_name: str
-    role: str  # "large", "small" or ""
+__all__ = ["IndexSpec", "RecapConfig", "read_config"]
 
 
 @dataclass(frozen=True)
 class RecapConfig:
-    """The validated configuration of one run."""
+    """The validated configuration of one run: typed sections and resolved paths."""
 
     indexes: tuple[IndexSpec, ...]
+    report: ReportSettings
+    yahoo: YahooSettings
+    sectors: SectorSettings
+    watchlists: Mapping[str, tuple[str, ...]]
+    names: Mapping[str, str]
+    banks: BankSettings
+    contribution: ContributionSettings
+    risks: RiskSettings
+    risk_notes: tuple[RiskNoteSpec, ...]
+    email: EmailSettings
+    blog: BlogSettings
+    weekly: WeeklySettings
+    backfill: BackfillSettings
     out_dir: Path
     cache_dir: Path
     store_path: Path
@@ -49,24 +71,63 @@ class RecapConfig:
     raw: Mapping[str, Any] = field(repr=False)
 
     def section(self, name: str) -> Mapping[str, Any]:
-        """One top-level table of the merged config (e.g. 'email', 'report')."""
+        """One top-level table as merged (transitional: read the typed fields instead)."""
         value = self.raw.get(name, {})
         return value if isinstance(value, Mapping) else {}
-
-    @property
-    def report(self) -> Mapping[str, Any]:
-        """The [report] table: title, publisher, page size, disclaimer."""
-        return self.section("report")
 
     def index_by_role(self, role: str) -> IndexSpec | None:
         """The index playing ``role`` ('large' or 'small'), if configured."""
         return next((i for i in self.indexes if i.role == role), None)
 
+    def name_of(self, ticker: str) -> str:
+        """A company or fund's display name from [names]; the ticker without one."""
+        return self.names.get(ticker, ticker)
+
+
+# What msgspec's type names mean in a config file.
+_EXPECTED = {
+    "str": "a string",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "array": "an array",
+    "object": "a table",
+}
+_NUMBER = {"int": "whole number", "float": "number"}
+_MESSAGE = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def _key(path: str) -> str:
+    """'$.email.port' -> 'email.port'; '$.indexes[0].name' -> 'indexes[0].name'."""
+    return path.removeprefix(".").replace("[...]", "")
+
+
+def _lookup(data: Any, path: str) -> Any:
+    """The value at a msgspec error path in the merged tables (missing: None)."""
+    for token in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
+        name, index = token
+        try:
+            data = data[int(index)] if index else data[name]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _allowed(path: str) -> tuple[Any, ...]:
+    """The values a Literal key takes, found by walking Settings along the error path."""
+    info: Any = msgspec.inspect.type_info(Settings)
+    for name, _index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path):
+        if name and isinstance(info, msgspec.inspect.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == name), None)
+        elif not name and hasattr(info, "item_type"):
+            info = info.item_type
+    return tuple(info.values) if isinstance(info, msgspec.inspect.LiteralType) else ()
+
 
 def _type_name(value: Any) -> str:
     return {
-        bool: "a boolean",
-        int: "an integer",
+        bool: "true or false",
+        int: "a whole number",
         float: "a number",
         str: "a string",
         list: "an array",
@@ -74,51 +135,40 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _check(user: Any, default: Any, key: str, source: str) -> None:
-    """Raise ConfigError where ``user`` does not have the shape of ``default``."""
-    where = f"{source}: key '{key}'" if key else source
-
-    def fail(expected: str) -> None:
-        raise ConfigError(f"{where} must be {expected}, got {user!r} ({_type_name(user)})")
-
-    if isinstance(default, dict):
-        if not isinstance(user, dict):
-            fail("a table")
-        for k, v in user.items():
-            sub = f"{key}.{k}" if key else k
-            if key in OPEN_TABLES:
-                example = next(iter(default.values()), None)
-                if example is not None:
-                    _check(v, example, sub, source)
-                continue
-            if k not in default:
-                known = ", ".join(sorted(default)) or "none"
-                raise ConfigError(f"{source}: unknown key '{sub}' (known keys here: {known})")
-            _check(v, default[k], sub, source)
-    elif isinstance(default, list):
-        if not isinstance(user, list):
-            fail("an array")
-        if not default:
-            return
-        if isinstance(default[0], dict):
-            keys: dict[str, Any] = {}
-            for item in default:
-                keys.update(item)
-            for i, item in enumerate(user):
-                _check(item, keys, f"{key}[{i}]", source)
-        else:
-            for i, item in enumerate(user):
-                _check(item, default[0], f"{key}[{i}]", source)
-    elif isinstance(default, bool):
-        if not isinstance(user, bool):
-            fail("true or false")
-    elif isinstance(default, int | float):
-        if isinstance(user, bool) or not isinstance(user, int | float):
-            fail("a number")
-        if isinstance(default, int) and isinstance(user, float) and not user.is_integer():
-            fail("a whole number")
-    elif isinstance(default, str) and not isinstance(user, str):
-        fail("a string")
+def _explain(
+    error: msgspec.ValidationError, merged: Mapping[str, Any], where: str, prefix: str = ""
+) -> str:
+    """msgspec's message, reworded for a person editing a TOML file."""
+    m = _MESSAGE.match(str(error))
+    what, path = (m.group("what"), m.group("path") or "") if m else (str(error), "")
+    key = _key(path)
+    if prefix:  # an entry checked on its own: its path is relative to the entry
+        key = prefix + key
+        path = ".x" + path
+    if unknown := re.match(r"Object contains unknown field `(.+)`", what):
+        full = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
+        return f"{where}: unknown key '{full}'"
+    if missing := re.match(r"Object missing required field `(.+)`", what):
+        full = f"{key}.{missing.group(1)}" if key else missing.group(1)
+        return f"{where}: key '{full}' is required"
+    value = _lookup(merged, path)
+    got = f", got {value!r}" if value is not None else ""
+    if bounded := re.match(r"Expected `(int|float)` (.+)", what):
+        return f"{where}: key '{key}' must be a {_NUMBER[bounded.group(1)]} {bounded.group(2)}{got}"
+    if "matching regex" in what:
+        return f"{where}: key '{key}' must be a ticker (A-Z, 0-9, '.', '=', '-', '^'){got}"
+    if "of length" in what:
+        return f"{where}: key '{key}' must not be empty"
+    if "enum value" in what:
+        allowed = " or ".join(repr(v) for v in sorted(_allowed(path))) or "another value"
+        return f"{where}: key '{key}' must be one of {allowed}{got}"
+    if "RFC3339" in what:
+        return f"{where}: key '{key}' must be a date (YYYY-MM-DD){got}"
+    if typed := re.match(r"Expected `(\w+)`", what):
+        expected = _EXPECTED.get(typed.group(1), typed.group(1))
+        kind = f" ({_type_name(value)})" if value is not None else ""
+        return f"{where}: key '{key}' must be {expected}{got}{kind}"
+    return f"{where}: key '{key}': {what}"
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,6 +189,10 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte {e.start}: {e.reason})"
+        ) from None
     except OSError as e:
         raise ConfigError(f"config file {path} cannot be read: {e.strerror}") from None
 
@@ -164,54 +218,93 @@ def read_config(
     if path is None and (base_dir / LOCAL_CONFIG_NAME).is_file():
         path = base_dir / LOCAL_CONFIG_NAME
     if path is not None:
-        user = _load_toml(path)
-        _check(user, merged, "", str(path))
-        merged = _merge(merged, user)
+        merged = _merge(merged, _load_toml(path))
         sources.append(str(path))
-    return _build(merged, tuple(sources), dict(overrides or {}), base_dir)
+    where = sources[-1]
+    _check_open_tables(merged, where)
+    try:
+        settings = msgspec.convert(merged, Settings)
+    except msgspec.ValidationError as e:
+        raise ConfigError(_explain(e, merged, where)) from None
+    _check_across(settings, where)
+    return _build(settings, merged, tuple(sources), dict(overrides or {}), base_dir)
+
+
+def _check_open_tables(merged: Mapping[str, Any], where: str) -> None:
+    """[watchlists] and [names] take any key: check each entry so errors can name it."""
+    shapes: dict[str, Any] = {"watchlists": tuple[Ticker, ...], "names": str}
+    for table, shape in shapes.items():
+        entries = merged.get(table)
+        if not isinstance(entries, Mapping):
+            continue
+        for name, value in entries.items():
+            try:
+                msgspec.convert(value, shape)
+            except msgspec.ValidationError as e:
+                raise ConfigError(_explain(e, {"x": value}, where, f"{table}.{name}")) from None
+
+
+def _check_across(s: Settings, where: str) -> None:
+    """Rules that tie one key to another, which the types alone cannot say."""
+    if not s.indexes:
+        raise ConfigError(f"{where}: key 'indexes' must list at least one index")
+    roles = [i.role for i in s.indexes if i.role]
+    for role in set(roles):
+        if roles.count(role) > 1:
+            raise ConfigError(f"{where}: key 'indexes' gives role '{role}' to more than one index")
+    for key, name in (("banks.watchlist", s.banks.watchlist), ("risks.basket", s.risks.basket)):
+        if name and name not in s.watchlists:
+            known = ", ".join(repr(w) for w in s.watchlists) or "none"
+            raise ConfigError(
+                f"{where}: key '{key}' names the watchlist {name!r}, which [watchlists] "
+                f"does not have (it has: {known})"
+            )
+    c = s.contribution
+    if c.weights and (not c.weights_source.strip() or c.weights_as_of is None):
+        raise ConfigError(
+            f"{where}: key 'contribution.weights' needs 'contribution.weights_source' and "
+            "'contribution.weights_as_of' (where the weights come from, and when)"
+        )
+    if sum(w.weight for w in c.weights) > 1.0001:
+        raise ConfigError(f"{where}: key 'contribution.weights': the weights add up to more than 1")
+    for key in ("from_name", "sender", "reply_to", "subject"):
+        if re.search(r"[\r\n]", getattr(s.email, key)):
+            name = "from" if key == "sender" else key
+            raise ConfigError(f"{where}: key 'email.{name}' must be one line (no CR or LF)")
 
 
 def _build(
-    merged: dict[str, Any], sources: tuple[str, ...], over: dict[str, Any], base_dir: Path
+    s: Settings,
+    merged: dict[str, Any],
+    sources: tuple[str, ...],
+    over: dict[str, Any],
+    base_dir: Path,
 ) -> RecapConfig:
-    where = sources[-1]
-    indexes = tuple(
-        IndexSpec(
-            name=i["name"],
-            symbol=i["symbol"],
-            proxy=i.get("proxy", ""),
-            proxy_name=i.get("proxy_name", "") or i["name"],
-            role=i.get("role", ""),
-        )
-        for i in merged["indexes"]
-    )
-    if not indexes:
-        raise ConfigError(f"{where}: key 'indexes' must list at least one index")
-    roles = [i.role for i in indexes if i.role]
-    for role in roles:
-        if roles.count(role) > 1:
-            raise ConfigError(f"{where}: key 'indexes' gives role '{role}' to more than one index")
-        if role not in ("large", "small"):
-            raise ConfigError(
-                f"{where}: key 'indexes.role' must be 'large', 'small' or '', got {role!r}"
-            )
-    page = merged["report"]["page_size"]
-    if page not in PAGE_SIZES:
-        raise ConfigError(
-            f"{where}: key 'report.page_size' must be one of {PAGE_SIZES}, got {page!r}"
-        )
-    paths = merged["paths"]
-    cache_dir = _path(over.get("cache_dir") or paths["cache_dir"], base_dir)
-    templates = over.get("templates_dir") or paths["templates_dir"]
+    paths = s.paths
+    cache_dir = _path(over.get("cache_dir") or paths.cache_dir, base_dir)
+    templates = over.get("templates_dir") or paths.templates_dir
     templates_dir = _path(templates, base_dir) if templates else DEFAULT_TEMPLATES_DIR
     if not templates_dir.is_dir():
         raise ConfigError(f"templates folder {templates_dir} does not exist")
     data_dir = over.get("data_dir")
     return RecapConfig(
-        indexes=indexes,
-        out_dir=_path(str(over.get("out_dir") or paths["out_dir"]), base_dir),
+        indexes=s.indexes,
+        report=s.report,
+        yahoo=s.yahoo,
+        sectors=s.sectors,
+        watchlists=s.watchlists,
+        names=s.names,
+        banks=s.banks,
+        contribution=s.contribution,
+        risks=s.risks,
+        risk_notes=s.risk_notes,
+        email=s.email,
+        blog=s.blog,
+        weekly=s.weekly,
+        backfill=s.backfill,
+        out_dir=_path(str(over.get("out_dir") or paths.out_dir), base_dir),
         cache_dir=cache_dir,
-        store_path=_path(str(over.get("store") or paths["store"]), base_dir),
+        store_path=_path(str(over.get("store") or paths.store), base_dir),
         templates_dir=templates_dir,
         data_dir=_path(str(data_dir), base_dir) if data_dir else None,
         sources=sources,

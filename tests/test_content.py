@@ -235,19 +235,15 @@ def test_classify():
     assert banks.classify([]) is None
 
 
-def test_bad_contribution_weights_are_a_config_error(market_dir, snapshot_source, tmp_path):
-    from recap import pipeline
+def test_bad_contribution_weights_are_a_config_error(tmp_path):
     from recap.config import read_config
     from recap.errors import ConfigError
 
     toml = tmp_path / "recap.toml"
     toml.write_text('[contribution]\nweights = [{ sector = "Energy", weight = 0.1 }]\n')
-    # No data folder in the config: no holdings file, so the config's weights are used.
-    cfg = read_config(toml, {}, cwd=tmp_path)
-    week = week_containing(dt.date(2026, 1, 16))
-    market = pipeline.fetch_market(snapshot_source, cfg, week, None)
+    # Refused when the config loads, before any data is fetched.
     with pytest.raises(ConfigError, match="weights_source"):
-        pipeline.compute_recap(market, week, cfg, dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC))
+        read_config(toml, {}, cwd=tmp_path)
 
 
 def test_without_weights_contribution_is_left_out_and_noted(market_dir, snapshot_source):

@@ -73,9 +73,9 @@ class BlogSettings:
             archive_url="/" + str(b["archive_url"]).strip("/"),
             tags=tuple(str(t) for t in b["tags"]),
             feed_entries=int(b["feed_entries"]),
-            title=str(report["title"]),
-            publisher=str(report["publisher"]),
-            tagline=str(report.get("tagline", "")),
+            title=report.title,
+            publisher=report.publisher,
+            tagline=report.tagline,
         )
         if not re.match(r"^https?://[^/\s]+", settings.base_url):
             raise DeliveryError(f"[blog] base_url must be an http(s) URL, got {b['base_url']!r}")

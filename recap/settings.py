@@ -1,0 +1,203 @@
+"""The shape of a config file: one frozen msgspec Struct per section.
+
+``default.toml`` holds every default (and documents every key); a user's file is merged
+over it and the result converted into ``Settings`` in one step, so a wrong key, type or
+value fails at load with the path of the key (``$.email.port``), never later.
+msgspec rather than hand-written dataclass checks: it forbids unknown keys, checks
+nested arrays of tables and value bounds (``Meta(ge=1)``) from the annotations alone,
+and reports the exact path of the first problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+
+# A ticker as Yahoo spells it: also what makes it safe as a file name (no '/', no '..').
+TICKER_PATTERN = r"^\^?[A-Z0-9][A-Z0-9.=-]{0,14}$"
+
+Ticker = Annotated[str, msgspec.Meta(pattern=TICKER_PATTERN)]
+OptionalTicker = Annotated[str, msgspec.Meta(pattern=r"^$|" + TICKER_PATTERN)]
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+Fraction = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Seconds = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A config table: unknown keys are errors (each subclass repeats the options for mypy)."""
+
+
+class ReportSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[report]: the report's title, publisher, tagline, page size and disclaimer."""
+
+    title: str
+    publisher: str
+    tagline: str
+    page_size: Literal["Letter", "A4"]
+    disclaimer: str
+
+
+class PathSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[paths]: where output, caches, the store and templates live."""
+
+    out_dir: str
+    cache_dir: str
+    store: str
+    templates_dir: str
+
+
+class YahooSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[yahoo]: how the Yahoo Finance source fetches."""
+
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0)]
+    retries: Count
+    chunk_size: PositiveInt
+    history_years: PositiveInt
+    backoff_seconds: Seconds
+    threads: bool
+    earnings_limit: Annotated[int, msgspec.Meta(ge=1, le=100)]
+
+
+class IndexSpec(_Section, frozen=True, forbid_unknown_fields=True):
+    """An index by its Yahoo symbol, with the ETF that stands in where needed."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    symbol: Ticker
+    proxy: OptionalTicker = ""
+    proxy_name: str = ""
+    role: Literal["large", "small", ""] = ""
+
+    @property
+    def proxy_label(self) -> str:
+        """What the proxy ETF's numbers are called ('Nasdaq-100' for QQQ)."""
+        return self.proxy_name or self.name
+
+
+class FundSpec(_Section, frozen=True, forbid_unknown_fields=True):
+    """A sector or industry fund: ticker, display name and the GICS sector it tracks."""
+
+    ticker: Ticker
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    gics: str = ""
+
+
+class SectorSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[sectors]: sector and industry funds, how many leaders to name."""
+
+    etfs: tuple[FundSpec, ...]
+    industries: tuple[FundSpec, ...]
+    leaders: PositiveInt
+    rank_shift: PositiveInt
+
+
+class BankSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[banks]: the regional-bank watchlist, its ETF and the large banks shown beside."""
+
+    watchlist: str
+    etf: OptionalTicker
+    large: tuple[Ticker, ...]
+    duplicate_days: Count
+
+
+class SectorWeight(_Section, frozen=True, forbid_unknown_fields=True):
+    """One row of [contribution] weights."""
+
+    sector: Annotated[str, msgspec.Meta(min_length=1)]
+    weight: Fraction
+
+
+class ContributionSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[contribution]: the index ETF whose holdings give weights, or weights by hand."""
+
+    etf: OptionalTicker
+    weights_source: str = ""
+    weights_as_of: dt.date | None = None
+    weights: tuple[SectorWeight, ...] = ()
+
+
+class RiskSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[risks]: the AI-hardware basket, the semiconductor fund and the flags' thresholds."""
+
+    basket: str
+    semis: OptionalTicker
+    window_sessions: Annotated[int, msgspec.Meta(ge=2)]
+    share_threshold: Fraction
+    hhi_threshold: Fraction
+
+
+class RiskNoteSpec(_Section, frozen=True, forbid_unknown_fields=True):
+    """[[risk_notes]]: cited context, shown with its source and date."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1)]
+    source: Annotated[str, msgspec.Meta(min_length=1)]
+    as_of: dt.date
+
+
+class EmailSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[email]: the SMTP server, sender, subject and sending pace."""
+
+    host: str
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)]
+    user: str
+    tls: Literal["starttls", "ssl", "none"]
+    sender: str = msgspec.field(name="from")
+    from_name: str
+    reply_to: str
+    subject: str
+    attach_pdf: bool
+    unsubscribe_url: str
+    unsubscribe_mailto: str
+    max_per_minute: Count
+    retries: Count
+    backoff_seconds: Seconds
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0)]
+
+
+class BlogSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[blog]: where posts, charts and the archive go inside a site folder."""
+
+    base_url: str
+    content_dir: str
+    media_dir: str
+    media_url: str
+    archive_dir: str
+    archive_url: str
+    tags: tuple[str, ...]
+    feed_entries: PositiveInt
+
+
+class WeeklySettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[weekly]: defaults for `recap weekly --to` and `--site` (empty skips the step)."""
+
+    subscribers: str
+    site: str
+
+
+class BackfillSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[backfill]: worker processes and formats."""
+
+    workers: PositiveInt
+    formats: str
+
+
+class Settings(_Section, frozen=True, forbid_unknown_fields=True):
+    """A whole config file, merged over the defaults."""
+
+    report: ReportSettings
+    paths: PathSettings
+    yahoo: YahooSettings
+    indexes: tuple[IndexSpec, ...]
+    sectors: SectorSettings
+    watchlists: dict[str, tuple[Ticker, ...]]
+    names: dict[str, str]
+    banks: BankSettings
+    contribution: ContributionSettings
+    risks: RiskSettings
+    risk_notes: tuple[RiskNoteSpec, ...]
+    email: EmailSettings
+    blog: BlogSettings
+    weekly: WeeklySettings
+    backfill: BackfillSettings
