@@ -12,9 +12,13 @@ Sending (``send_batch``) is the only part that touches the network. Each message
      |         +-- image/png ...    one part per cid: the HTML uses (Content-ID <name>)
      +-- application/pdf            recap-<week>.pdf, when [email] attach_pdf
 
-The send log (``delivery/log.py``) is written as each message is accepted, so a re-run
-after a crash sends only to those not yet served. The SMTP password is read from the
-environment variable RECAP_SMTP_PASSWORD only and never printed or logged.
+Each recipient's row in the send log (``delivery/log.py``) says ``sending`` before DATA and
+``sent`` after the server's 250: a re-run sends only to those not yet served, and never
+again to one whose outcome is unknown (unless told to, with the same Message-ID). A 4xx
+that outlasts the retries defers that recipient to the end of the batch instead of
+stopping it; a 5xx to RCPT puts the address on the suppression list. The SMTP password
+(RECAP_SMTP_PASSWORD) and the unsubscribe secret (RECAP_UNSUBSCRIBE_SECRET) are read from
+the environment only and never printed or logged.
 """
 
 from __future__ import annotations
@@ -22,12 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html as html_lib
-import ipaddress
 import logging
-import os
 import re
 import smtplib
-import ssl
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
@@ -42,26 +43,30 @@ import css_inline
 
 from recap.config import RecapConfig
 from recap.delivery.edition import Edition, check_deliverable, week_label
-from recap.delivery.log import REJECTED, SENT, DeliveryLog
+from recap.delivery.fitness import content_ids, external_urls, unfit_reasons
+from recap.delivery.log import DEFERRED, REJECTED, SENDING, SENT, DeliveryLog
+from recap.delivery.smtp import (
+    PASSWORD_ENV,
+    OutcomeUnknown,
+    Permanent,
+    SmtpConnection,
+    Transient,
+    Unreachable,
+    smtp_password,
+)
 from recap.delivery.subscribers import Subscriber, check_address
+from recap.delivery.unsubscribe import make_token, read_secret
 from recap.errors import DeliveryError
 
 logger = logging.getLogger(__name__)
 
-PASSWORD_ENV = "RECAP_SMTP_PASSWORD"
 TLS_MODES = ("starttls", "ssl", "none")
 GREETING_MARK = "<!-- greeting -->"
 UNSUBSCRIBE_MARK = "<!-- unsubscribe -->"
-_CID = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
-_URL = re.compile(r"""https?://[^\s"'<>)]+""", re.IGNORECASE)
+URL_PLACEHOLDERS = ("{email}", "{token}")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _BODY_CLOSE = re.compile(r"</body\s*>", re.IGNORECASE)
-_FORBIDDEN = {
-    "a script": re.compile(r"<script\b", re.IGNORECASE),
-    "an SVG image": re.compile(r"<svg\b|\.svg\b|image/svg", re.IGNORECASE),
-    "a remote stylesheet": re.compile(r"<link\b[^>]*stylesheet", re.IGNORECASE),
-    "an event handler": re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE),
-}
 
 
 @dataclass(frozen=True)
@@ -110,17 +115,25 @@ class EmailSettings:
 
     def check(self) -> None:
         """DeliveryError naming the first [email] key that cannot work."""
+        if not self.host.strip():
+            raise DeliveryError("[email] host is empty; name the SMTP server to send through")
         if self.tls not in TLS_MODES:
             raise DeliveryError(
                 f"[email] tls must be one of {', '.join(TLS_MODES)}, got {self.tls!r}"
             )
+        if not self.sender:
+            raise DeliveryError("[email] from is empty; it is the address messages come from")
         for key, value in (("from", self.sender), ("reply_to", self.reply_to)):
             if value and (reason := check_address(value)):
                 raise DeliveryError(f"[email] {key}: {reason}")
+        if not self.unsubscribe_url and not self.unsubscribe_mailto:
+            raise DeliveryError(
+                "[email] needs unsubscribe_url or unsubscribe_mailto: every message must "
+                "say how to unsubscribe"
+            )
         if self.unsubscribe_mailto and (reason := check_address(self.unsubscribe_mailto)):
             raise DeliveryError(f"[email] unsubscribe_mailto: {reason}")
-        if self.unsubscribe_url and not self.unsubscribe_url.lower().startswith("https://"):
-            raise DeliveryError("[email] unsubscribe_url must be an https:// address")
+        self._check_unsubscribe_url()
         if "{headline}" not in self.subject:
             raise DeliveryError("[email] subject must contain {headline}")
         try:
@@ -131,6 +144,29 @@ class EmailSettings:
             raise DeliveryError(f"[email] port must be 1-65535, got {self.port}")
         if self.max_per_minute < 0 or self.retries < 0 or self.backoff_seconds < 0:
             raise DeliveryError("[email] max_per_minute, retries and backoff_seconds must be >= 0")
+
+    def _check_unsubscribe_url(self) -> None:
+        url = self.unsubscribe_url
+        if not url:
+            return
+        if not url.lower().startswith("https://"):
+            raise DeliveryError("[email] unsubscribe_url must be an https:// address")
+        unknown = [p for p in _PLACEHOLDER.findall(url) if p not in URL_PLACEHOLDERS]
+        if unknown:
+            raise DeliveryError(
+                f"[email] unsubscribe_url has an unknown placeholder {unknown[0]} "
+                f"(known: {', '.join(URL_PLACEHOLDERS)})"
+            )
+        if "{token}" in url and "{email}" not in url:
+            raise DeliveryError(
+                "[email] unsubscribe_url uses {token} without {email}: the token is checked "
+                "against the address, so the URL must carry both"
+            )
+
+    @property
+    def uses_token(self) -> bool:
+        """Whether the unsubscribe URL carries a signed token."""
+        return "{token}" in self.unsubscribe_url
 
     @property
     def domain(self) -> str:
@@ -154,14 +190,15 @@ class Newsletter:
     headline: str
 
 
-def external_urls(html: str) -> list[str]:
-    """Every http(s) URL in ``html`` (attributes, CSS or text)."""
-    return _URL.findall(html)
-
-
-def content_ids(html: str) -> list[str]:
-    """The Content-IDs the HTML refers to with cid:, in order, without repeats."""
-    return list(dict.fromkeys(m.group(1) for m in _CID.finditer(html)))
+def unsubscribe_secret(settings: EmailSettings, environ: Mapping[str, str] | None = None) -> bytes:
+    """The token secret when the unsubscribe URL uses {token}; b'' when it does not."""
+    if not settings.uses_token:
+        return b""
+    return read_secret(
+        environ,
+        why="[email] unsubscribe_url uses {token}, and recap will not make a token "
+        "without the secret",
+    )
 
 
 def inline_css(html: str) -> str:
@@ -182,15 +219,8 @@ def prepare(edition: Edition, settings: EmailSettings) -> Newsletter:
     """Check a built week's email files and make the parts every message shares."""
     check_deliverable(edition, "email")
     html = inline_css(edition.text("email.html"))
-    problems = [what for what, pattern in _FORBIDDEN.items() if pattern.search(html)]
-    urls = external_urls(html)
-    if urls:
-        problems.append("external URLs (" + ", ".join(sorted(set(urls))[:5]) + ")")
     charts = edition.charts
-    cids = content_ids(html)
-    missing = [c for c in cids if c not in charts]
-    if missing:
-        problems.append("cid: images without a chart PNG (" + ", ".join(missing) + ")")
+    problems = unfit_reasons(html, frozenset(charts))
     if problems:
         raise DeliveryError(
             f"email.html of the week ending {edition.week} is not fit to send: it contains "
@@ -207,17 +237,26 @@ def prepare(edition: Edition, settings: EmailSettings) -> Newsletter:
         subject=" ".join(subject.split()),
         html=html,
         text=edition.text("email.txt"),
-        images={c: charts[c] for c in cids},
+        images={c: charts[c] for c in content_ids(html)},
         pdf=pdf,
         headline=edition.headline,
     )
 
 
-def unsubscribe_links(settings: EmailSettings, address: str) -> tuple[str, ...]:
+def unsubscribe_links(
+    settings: EmailSettings, address: str, secret: bytes = b""
+) -> tuple[str, ...]:
     """The recipient's unsubscribe URLs: https first, then mailto (From when none is set)."""
     links = []
     if settings.unsubscribe_url:
-        links.append(settings.unsubscribe_url.replace("{email}", urllib.parse.quote(address)))
+        url = settings.unsubscribe_url.replace("{email}", urllib.parse.quote(address, safe=""))
+        if settings.uses_token:
+            if not secret:
+                raise DeliveryError(
+                    "refusing to put an unsubscribe token in a URL without the secret"
+                )
+            url = url.replace("{token}", make_token(address, secret))
+        links.append(url)
     mailbox = settings.unsubscribe_mailto or settings.sender
     links.append(f"mailto:{mailbox}?subject=unsubscribe")
     return tuple(links)
@@ -272,10 +311,15 @@ def message_id(week: str, address: str, domain: str) -> str:
 
 
 def compose(
-    newsletter: Newsletter, subscriber: Subscriber, settings: EmailSettings, now: dt.datetime
+    newsletter: Newsletter,
+    subscriber: Subscriber,
+    settings: EmailSettings,
+    now: dt.datetime,
+    *,
+    secret: bytes = b"",
 ) -> EmailMessage:
     """One recipient's message (see the module docstring for its structure)."""
-    links = unsubscribe_links(settings, subscriber.email)
+    links = unsubscribe_links(settings, subscriber.email, secret)
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["Subject"] = newsletter.subject
     msg["From"] = formataddr((settings.sender_name, settings.sender))
@@ -323,147 +367,26 @@ def eml_name(index: int, subscriber: Subscriber) -> str:
 # -- sending ---------------------------------------------------------------------------
 
 
-class _Transient(Exception):
-    """A 4xx reply or a dropped connection: worth another try."""
-
-
-class _Permanent(Exception):
-    """A 5xx reply for this recipient or message: recorded, the batch goes on."""
-
-
 @dataclass
 class SendReport:
-    """What a batch did: delivered, skipped as already sent, refused, written (dry run)."""
+    """What a batch did with each recipient; ``stopped`` says why it ended early, if it did."""
 
     week: str
     sent: list[str] = field(default_factory=list)
     already_sent: list[str] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
+    suppressed: list[tuple[str, str]] = field(default_factory=list)  # (address, reason)
+    unknown: list[tuple[str, str]] = field(default_factory=list)  # (address, why)
+    deferred: list[tuple[str, str]] = field(default_factory=list)  # (address, last reply)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (address, reply)
+    bounced: list[str] = field(default_factory=list)  # rejected at RCPT: now suppressed
+    stopped: str = ""
+    not_tried: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def smtp_password(settings: EmailSettings, environ: Mapping[str, str] | None = None) -> str:
-    """The SMTP password from RECAP_SMTP_PASSWORD; '' when no user is configured."""
-    if not settings.user:
-        return ""
-    value = (os.environ if environ is None else environ).get(PASSWORD_ENV, "")
-    if not value:
-        raise DeliveryError(
-            f"[email] user is set but the environment variable {PASSWORD_ENV} is empty; "
-            "export the SMTP password there (it is never read from a file)"
-        )
-    if settings.tls == "none" and not _is_loopback(settings.host):
-        raise DeliveryError(
-            f"refusing to send the SMTP password to {settings.host} without TLS; "
-            "set [email] tls to 'starttls' or 'ssl'"
-        )
-    return value
-
-
-class SmtpConnection:
-    """One SMTP session for a batch, reopened after a dropped connection."""
-
-    def __init__(
-        self,
-        settings: EmailSettings,
-        password: str,
-        factory: Callable[..., smtplib.SMTP] | None = None,
-    ) -> None:
-        self.settings = settings
-        self._password = password
-        self._factory = factory
-        self._smtp: smtplib.SMTP | None = None
-
-    def _open(self) -> smtplib.SMTP:
-        s = self.settings
-        context = ssl.create_default_context()
-        smtp: smtplib.SMTP
-        if self._factory is not None:
-            smtp = self._factory(s.host, s.port, timeout=s.timeout_seconds)
-        elif s.tls == "ssl":
-            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
-        else:
-            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
-        try:
-            smtp.ehlo()
-            if s.tls == "starttls":
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            if s.user:
-                smtp.login(s.user, self._password)
-        except smtplib.SMTPAuthenticationError as e:
-            smtp.close()
-            raise DeliveryError(
-                f"the SMTP server {s.host} refused the login for {s.user} ({e.smtp_code})"
-            ) from None
-        except smtplib.SMTPNotSupportedError:
-            smtp.close()
-            raise DeliveryError(
-                f"the SMTP server {s.host}:{s.port} does not offer STARTTLS; use tls = 'ssl', "
-                "or 'none' for a local relay"
-            ) from None
-        except (smtplib.SMTPException, OSError):
-            smtp.close()
-            raise
-        return smtp
-
-    def send(self, msg: EmailMessage, recipient: str) -> None:
-        """Send one message to one recipient; raises _Transient or _Permanent."""
-        if self._smtp is None:
-            s = self.settings
-            try:
-                self._smtp = self._open()
-            except (smtplib.SMTPException, OSError) as e:
-                raise _Transient(f"cannot connect to {s.host}:{s.port}: {e}") from None
-        try:
-            self._smtp.send_message(msg, from_addr=self.settings.sender, to_addrs=[recipient])
-        except smtplib.SMTPRecipientsRefused as e:
-            code, reply = next(iter(e.recipients.values()), (550, b""))
-            raise _classify(code, reply) from None
-        except smtplib.SMTPSenderRefused as e:
-            if 400 <= e.smtp_code < 500:
-                raise _Transient(f"{e.smtp_code} {_text(e.smtp_error)}") from None
-            raise DeliveryError(
-                f"the SMTP server refused the sender {self.settings.sender} "
-                f"({e.smtp_code} {_text(e.smtp_error)}); check [email] from"
-            ) from None
-        except smtplib.SMTPResponseException as e:
-            if e.smtp_code == 421:  # the server is closing the connection
-                self.close()
-            raise _classify(e.smtp_code, e.smtp_error) from None
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as e:
-            self.close()
-            raise _Transient(
-                f"connection to {self.settings.host}:{self.settings.port}: {e}"
-            ) from None
-
-    def close(self) -> None:
-        """Say QUIT if the server is still there; forget the session either way."""
-        smtp, self._smtp = self._smtp, None
-        if smtp is None:
-            return
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            smtp.close()
-
-
-def _text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-
-
-def _classify(code: int, reply: bytes | str) -> Exception:
-    detail = f"{code} {_text(reply)}"
-    return _Transient(detail) if 400 <= code < 500 else _Permanent(detail)
+    @property
+    def ok(self) -> bool:
+        """True when every recipient got the week, had it already, or is suppressed."""
+        return not (self.unknown or self.deferred or self.rejected or self.stopped)
 
 
 class _RateLimit:
@@ -482,13 +405,30 @@ class _RateLimit:
         self.last = self.clock()
 
 
-def _pending(
-    subscribers: Iterable[Subscriber], done: frozenset[str], resend: bool, report: SendReport
+def _select(
+    subscribers: Iterable[Subscriber],
+    week: str,
+    log: DeliveryLog | None,
+    report: SendReport,
+    *,
+    resend: bool,
+    resend_unknown: bool,
 ) -> list[Subscriber]:
+    """Who this run sends to; the others are filed in the report as skipped, and why."""
+    blocked = log.suppressions() if log is not None else {}
+    rows = log.statuses(week) if log is not None else {}
     out = []
     for sub in subscribers:
-        if not resend and sub.key in done:
+        if sub.key in blocked:
+            report.suppressed.append((sub.email, blocked[sub.key].reason))
+            continue
+        row = rows.get(sub.key)
+        if row is not None and row.status == SENT and not resend:
             report.already_sent.append(sub.email)
+        elif row is not None and row.status == SENDING and not (resend or resend_unknown):
+            report.unknown.append(
+                (sub.email, f"a run stopped after handing over its message ({row.updated_at})")
+            )
         else:
             out.append(sub)
     return out
@@ -502,20 +442,143 @@ def write_dry_run(
     *,
     log: DeliveryLog | None,
     now: dt.datetime,
+    secret: bytes = b"",
     resend: bool = False,
+    resend_unknown: bool = False,
 ) -> SendReport:
     """Write one .eml per recipient a real run would send to; send nothing, log nothing."""
     report = SendReport(newsletter.week)
-    done = log.sent_to(newsletter.week) if log is not None else frozenset()
+    pending = _select(
+        subscribers, newsletter.week, log, report, resend=resend, resend_unknown=resend_unknown
+    )
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for i, sub in enumerate(_pending(subscribers, done, resend, report), start=1):
+        for i, sub in enumerate(pending, start=1):
             path = folder / eml_name(i, sub)
-            path.write_bytes(compose(newsletter, sub, settings, now).as_bytes())
+            path.write_bytes(compose(newsletter, sub, settings, now, secret=secret).as_bytes())
             report.written.append(path)
     except OSError as e:
         raise DeliveryError(f"cannot write the dry run into {folder}: {e.strerror}") from None
     return report
+
+
+class _Batch:
+    """One recipient at a time through one connection, every step written to the send log."""
+
+    def __init__(
+        self,
+        newsletter: Newsletter,
+        settings: EmailSettings,
+        log: DeliveryLog,
+        conn: SmtpConnection,
+        *,
+        now: dt.datetime,
+        secret: bytes,
+        sleep: Callable[[float], None],
+        limit: _RateLimit,
+    ) -> None:
+        self.newsletter, self.settings, self.log, self.conn = newsletter, settings, log, conn
+        self.now, self.secret, self.sleep, self.limit = now, secret, sleep, limit
+
+    def deliver(self, sub: Subscriber, retries: int) -> tuple[str, str]:
+        """(SENT|REJECTED|DEFERRED|SENDING, detail); SENDING means the outcome is unknown.
+
+        Raises Unreachable when no session can be opened after the retries, and
+        DeliveryError for a setting that cannot work: either ends the batch.
+        """
+        msg = compose(self.newsletter, sub, self.settings, self.now, secret=self.secret)
+        data = msg.as_bytes(policy=SMTP_POLICY)
+        message_id = str(msg["Message-ID"])
+        week, key = self.newsletter.week, sub.key
+        attempt = 0
+        while True:
+            handed_over = False
+
+            def before_data() -> None:
+                nonlocal handed_over
+                self.log.record(week, key, SENDING, message_id=message_id, attempts=1)
+                handed_over = True
+
+            self.limit.wait()
+            try:
+                self.conn.send(data, sub.email, before_data)
+            except Permanent as e:
+                if e.stage == "RCPT":
+                    self.log.record_bounce(week, key, str(e))
+                else:
+                    attempts = 0 if handed_over else 1
+                    self.log.record(week, key, REJECTED, detail=str(e), attempts=attempts)
+                return REJECTED, f"{e.stage}: {e}"
+            except OutcomeUnknown as e:
+                logger.warning("%s: outcome unknown: %s", sub.email, e)
+                return SENDING, str(e)
+            except (Transient, Unreachable) as e:
+                attempt += 1
+                if isinstance(e, Transient):
+                    attempts = 0 if handed_over else 1
+                    self.log.record(week, key, DEFERRED, detail=str(e), attempts=attempts)
+                if attempt > retries:
+                    if isinstance(e, Unreachable):
+                        raise
+                    return DEFERRED, str(e)
+                wait = self.settings.backoff_seconds * 2 ** (attempt - 1)
+                logger.warning(
+                    "%s: %s; retry %d of %d in %.1f s", sub.email, e, attempt, retries, wait
+                )
+                self.sleep(wait)
+                continue
+            self.log.record(week, key, SENT, message_id=message_id, attempts=0)
+            logger.info("sent the week ending %s to %s", week, sub.email)
+            return SENT, ""
+
+
+def _file(report: SendReport, sub: Subscriber, status: str, detail: str) -> None:
+    if status == SENT:
+        report.sent.append(sub.email)
+    elif status == SENDING:
+        report.unknown.append((sub.email, detail))
+    elif status == DEFERRED:
+        report.deferred.append((sub.email, detail))
+    else:
+        report.rejected.append((sub.email, detail))
+        if detail.startswith("RCPT"):
+            report.bounced.append(sub.email)
+
+
+def _deliver_all(
+    batch: _Batch,
+    queue: list[tuple[Subscriber, str]],
+    retries: int,
+    report: SendReport,
+    on_sent: Callable[[str], Any] | None,
+    *,
+    final: bool,
+) -> list[tuple[Subscriber, str]]:
+    """One pass over ``queue``, filing outcomes in ``report``; returns who is left deferred.
+
+    On the first pass a deferred recipient is returned, not filed, to be tried again at
+    the end. When the batch stops, the rest are filed as not tried (first pass) or
+    returned as still deferred (final pass).
+    """
+    left: list[tuple[Subscriber, str]] = []
+    for i, (sub, earlier) in enumerate(queue):
+        try:
+            status, detail = batch.deliver(sub, retries)
+        except (Unreachable, DeliveryError) as e:
+            report.stopped = f"sending stopped at {sub.email}: {e}"
+            if final:
+                left.extend(queue[i:])
+            else:
+                report.not_tried.extend(s.email for s, _ in queue[i:])
+            return left
+        if status == DEFERRED and not final:
+            logger.warning("%s deferred (%s); one more try at the end", sub.email, detail)
+            left.append((sub, detail))
+            continue
+        _file(report, sub, status, detail or earlier)
+        if status == SENT and on_sent is not None:
+            on_sent(sub.email)
+    return left
 
 
 def send_batch(
@@ -526,65 +589,39 @@ def send_batch(
     *,
     now: dt.datetime,
     password: str = "",
+    secret: bytes = b"",
     resend: bool = False,
+    resend_unknown: bool = False,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     smtp_factory: Callable[..., smtplib.SMTP] | None = None,
     on_sent: Callable[[str], Any] | None = None,
 ) -> SendReport:
-    """Send the week to everyone not yet served, over one connection, logging as it goes.
+    """Send the week to everyone not yet served and not suppressed, over one connection.
 
-    A 4xx reply or a dropped connection is retried with exponential backoff; a 5xx reply
-    for one recipient is logged and the batch goes on. When the server stays away the run
-    stops with a DeliveryError saying who got it and that a re-run sends to the rest.
+    A 4xx reply or a connection lost before DATA is retried with exponential backoff;
+    a recipient still deferred after the retries waits for one more try at the end of
+    the batch while the others go on. A 5xx to RCPT is a bounce (suppressed from now
+    on); a connection lost after DATA leaves the outcome unknown and is not retried.
+    When no session can be opened the batch stops and ``report.stopped`` says why.
     """
     report = SendReport(newsletter.week)
-    pending = _pending(subscribers, log.sent_to(newsletter.week), resend, report)
+    pending = _select(
+        subscribers, newsletter.week, log, report, resend=resend, resend_unknown=resend_unknown
+    )
     if not pending:
         return report
     conn = SmtpConnection(settings, password, smtp_factory)
     limit = _RateLimit(settings.max_per_minute, sleep, clock)
+    batch = _Batch(
+        newsletter, settings, log, conn, now=now, secret=secret, sleep=sleep, limit=limit
+    )
     try:
-        for sub in pending:
-            msg = compose(newsletter, sub, settings, now)
-            attempt = 0
-            while True:
-                limit.wait()
-                try:
-                    conn.send(msg, sub.email)
-                except _Permanent as e:
-                    logger.warning("%s refused permanently: %s", sub.email, e)
-                    log.record(newsletter.week, sub.key, REJECTED, detail=str(e), attempts=1)
-                    report.rejected.append((sub.email, str(e)))
-                    break
-                except _Transient as e:
-                    attempt += 1
-                    if attempt > settings.retries:
-                        raise DeliveryError(
-                            f"sending stopped at {sub.email}: {e} (gave up after "
-                            f"{settings.retries} retries). {len(report.sent)} sent in this run, "
-                            f"{len(report.already_sent)} earlier; the send log records who got "
-                            "it, so running the same command again sends only to the rest."
-                        ) from None
-                    wait = settings.backoff_seconds * 2 ** (attempt - 1)
-                    logger.warning(
-                        "%s: %s; retry %d of %d in %.1f s",
-                        sub.email,
-                        e,
-                        attempt,
-                        settings.retries,
-                        wait,
-                    )
-                    sleep(wait)
-                    continue
-                log.record(
-                    newsletter.week, sub.key, SENT, message_id=str(msg["Message-ID"]), attempts=1
-                )
-                report.sent.append(sub.email)
-                logger.info("sent the week ending %s to %s", newsletter.week, sub.email)
-                if on_sent is not None:
-                    on_sent(sub.email)
-                break
+        first = [(sub, "") for sub in pending]
+        later = _deliver_all(batch, first, settings.retries, report, on_sent, final=False)
+        if later and not report.stopped:  # the deferred, once more, after everyone else
+            later = _deliver_all(batch, later, 0, report, on_sent, final=True)
+        report.deferred.extend((sub.email, detail) for sub, detail in later)
     finally:
         conn.close()
     return report
@@ -602,5 +639,6 @@ __all__ = [
     "prepare",
     "send_batch",
     "smtp_password",
+    "unsubscribe_secret",
     "write_dry_run",
 ]

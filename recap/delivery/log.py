@@ -1,10 +1,15 @@
-"""Delivery records in the store's SQLite file: the send log, the publish log, run locks.
+"""Delivery records in the store's SQLite file: send log, suppression list, publish log, locks.
 
 The tables live beside the data engineer's (``config.store_path``) but are created here
-with ``CREATE TABLE IF NOT EXISTS``, so the store's own migrations never see them.
+with ``CREATE TABLE IF NOT EXISTS``, so the store's own migrations never see them. Every
+write is committed when the call returns.
 
-- ``send_log``: one row per (week, recipient), written the moment the server accepts the
-  message; a re-run skips every recipient whose row says ``sent``.
+- ``send_log``: one row per (week, recipient). ``sending`` is committed before DATA and
+  ``sent`` after the server's 250, so a row left ``sending`` (a crash, a lost reply) means
+  the outcome is unknown: a plain re-run does not send it again. ``deferred`` (4xx after
+  every retry) and ``rejected`` (5xx) are tried again by a re-run.
+- ``suppression``: addresses never to be mailed again, whatever the subscribers file
+  says: ``unsubscribed`` (``recap unsubscribe``) or ``bounced`` (a 5xx to RCPT).
 - ``publish_log``: one row per (site, week), replaced on each publish.
 - ``run_lock``: one row per held lock; a lock whose process is gone is taken over.
 """
@@ -33,6 +38,10 @@ SCHEMA = (
         attempts INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL,
         PRIMARY KEY (week, recipient)
     )""",
+    """CREATE TABLE IF NOT EXISTS suppression (
+        address TEXT PRIMARY KEY, reason TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '',
+        added_at TEXT NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS publish_log (
         site TEXT NOT NULL, week TEXT NOT NULL, headline TEXT NOT NULL,
         post_path TEXT NOT NULL, published_at TEXT NOT NULL,
@@ -44,8 +53,12 @@ SCHEMA = (
     )""",
 )
 
+SENDING = "sending"
 SENT = "sent"
+DEFERRED = "deferred"
 REJECTED = "rejected"
+UNSUBSCRIBED = "unsubscribed"
+BOUNCED = "bounced"
 
 
 def _now() -> str:
@@ -73,6 +86,16 @@ class SendRecord:
     detail: str
     attempts: int
     updated_at: str
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """An address on the suppression list, why, and since when."""
+
+    address: str
+    reason: str
+    detail: str
+    added_at: str
 
 
 class DeliveryLog:
@@ -136,6 +159,22 @@ class DeliveryLog:
             (week, recipient, status, message_id, detail, attempts, _now()),
         )
 
+    def statuses(self, week: str) -> dict[str, SendRecord]:
+        """The send-log row of every recipient of a week, by recipient."""
+        return {r.recipient: r for r in self.records(week)}
+
+    def record_bounce(self, week: str, recipient: str, detail: str) -> None:
+        """A permanent refusal of the address: rejected for the week and suppressed, at once."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.record(week, recipient, REJECTED, detail=detail, attempts=1)
+            self.suppress(recipient, BOUNCED, detail)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
     def records(self, week: str) -> tuple[SendRecord, ...]:
         """Every send-log row of a week, by recipient."""
         rows = self._conn.execute(
@@ -144,6 +183,24 @@ class DeliveryLog:
             (week,),
         )
         return tuple(SendRecord(*r) for r in rows)
+
+    # -- suppression list -------------------------------------------------------------
+
+    def suppress(self, address: str, reason: str, detail: str = "") -> bool:
+        """Add ``address`` (any case) to the suppression list; False when it was already there."""
+        cursor = self._conn.execute(
+            "INSERT OR IGNORE INTO suppression (address, reason, detail, added_at) "
+            "VALUES (?, ?, ?, ?)",
+            (address.strip().lower(), reason, detail, _now()),
+        )
+        return cursor.rowcount == 1
+
+    def suppressions(self) -> dict[str, Suppression]:
+        """Every suppressed address (lower case), with its reason."""
+        rows = self._conn.execute(
+            "SELECT address, reason, detail, added_at FROM suppression ORDER BY address"
+        )
+        return {r[0]: Suppression(*r) for r in rows}
 
     # -- publish log ------------------------------------------------------------------
 
@@ -205,4 +262,14 @@ class DeliveryLog:
             conn.execute("DELETE FROM run_lock WHERE name = ? AND pid = ?", (name, pid))
 
 
-__all__ = ["REJECTED", "SENT", "DeliveryLog", "SendRecord"]
+__all__ = [
+    "BOUNCED",
+    "DEFERRED",
+    "REJECTED",
+    "SENDING",
+    "SENT",
+    "UNSUBSCRIBED",
+    "DeliveryLog",
+    "SendRecord",
+    "Suppression",
+]

@@ -121,16 +121,52 @@ def parse_subscribers(text: str) -> SubscriberList:
     return SubscriberList(tuple(out), tuple(problems))
 
 
+def parse_addresses(text: str) -> tuple[list[str], tuple[LineProblem, ...]]:
+    """Addresses from a CSV with an 'email' column, or from one address a line.
+
+    Blank lines and '#' comments are skipped; a bad line is reported, not fatal.
+    """
+    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
+    header = next(csv.reader([first]), [])
+    if "email" in (h.strip().lower() for h in header):
+        subs = parse_subscribers(text)
+        return [s.email for s in subs.subscribers], subs.problems
+    out: list[str] = []
+    problems: list[LineProblem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        address = line.strip()
+        if not address or address.startswith("#"):
+            continue
+        if reason := check_address(address):
+            problems.append(LineProblem(number, reason))
+        else:
+            out.append(address)
+    return out, tuple(problems)
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DeliveryError(f"{what} {path} does not exist") from None
+    except OSError as e:
+        raise DeliveryError(f"{what} {path} cannot be read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise DeliveryError(f"{what} {path} is not UTF-8 text") from None
+
+
+def read_addresses(path: Path) -> tuple[list[str], tuple[LineProblem, ...]]:
+    """Read a file of addresses (see ``parse_addresses``)."""
+    text = _read_text(path, "address file")
+    try:
+        return parse_addresses(text)
+    except csv.Error as e:
+        raise DeliveryError(f"{path}: not a readable CSV file ({e})") from None
+
+
 def read_subscribers(path: Path) -> SubscriberList:
     """Read and check a subscribers CSV file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DeliveryError(f"subscribers file {path} does not exist") from None
-    except OSError as e:
-        raise DeliveryError(f"subscribers file {path} cannot be read: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise DeliveryError(f"subscribers file {path} is not UTF-8 text") from None
+    text = _read_text(path, "subscribers file")
     try:
         return parse_subscribers(text)
     except DeliveryError as e:
@@ -144,6 +180,8 @@ __all__ = [
     "Subscriber",
     "SubscriberList",
     "check_address",
+    "parse_addresses",
     "parse_subscribers",
+    "read_addresses",
     "read_subscribers",
 ]
