@@ -208,6 +208,9 @@ def _week_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _echo_send(run: Any, week: str) -> None:
+    """Say whom the week went to, who was skipped and why, and what needs a decision."""
+    from collections import Counter
+
     report = run.report
     for problem in run.problems:
         click.echo(f"skipped {problem}", err=True)
@@ -217,10 +220,49 @@ def _echo_send(run: Any, week: str) -> None:
             click.echo(f"  {path}")
     else:
         click.echo(f"sent the week ending {week} to {len(report.sent)} recipients")
+        for address in report.sent:
+            click.echo(f"  {address}")
     if report.already_sent:
         click.echo(f"{len(report.already_sent)} already had it (use --resend to send again)")
+    if report.suppressed:
+        counts = Counter(reason for _, reason in report.suppressed)
+        detail = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
+        click.echo(f"skipped {len(report.suppressed)} on the suppression list ({detail})")
     for address, reason in report.rejected:
-        click.echo(f"refused: {address}: {reason}", err=True)
+        bounced = " (bounced: suppressed from now on)" if address in report.bounced else ""
+        click.echo(f"refused: {address}: {reason}{bounced}", err=True)
+    for address, reason in report.deferred:
+        click.echo(f"deferred: {address}: {reason} (a re-run tries again)", err=True)
+    for address, reason in report.unknown:
+        click.echo(
+            f"outcome unknown: {address}: {reason}; not sent again (--resend-unknown sends it, "
+            "with the same Message-ID)",
+            err=True,
+        )
+    if report.stopped:
+        click.echo(report.stopped, err=True)
+        click.echo(
+            f"not tried: {len(report.not_tried)}; the send log records who got it, so running "
+            "the same command again sends only to the rest",
+            err=True,
+        )
+
+
+def _send_failure(report: Any) -> str:
+    """The one-line reason an email run exits 1, naming the recipients; '' when it is fine."""
+    parts = []
+    for what, entries in (
+        ("refused", [a for a, _ in report.rejected]),
+        ("deferred", [a for a, _ in report.deferred]),
+        ("outcome unknown", [a for a, _ in report.unknown]),
+        ("not tried", report.not_tried),
+    ):
+        if entries:
+            shown = ", ".join(entries[:10]) + (", ..." if len(entries) > 10 else "")
+            parts.append(f"{len(entries)} {what} ({shown})")
+    if report.stopped and not report.not_tried:
+        parts.append("sending stopped")
+    return "; ".join(parts)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -239,6 +281,11 @@ def _echo_send(run: Any, week: str) -> None:
     help="Write one .eml per recipient into DIR and send nothing.",
 )
 @click.option("--resend", is_flag=True, help="Send again to recipients who already had the week.")
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Also send to recipients whose outcome is unknown (a run cut off after DATA).",
+)
 @data_options
 @handle_errors
 def email(
@@ -246,29 +293,128 @@ def email(
     subscribers: Path,
     dry_run: Path | None,
     resend: bool,
+    resend_unknown: bool,
     **kwargs: Any,
 ) -> None:
     """Email a week's recap to every subscriber, over SMTP ([email] in the config).
 
     Reuses OUT/<week-end>/ when it was built, and builds it otherwise. The SMTP
-    password is read from RECAP_SMTP_PASSWORD. A send log in the store makes a
-    re-run send only to those who did not get the week yet. Exits 1 when any
-    recipient was refused.
+    password is read from RECAP_SMTP_PASSWORD; when [email] unsubscribe_url uses
+    {token}, the token secret from RECAP_UNSUBSCRIBE_SECRET.
+
+    \b
+    The send log in the store decides who gets the week:
+    - sent: skipped (--resend sends again);
+    - outcome unknown (the run stopped after handing the message over, before
+      the server's reply): skipped and listed (--resend-unknown sends again,
+      with the same Message-ID);
+    - deferred (4xx after every retry, and once more at the end of the batch)
+      or not tried yet: sent.
+    Addresses on the suppression list (recap unsubscribe, or a 5xx to RCPT,
+    recorded as a bounce) are never sent to, whatever the subscribers file says.
+    Exits 1 naming every recipient refused, deferred or of unknown outcome.
 
     Example:
 
+    \b
         RECAP_SMTP_PASSWORD=... recap email --week 2026-01-16 --to subscribers.csv
         recap email --week 2026-01-16 --to subscribers.csv --dry-run outbox/
+        recap email --week 2026-01-16 --to subscribers.csv --resend-unknown
     """
     from recap import weekly
+    from recap.delivery.email import prepare
 
     config = load_config(**kwargs)
     now = _now()
+    plan = weekly.plan_email(config, subscribers, dry_run=dry_run is not None)
     edition = weekly.obtain_edition(config, week_date, now, needs=weekly.email_needs(config))
-    run = weekly.email_edition(config, edition, subscribers, now, dry_run=dry_run, resend=resend)
+    newsletter = prepare(edition, plan.settings)
+    run = weekly.send_newsletter(
+        config,
+        newsletter,
+        plan,
+        now,
+        dry_run=dry_run,
+        resend=resend,
+        resend_unknown=resend_unknown,
+    )
     _echo_send(run, edition.week)
-    if run.report.rejected:
-        raise click.ClickException(f"{len(run.report.rejected)} recipient(s) refused")
+    if failure := _send_failure(run.report):
+        raise click.ClickException(failure)
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("addresses", nargs=-1, metavar="[ADDRESS]...")
+@click.option(
+    "--from-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Add every address in FILE (one a line, or a CSV with an 'email' column).",
+)
+@click.option(
+    "--token",
+    metavar="TOKEN",
+    help="An unsubscribe link's token; checked against --email with RECAP_UNSUBSCRIBE_SECRET.",
+)
+@click.option("--email", "token_email", metavar="ADDRESS", help="The address the token is for.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A TOML file overriding the shipped defaults (default: ./recap.toml).",
+)
+@click.option(
+    "--store",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The SQLite store (default: .cache/recap.sqlite).",
+)
+@handle_errors
+def unsubscribe(
+    addresses: tuple[str, ...],
+    from_file: Path | None,
+    token: str | None,
+    token_email: str | None,
+    **kwargs: Any,
+) -> None:
+    """Put addresses on the suppression list: no recap is ever sent to them again.
+
+    The list lives in the store and wins over the subscribers file. Permanent
+    refusals (a 5xx to RCPT) are added to it as bounces by `recap email`.
+
+    \b
+    With --token and --email, checks the token of an unsubscribe link first (what
+    a web form or an ESP webhook behind [email] unsubscribe_url should call):
+    the token is an HMAC-SHA256 of the address under RECAP_UNSUBSCRIBE_SECRET,
+    compared in constant time; a wrong token records nothing and exits 1.
+
+    Example:
+
+    \b
+        recap unsubscribe ann@example.org
+        recap unsubscribe --from-file bounces.csv
+        recap unsubscribe --token "$TOKEN" --email ann@example.org
+    """
+    from recap import weekly
+
+    if (token is None) != (token_email is None):
+        raise click.ClickException("--token and --email go together")
+    if token is not None and (addresses or from_file):
+        raise click.ClickException("--token takes one --email; give other addresses separately")
+    if not (addresses or from_file or token):
+        raise click.ClickException("name an ADDRESS, --from-file FILE, or --token with --email")
+    config = load_config(**kwargs)
+    if token is not None and token_email is not None:
+        added, known = weekly.unsubscribe_with_token(config, token_email, token)
+    else:
+        added, known, problems = weekly.unsubscribe_addresses(config, addresses, from_file)
+        for problem in problems:
+            click.echo(f"skipped {from_file}: {problem}", err=True)
+    for address in added:
+        click.echo(f"unsubscribed {address}: no recap will be sent to it again")
+    for address, reason in known:
+        click.echo(f"{address} was already on the suppression list ({reason})")
+    if len(added) + len(known) > 1:
+        click.echo(f"{len(added)} added, {len(known)} already on the list")
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -318,8 +464,12 @@ def publish(week_date: dt.date | None, site: Path, **kwargs: Any) -> None:
 def weekly(subscribers: Path | None, site: Path | None, **kwargs: Any) -> None:
     """Build the latest complete week, publish it, then email it; stop at the first failure.
 
-    A lock in the store keeps two runs from overlapping. Meant for cron or a
-    systemd timer on Friday evenings after the close.
+    The email settings (host, from, unsubscribe, RECAP_SMTP_PASSWORD when a user
+    is set, RECAP_UNSUBSCRIBE_SECRET when the unsubscribe URL uses {token}) and the
+    subscribers file are checked before anything is built or published. Says what
+    it published (post, feed entry) and whom it emailed. A lock in the store keeps
+    two runs from overlapping. Meant for cron or a systemd timer on Friday
+    evenings after the close.
 
     Example:
 
@@ -331,10 +481,16 @@ def weekly(subscribers: Path | None, site: Path | None, **kwargs: Any) -> None:
     run = weekly_mod.run_weekly(config, _now(), subscribers=subscribers, site=site)
     click.echo(f"week ending {run.week}: {run.headline}")
     click.echo(f"done: {', '.join(run.steps)}")
+    if run.published is not None:
+        click.echo(f"published to {run.published.site}:")
+        for path in run.published.posts:
+            click.echo(f"  post: {path}")
+        click.echo(f"  feed entry: {run.feed_entry} in {run.published.feed}")
+        click.echo(f"  archive: {run.published.index}")
     if run.emailed is not None:
         _echo_send(run.emailed, run.week)
-        if run.emailed.report.rejected:
-            raise click.ClickException(f"{len(run.emailed.report.rejected)} recipient(s) refused")
+        if failure := _send_failure(run.emailed.report):
+            raise click.ClickException(failure)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)

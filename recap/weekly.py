@@ -1,36 +1,49 @@
 """Delivery orchestration: find or build a week, email it, publish it, and the weekly job.
 
 The weekly job runs, in order, and stops at the first step that fails:
-  1. take the 'weekly' lock in the store (a second overlapping run fails at once)
-  2. build the latest complete week and write OUT/<week-end>/
-  3. refuse it if it came from sample data or stale data
-  4. publish it to the site (when one is given)
-  5. email it to the subscribers (when a list is given)
-so nobody is emailed a recap that did not build or could not be published.
+  1. check the email settings and the subscribers file (when a list is given): host,
+     from, unsubscribe, the SMTP password when a user is set, the unsubscribe secret
+     when the URL carries a token
+  2. take the 'weekly' lock in the store (a second overlapping run fails at once)
+  3. build the latest complete week and write OUT/<week-end>/
+  4. refuse it if it came from sample data or stale data, or if its email is unfit to send
+  5. publish it to the site (when one is given)
+  6. email it to the subscribers (when a list is given)
+so nobody is emailed a recap that did not build or could not be published, and nothing
+is published when the email that should follow it could not go out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from recap.config import RecapConfig
-from recap.delivery.blog import BlogSettings, PublishReport, publish
+from recap.delivery.blog import BlogSettings, PublishReport, entry_url, publish
 from recap.delivery.edition import Edition, check_deliverable, load_edition
 from recap.delivery.email import (
     EmailSettings,
+    Newsletter,
     SendReport,
     prepare,
     send_batch,
     smtp_password,
+    unsubscribe_secret,
     write_dry_run,
 )
-from recap.delivery.log import DeliveryLog
-from recap.delivery.subscribers import LineProblem, read_subscribers
+from recap.delivery.log import UNSUBSCRIBED, DeliveryLog
+from recap.delivery.subscribers import (
+    LineProblem,
+    Subscriber,
+    check_address,
+    read_addresses,
+    read_subscribers,
+)
+from recap.delivery.unsubscribe import read_secret, verify_token
 from recap.errors import DeliveryError
 from recap.model import Week
 
@@ -102,6 +115,34 @@ def email_needs(config: RecapConfig) -> tuple[str, ...]:
     return EMAIL_FILES + pdf + ("recap.json",)
 
 
+@dataclass(frozen=True)
+class EmailPlan:
+    """Everything an email run needs, checked before anything is built, published or sent."""
+
+    settings: EmailSettings
+    subscribers: tuple[Subscriber, ...]
+    problems: tuple[LineProblem, ...]
+    password: str
+    secret: bytes
+
+
+def plan_email(config: RecapConfig, subscribers_path: Path, *, dry_run: bool = False) -> EmailPlan:
+    """Check [email], the credentials in the environment and the subscribers file.
+
+    DeliveryError naming the first thing that would stop the send. A dry run needs no
+    SMTP password, but does need the unsubscribe secret (its .eml files carry tokens).
+    """
+    settings = EmailSettings.from_config(config)
+    password = "" if dry_run else smtp_password(settings)
+    secret = unsubscribe_secret(settings)
+    subs = read_subscribers(subscribers_path)
+    if not subs.subscribers:
+        raise DeliveryError(f"{subscribers_path}: no valid subscribers to send to")
+    for problem in subs.problems:
+        logger.warning("%s: %s", subscribers_path, problem)
+    return EmailPlan(settings, subs.subscribers, subs.problems, password, secret)
+
+
 @dataclass
 class EmailRun:
     """An email run's outcome, and the subscriber lines that were skipped."""
@@ -109,6 +150,49 @@ class EmailRun:
     report: SendReport
     problems: tuple[LineProblem, ...]
     dry_run: bool
+
+
+def send_newsletter(
+    config: RecapConfig,
+    newsletter: Newsletter,
+    plan: EmailPlan,
+    now: dt.datetime,
+    *,
+    dry_run: Path | None = None,
+    resend: bool = False,
+    resend_unknown: bool = False,
+    sleep: Callable[[float], None] | None = None,
+) -> EmailRun:
+    """Send a prepared newsletter to the plan's subscribers (or write .eml files)."""
+    with DeliveryLog(config.store_path) as log:
+        if dry_run is not None:
+            report = write_dry_run(
+                newsletter,
+                plan.subscribers,
+                plan.settings,
+                dry_run,
+                log=log,
+                now=now,
+                secret=plan.secret,
+                resend=resend,
+                resend_unknown=resend_unknown,
+            )
+            return EmailRun(report, plan.problems, True)
+        extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+        with log.lock(f"email:{newsletter.week}"):
+            report = send_batch(
+                newsletter,
+                plan.subscribers,
+                plan.settings,
+                log,
+                now=now,
+                password=plan.password,
+                secret=plan.secret,
+                resend=resend,
+                resend_unknown=resend_unknown,
+                **extra,
+            )
+    return EmailRun(report, plan.problems, False)
 
 
 def email_edition(
@@ -119,36 +203,73 @@ def email_edition(
     *,
     dry_run: Path | None = None,
     resend: bool = False,
+    resend_unknown: bool = False,
     sleep: Callable[[float], None] | None = None,
 ) -> EmailRun:
     """Email a built week to a subscribers file (or write .eml files for a dry run)."""
-    settings = EmailSettings.from_config(config)
-    subs = read_subscribers(subscribers_path)
-    for problem in subs.problems:
-        logger.warning("%s: %s", subscribers_path, problem)
-    newsletter = prepare(edition, settings)
-    if not subs.subscribers:
-        raise DeliveryError(f"{subscribers_path}: no valid subscribers to send to")
+    plan = plan_email(config, subscribers_path, dry_run=dry_run is not None)
+    newsletter = prepare(edition, plan.settings)
+    return send_newsletter(
+        config,
+        newsletter,
+        plan,
+        now,
+        dry_run=dry_run,
+        resend=resend,
+        resend_unknown=resend_unknown,
+        sleep=sleep,
+    )
+
+
+def unsubscribe_addresses(
+    config: RecapConfig, addresses: tuple[str, ...], from_file: Path | None
+) -> tuple[list[str], list[tuple[str, str]], tuple[LineProblem, ...]]:
+    """Suppress addresses given by hand or in a file: (added, already there, skipped lines).
+
+    A bad address given by hand stops everything before anything is recorded.
+    """
+    wanted: list[tuple[str, str]] = []
+    for address in addresses:
+        if reason := check_address(address.strip()):
+            raise DeliveryError(f"cannot unsubscribe: {reason}")
+        wanted.append((address.strip(), "by hand"))
+    problems: tuple[LineProblem, ...] = ()
+    if from_file is not None:
+        listed, problems = read_addresses(from_file)
+        wanted += [(address, f"from {from_file}") for address in listed]
+    return _suppress(config, wanted)[:2] + (problems,)
+
+
+def unsubscribe_with_token(
+    config: RecapConfig, address: str, token: str, environ: Mapping[str, str] | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Suppress ``address`` if ``token`` is its unsubscribe token; DeliveryError if not."""
+    address = address.strip()
+    if reason := check_address(address):
+        raise DeliveryError(f"cannot unsubscribe: {reason}")
+    secret = read_secret(environ, why="cannot check an unsubscribe token")
+    if not verify_token(address, token, secret):
+        raise DeliveryError(f"the unsubscribe token does not match {address}; nothing was recorded")
+    return _suppress(config, [(address, "unsubscribe link (token checked)")])
+
+
+def _suppress(
+    config: RecapConfig, wanted: list[tuple[str, str]]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    unique: dict[str, tuple[str, str]] = {}
+    for address, detail in wanted:
+        unique.setdefault(address.lower(), (address, detail))
+    added: list[str] = []
+    known: list[tuple[str, str]] = []
     with DeliveryLog(config.store_path) as log:
-        if dry_run is not None:
-            report = write_dry_run(
-                newsletter, subs.subscribers, settings, dry_run, log=log, now=now, resend=resend
-            )
-            return EmailRun(report, subs.problems, True)
-        password = smtp_password(settings)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
-        with log.lock(f"email:{edition.week}"):
-            report = send_batch(
-                newsletter,
-                subs.subscribers,
-                settings,
-                log,
-                now=now,
-                password=password,
-                resend=resend,
-                **extra,
-            )
-    return EmailRun(report, subs.problems, False)
+        existing = log.suppressions()
+        for key, (address, detail) in unique.items():
+            if key in existing:
+                entry = existing[key]
+                known.append((address, f"{entry.reason} since {entry.added_at}"))
+            elif log.suppress(address, UNSUBSCRIBED, detail):
+                added.append(address)
+    return added, known
 
 
 def publish_editions(config: RecapConfig, editions: list[Edition], site: Path) -> PublishReport:
@@ -166,6 +287,7 @@ class WeeklyRun:
     headline: str = ""
     steps: list[str] = field(default_factory=list)
     published: PublishReport | None = None
+    feed_entry: str = ""
     emailed: EmailRun | None = None
 
 
@@ -184,6 +306,8 @@ def run_weekly(
     subscribers = subscribers or (Path(weekly["subscribers"]) if weekly["subscribers"] else None)
     site = site or (Path(weekly["site"]) if weekly["site"] else None)
     run = WeeklyRun()
+    plan = plan_email(config, subscribers) if subscribers is not None else None
+    blog = BlogSettings.from_config(config) if site is not None else None
     with DeliveryLog(config.store_path) as log, log.lock("weekly"):
         week = target_week(config, None, now)
         built = pipeline.build_with_fallback(config, week_date=week.end, now=now)
@@ -192,22 +316,29 @@ def run_weekly(
         run.week, run.headline = edition.week, edition.headline
         run.steps.append("built")
         check_deliverable(edition, "deliver")
-        if site is not None:
+        newsletter = prepare(edition, plan.settings) if plan is not None else None
+        if site is not None and blog is not None:
             run.published = publish_editions(config, [edition], site)
+            run.feed_entry = entry_url(blog, edition.week)
             run.steps.append("published")
-        if subscribers is not None:
-            run.emailed = email_edition(config, edition, subscribers, now, sleep=sleep)
+        if plan is not None and newsletter is not None:
+            run.emailed = send_newsletter(config, newsletter, plan, now, sleep=sleep)
             run.steps.append("emailed")
     return run
 
 
 __all__ = [
+    "EmailPlan",
     "EmailRun",
     "WeeklyRun",
     "email_edition",
     "email_needs",
+    "plan_email",
+    "send_newsletter",
     "obtain_edition",
     "publish_editions",
     "run_weekly",
     "target_week",
+    "unsubscribe_addresses",
+    "unsubscribe_with_token",
 ]

@@ -295,6 +295,11 @@ a {{ color: #0b5394; }}
 """
 
 
+def entry_url(settings: BlogSettings, week: str) -> str:
+    """A week's link in the feed, which is also its Atom entry id."""
+    return f"{settings.base_url}{settings.archive_url}/{week}/recap.html"
+
+
 def render_feed(entries: Sequence[ArchiveEntry], settings: BlogSettings) -> bytes:
     """The Atom feed: the newest ``feed_entries`` weeks, each with its summary and link."""
     from feedgen.feed import FeedGenerator
@@ -312,7 +317,7 @@ def render_feed(entries: Sequence[ArchiveEntry], settings: BlogSettings) -> byte
     fg.updated(post_date(newest[0].week_end) if newest else post_date(dt.date(2000, 1, 3)))
     for entry in newest:
         fe = fg.add_entry(order="append")
-        url = f"{root}/{entry.week}/recap.html"
+        url = entry_url(settings, entry.week)
         fe.id(url)
         fe.title(entry.headline)
         fe.summary(entry.dek or entry.headline)
@@ -446,6 +451,7 @@ def publish(
 __all__ = [
     "ArchiveEntry",
     "BlogSettings",
+    "entry_url",
     "PublishReport",
     "post_date",
     "post_name",
