@@ -6,11 +6,13 @@ these and wrap them in their own fixtures.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import io
 import json
 import socket
+import threading
 from email import policy
 from email.message import EmailMessage
 from functools import lru_cache
@@ -128,15 +130,29 @@ UNSUB = "https://news.example.com/unsubscribe?email={email}"
 
 
 class Inbox:
-    """An aiosmtpd handler keeping every message; refuses some recipients, defers others."""
+    """An aiosmtpd handler keeping every message it receives, with ways to misbehave.
+
+    ``refuse``: 550 to RCPT. ``defer``: that many 451s to RCPT (math.inf: forever).
+    ``refuse_data``: 554 after DATA, message not kept. ``drop``: keep the message, then
+    close the connection instead of answering 250 (the reply is lost). ``hold``: keep
+    the message, set ``held`` and answer only once ``release`` is set (a stall, or the
+    moment to kill the client); each address is held once.
+    """
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.rcpts: list[str] = []  # every RCPT TO, in order, accepted or not
         self.refuse: set[str] = set()
-        self.defer: dict[str, int] = {}  # recipient -> 4xx replies still to give
+        self.defer: dict[str, float] = {}  # recipient -> 4xx replies still to give
+        self.refuse_data: set[str] = set()
+        self.drop: set[str] = set()
+        self.hold: set[str] = set()
+        self.held = threading.Event()
+        self.release = threading.Event()
         self.auth: list[tuple[bytes, bytes]] = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpts.append(address)
         if address in self.refuse:
             return "550 5.1.1 mailbox unavailable"
         if self.defer.get(address, 0) > 0:
@@ -146,8 +162,18 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        rcpts = list(envelope.rcpt_tos)
+        if self.refuse_data & set(rcpts):
+            return "554 5.7.1 message refused by policy"
         msg = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), msg))
+        self.messages.append((rcpts, msg))
+        if held := self.hold & set(rcpts):
+            self.hold -= held
+            self.held.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.01)
+        if self.drop & set(rcpts):
+            server.transport.close()
         return "250 2.0.0 queued"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -170,6 +196,7 @@ class Server:
         self.controller.start()
 
     def stop(self) -> None:
+        self.inbox.release.set()  # a held DATA must not keep the server from stopping
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
@@ -191,6 +218,32 @@ def smtp_toml(port: int, **extra: object) -> str:
     }
     keys.update(extra)
     return "[email]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())
+
+
+def email_args(cfg: Any, subscribers_csv: Path, *extra: str) -> list[str]:
+    """`recap email` arguments for the reference week, with ``cfg``'s files."""
+    return [
+        "email",
+        "--week",
+        REFERENCE_WEEK.isoformat(),
+        "--to",
+        str(subscribers_csv),
+        "--config",
+        str(cfg.sources[-1]),
+        "--out",
+        str(cfg.out_dir),
+        "--store",
+        str(cfg.store_path),
+        *extra,
+    ]
+
+
+def statuses(store: Path, week: str = "2026-01-16") -> dict[str, str]:
+    """recipient -> status, from the send log in ``store``."""
+    from recap.delivery.log import DeliveryLog
+
+    with DeliveryLog(store) as log:
+        return {r.recipient: r.status for r in log.records(week)}
 
 
 def subscribers(n: int) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import email
+import math
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 from email import policy
 from pathlib import Path
 
@@ -27,11 +31,17 @@ from tests._delivery import (
     Server,
     built_files,
     config,
+    email_args,
     free_port,
     smtp_toml,
+    statuses,
     subscribers,
     tiny_week,
 )
+
+WEEK = "2026-01-16"
+SECRET = "0123456789abcdef-test-secret"
+TOKEN_URL = "https://news.example.com/unsubscribe?email={email}&token={token}"
 
 
 @pytest.fixture
@@ -279,10 +289,14 @@ def test_server_going_away_mid_batch_then_rerun_delivers_the_rest(tmp_path, smtp
         if len(smtp.inbox.messages) == 2:
             smtp.stop()
 
-    with DeliveryLog(cfg.store_path) as log, pytest.raises(DeliveryError) as err:
-        send_batch(news, subs, settings, log, now=NOW, sleep=no_sleep, on_sent=crash_after_two)
-    assert "running the same command again sends only to the rest" in str(err.value)
-    assert "2 sent in this run" in str(err.value)
+    with DeliveryLog(cfg.store_path) as log:
+        stopped = send_batch(
+            news, subs, settings, log, now=NOW, sleep=no_sleep, on_sent=crash_after_two
+        )
+    assert stopped.sent == ["reader0@example.org", "reader1@example.org"]
+    assert stopped.stopped.startswith("sending stopped at reader2@example.org: cannot connect")
+    assert stopped.not_tried == [f"reader{i}@example.org" for i in range(2, 5)]
+    assert not stopped.ok
     with DeliveryLog(cfg.store_path) as log:
         assert log.sent_to("2026-01-16") == {"reader0@example.org", "reader1@example.org"}
 
@@ -351,6 +365,450 @@ def test_password_is_never_sent_in_clear_to_a_remote_host(tmp_path):
     settings = EmailSettings.from_config(cfg)
     with pytest.raises(DeliveryError, match="without TLS"):
         smtp_password(settings, {"RECAP_SMTP_PASSWORD": "pw"})
+
+
+def _cli(args, **kwargs):
+    return CliRunner().invoke(cli, args, catch_exceptions=False, **kwargs)
+
+
+def _week_on_disk(cfg, week_files, n=3):
+    """The built week in cfg.out_dir and a subscribers file of ``n``: what `recap email` reads."""
+    from recap import output
+
+    output.write_week(cfg.out_dir, REFERENCE_WEEK, week_files)
+    path = cfg.out_dir.parent / "subs.csv"
+    path.write_text(subscribers(n))
+    return path
+
+
+# -- a recipient that keeps deferring, a lost reply, a stall, a kill -9 --------------------
+
+
+def test_a_recipient_deferred_forever_is_set_aside_and_the_batch_goes_on(
+    tmp_path, smtp, week_files
+):
+    smtp.inbox.defer = {"reader1@example.org": math.inf}
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port, retries=2, backoff_seconds=0.5))
+    news, settings = newsletter(cfg, week_files)
+    waits: list[float] = []
+    with DeliveryLog(cfg.store_path) as log:
+        report = send_batch(
+            news,
+            parse_subscribers(subscribers(4)).subscribers,
+            settings,
+            log,
+            now=NOW,
+            sleep=waits.append,
+        )
+    r = [f"reader{i}@example.org" for i in range(4)]
+    assert report.sent == [r[0], r[2], r[3]]
+    assert [a for a, _ in report.deferred] == [r[1]]
+    assert "451" in report.deferred[0][1]
+    # 1 try + 2 retries in line, then once more after everyone else.
+    assert smtp.inbox.rcpts == [r[0], r[1], r[1], r[1], r[2], r[3], r[1]]
+    assert waits == [0.5, 1.0]
+    assert statuses(cfg.store_path) == {r[0]: "sent", r[1]: "deferred", r[2]: "sent", r[3]: "sent"}
+    assert not report.ok
+
+
+def test_cli_exits_1_naming_the_deferred_and_a_rerun_sends_only_to_them(tmp_path, smtp, week_files):
+    smtp.inbox.defer = {"reader1@example.org": math.inf}
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    args = email_args(cfg, _week_on_disk(cfg, week_files))
+    result = _cli(args)
+    assert result.exit_code == 1
+    assert "Error: 1 deferred (reader1@example.org)" in result.output
+    assert "deferred: reader1@example.org: 451 4.3.0 try again later" in result.output
+    assert "sent the week ending 2026-01-16 to 2 recipients" in result.output
+    smtp.inbox.defer = {}  # the mailbox is back
+    again = _cli(args)
+    assert again.exit_code == 0, again.output
+    assert "to 1 recipients\n  reader1@example.org\n" in again.output
+    assert "2 already had it" in again.output
+    for i in range(3):
+        assert len(smtp.inbox.to(f"reader{i}@example.org")) == 1
+
+
+def test_a_lost_250_is_never_sent_twice_and_is_listed_as_unknown(tmp_path, smtp, week_files):
+    smtp.inbox.drop = {"reader1@example.org"}
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    text = subscribers(3)
+    report = _send(cfg, week_files, text)
+    assert report.sent == ["reader0@example.org", "reader2@example.org"]
+    assert [a for a, _ in report.unknown] == ["reader1@example.org"]
+    assert "lost after the message was sent" in report.unknown[0][1]
+    # The server did get it: one copy, not one per retry.
+    assert len(smtp.inbox.to("reader1@example.org")) == 1
+    assert statuses(cfg.store_path)["reader1@example.org"] == "sending"
+    # A plain re-run sends nobody anything, and still lists the unknown one.
+    again = _send(cfg, week_files, text)
+    assert again.sent == [] and [a for a, _ in again.unknown] == ["reader1@example.org"]
+    assert len(smtp.inbox.messages) == 3
+    # --resend-unknown sends it, with the Message-ID of the first copy.
+    smtp.inbox.drop = set()
+    forced = _send(cfg, week_files, text, resend_unknown=True)
+    assert forced.sent == ["reader1@example.org"] and forced.ok
+    first, second = smtp.inbox.to("reader1@example.org")
+    assert first["Message-ID"] == second["Message-ID"]
+    assert first["Message-ID"].endswith("@news.example.com>")
+    assert statuses(cfg.store_path)["reader1@example.org"] == "sent"
+
+
+def test_a_server_stalling_after_data_times_out_as_unknown_and_the_batch_goes_on(
+    tmp_path, smtp, week_files
+):
+    smtp.inbox.hold = {"reader0@example.org"}
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port, timeout_seconds=0.3))
+    report = _send(cfg, week_files, subscribers(2))
+    assert [a for a, _ in report.unknown] == ["reader0@example.org"]
+    assert report.sent == ["reader1@example.org"]
+    assert statuses(cfg.store_path) == {
+        "reader0@example.org": "sending",
+        "reader1@example.org": "sent",
+    }
+
+
+def test_kill_9_mid_batch_then_a_rerun_sends_nobody_twice(tmp_path, week_files):
+    """A real `recap email` process killed while the server holds reader2's DATA."""
+    inbox = Inbox()
+    inbox.hold = {"reader2@example.org"}
+    server = Server(inbox, free_port())
+    server.start()
+    try:
+        cfg = config(tmp_path, toml=smtp_toml(server.port))
+        args = email_args(cfg, _week_on_disk(cfg, week_files, 5))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RECAP_")}
+        with (tmp_path / "stderr.txt").open("wb") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "recap", *args],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+            try:
+                reached = inbox.held.wait(120)
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(30)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        assert reached, (tmp_path / "stderr.txt").read_text()
+        assert proc.returncode == -signal.SIGKILL
+        inbox.release.set()  # the server got reader2's message: it answers a dead client
+        assert statuses(cfg.store_path) == {
+            "reader0@example.org": "sent",
+            "reader1@example.org": "sent",
+            "reader2@example.org": "sending",
+        }
+
+        rerun = _cli(args)
+        assert rerun.exit_code == 1
+        assert "outcome unknown: reader2@example.org" in rerun.output
+        assert "Error: 1 outcome unknown (reader2@example.org)" in rerun.output
+        assert "to 2 recipients\n  reader3@example.org\n  reader4@example.org\n" in rerun.output
+        for i in range(5):
+            assert len(inbox.to(f"reader{i}@example.org")) == 1, f"reader{i}"
+
+        forced = _cli([*args, "--resend-unknown"])
+        assert forced.exit_code == 0, forced.output
+        assert "to 1 recipients\n  reader2@example.org\n" in forced.output
+        first, second = inbox.to("reader2@example.org")
+        assert first["Message-ID"] == second["Message-ID"]
+        assert sum(len(inbox.to(f"reader{i}@example.org")) for i in range(5)) == 6
+    finally:
+        server.stop()
+
+
+# -- bounces and the suppression list -----------------------------------------------------
+
+
+def test_a_5xx_to_rcpt_is_a_bounce_that_every_later_send_honours(tmp_path, smtp, week_files):
+    smtp.inbox.refuse = {"reader1@example.org"}
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    report = _send(cfg, week_files, subscribers(3))
+    assert report.bounced == ["reader1@example.org"]
+    with DeliveryLog(cfg.store_path) as log:
+        entry = log.suppressions()["reader1@example.org"]
+    assert entry.reason == "bounced" and "550 5.1.1" in entry.detail
+    smtp.inbox.refuse = set()  # even if the server would take it now
+    # The same week with --resend, and the next week: never again.
+    news, settings = newsletter(cfg, week_files)
+    subs = parse_subscribers(subscribers(3).replace("reader1@", "READER1@")).subscribers
+    with DeliveryLog(cfg.store_path) as log:
+        forced = send_batch(news, subs, settings, log, now=NOW, sleep=no_sleep, resend=True)
+        later = send_batch(
+            dataclasses.replace(news, week="2026-01-23"), subs, settings, log, now=NOW
+        )
+    for run in (forced, later):
+        assert run.suppressed == [("READER1@example.org", "bounced")]
+        assert run.sent == ["reader0@example.org", "reader2@example.org"]
+    assert smtp.inbox.rcpts.count("READER1@example.org") == 0
+    assert smtp.inbox.to("reader1@example.org") == []
+
+
+def test_a_5xx_to_the_message_is_refused_but_not_a_bounce(tmp_path, smtp, week_files):
+    # 554 after DATA judges this week's message (size, content), not the mailbox:
+    # suppressing every reader of a provider after one bad week would be worse.
+    smtp.inbox.refuse_data = {"reader0@example.org"}
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    report = _send(cfg, week_files, subscribers(2))
+    assert [a for a, _ in report.rejected] == ["reader0@example.org"]
+    assert report.bounced == [] and report.sent == ["reader1@example.org"]
+    with DeliveryLog(cfg.store_path) as log:
+        assert log.suppressions() == {}
+    assert statuses(cfg.store_path)["reader0@example.org"] == "rejected"
+    smtp.inbox.refuse_data = set()
+    assert _send(cfg, week_files, subscribers(2)).sent == ["reader0@example.org"]
+
+
+def test_cli_unsubscribe_and_import_then_every_send_skips_them(tmp_path, smtp, week_files):
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    subs = _week_on_disk(cfg, week_files, 5)
+    store = ["--store", str(cfg.store_path)]
+    one = _cli(["unsubscribe", "Reader0@Example.org", *store])
+    assert one.exit_code == 0, one.output
+    assert "unsubscribed Reader0@Example.org" in one.output
+    listing = tmp_path / "leavers.txt"
+    listing.write_text(
+        "# from the old ESP\nreader1@example.org\nnot-an-address\n\nreader0@example.org\n"
+    )
+    imported = _cli(["unsubscribe", "--from-file", str(listing), *store])
+    assert imported.exit_code == 0, imported.output
+    assert "unsubscribed reader1@example.org" in imported.output
+    assert (
+        "reader0@example.org was already on the suppression list (unsubscribed" in imported.output
+    )
+    assert "line 3: 'not-an-address' is not an email address" in imported.output
+    assert "1 added, 1 already on the list" in imported.output
+    csv_file = tmp_path / "esp-export.csv"
+    csv_file.write_text("status,email\nunsubscribed,reader2@example.org\n")
+    assert _cli(["unsubscribe", "--from-file", str(csv_file), *store]).exit_code == 0
+    bad = _cli(["unsubscribe", "ok@example.org", "bad address", *store])
+    assert bad.exit_code == 1 and "'bad address' contains spaces" in bad.output
+    with DeliveryLog(cfg.store_path) as log:
+        assert set(log.suppressions()) == {f"reader{i}@example.org" for i in range(3)}
+
+    dry = _cli(email_args(cfg, subs, "--dry-run", str(tmp_path / "outbox")))
+    assert "dry run: wrote 2 messages" in dry.output
+    result = _cli(email_args(cfg, subs))
+    assert result.exit_code == 0, result.output
+    assert "skipped 3 on the suppression list (3 unsubscribed)" in result.output
+    assert "to 2 recipients\n  reader3@example.org\n  reader4@example.org\n" in result.output
+    assert {a for rcpts, _ in smtp.inbox.messages for a in rcpts} == {
+        "reader3@example.org",
+        "reader4@example.org",
+    }
+
+
+# -- unsubscribe tokens ---------------------------------------------------------------------
+
+
+def test_token_url_is_refused_without_the_secret(tmp_path, week_files, monkeypatch):
+    cfg = config(tmp_path, toml=smtp_toml(free_port(), unsubscribe_url=f'"{TOKEN_URL}"'))
+    subs = _week_on_disk(cfg, week_files)
+    monkeypatch.delenv("RECAP_UNSUBSCRIBE_SECRET", raising=False)
+    for extra in ([], ["--dry-run", str(tmp_path / "outbox")]):
+        result = _cli(email_args(cfg, subs, *extra))
+        assert result.exit_code == 1
+        assert "unsubscribe_url uses {token}" in result.output
+        assert "RECAP_UNSUBSCRIBE_SECRET is empty" in result.output
+    assert not (tmp_path / "outbox").exists()
+    monkeypatch.setenv("RECAP_UNSUBSCRIBE_SECRET", "short")
+    result = _cli(email_args(cfg, subs))
+    assert result.exit_code == 1 and "at least 16" in result.output
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("https://x.example/u?token={token}", "uses {token} without {email}"),
+        ("https://x.example/u?e={mail}", "unknown placeholder {mail}"),
+    ],
+)
+def test_unsubscribe_url_placeholders_are_checked(tmp_path, url, message):
+    cfg = config(tmp_path, toml=smtp_toml(2525, unsubscribe_url=f'"{url}"'))
+    with pytest.raises(DeliveryError, match=re.escape(message)):
+        EmailSettings.from_config(cfg)
+
+
+def test_the_token_in_a_received_message_unsubscribes_its_reader_only(
+    tmp_path, smtp, week_files, monkeypatch
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    monkeypatch.setenv("RECAP_UNSUBSCRIBE_SECRET", SECRET)
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port, unsubscribe_url=f'"{TOKEN_URL}"'))
+    subs = _week_on_disk(cfg, week_files, 2)
+    assert _cli(email_args(cfg, subs)).exit_code == 0
+    (msg,) = smtp.inbox.to("reader0@example.org")
+    url = re.search(r"<(https://[^>]+)>", msg["List-Unsubscribe"]).group(1)
+    assert url in msg.get_body(("html",)).get_content().replace("&amp;", "&")
+    query = parse_qs(urlsplit(url).query)
+    (address,), (token,) = query["email"], query["token"]
+    assert address == "reader0@example.org" and len(token) == 43
+    (other,) = smtp.inbox.to("reader1@example.org")
+    other_token = parse_qs(
+        urlsplit(re.search(r"<(https://[^>]+)>", other["List-Unsubscribe"]).group(1)).query
+    )["token"][0]
+    assert other_token != token
+
+    store = ["--store", str(cfg.store_path)]
+    # Another reader's token, a forged one, a missing secret: nothing is recorded.
+    for bad in (other_token, token[:-1] + ("A" if token[-1] != "A" else "B"), "x"):
+        result = _cli(["unsubscribe", "--token", bad, "--email", address, *store])
+        assert result.exit_code == 1
+        assert "the unsubscribe token does not match reader0@example.org" in result.output
+    result = _cli(
+        ["unsubscribe", "--token", token, "--email", address, *store],
+        env={"RECAP_UNSUBSCRIBE_SECRET": ""},
+    )
+    assert result.exit_code == 1 and "RECAP_UNSUBSCRIBE_SECRET is empty" in result.output
+    with DeliveryLog(cfg.store_path) as log:
+        assert log.suppressions() == {}
+    # A different secret (rotated) voids the token too.
+    result = _cli(
+        ["unsubscribe", "--token", token, "--email", address, *store],
+        env={"RECAP_UNSUBSCRIBE_SECRET": SECRET + "-rotated"},
+    )
+    assert result.exit_code == 1
+
+    ok = _cli(["unsubscribe", "--token", token, "--email", "READER0@example.org", *store])
+    assert ok.exit_code == 0, ok.output
+    with DeliveryLog(cfg.store_path) as log:
+        entry = log.suppressions()["reader0@example.org"]
+    assert entry.reason == "unsubscribed" and "token checked" in entry.detail
+    forced = _cli(email_args(cfg, subs, "--resend"))
+    assert "skipped 1 on the suppression list (1 unsubscribed)" in forced.output
+    assert len(smtp.inbox.to("reader0@example.org")) == 1
+
+
+def test_token_check_is_a_constant_time_compare(monkeypatch):
+    import hmac
+
+    from recap.delivery import unsubscribe
+
+    calls = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(
+        unsubscribe.hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b)
+    )
+    secret = SECRET.encode()
+    token = unsubscribe.make_token("ann@example.org", secret)
+    assert unsubscribe.verify_token("Ann@Example.org ", token, secret)
+    assert not unsubscribe.verify_token("bob@example.org", token, secret)
+    assert len(calls) == 2 and all(isinstance(a, bytes) for a, _ in calls)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--token", "abc"], "--token and --email go together"),
+        (["--email", "a@example.org"], "--token and --email go together"),
+        (["a@example.org", "--token", "t", "--email", "b@example.org"], "--token takes one"),
+        ([], "name an ADDRESS"),
+    ],
+)
+def test_unsubscribe_usage_errors_are_one_line(tmp_path, args, message):
+    result = _cli(["unsubscribe", *args, "--store", str(tmp_path / "s.sqlite")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {message}" or message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+# -- fitness: what the HTML does, not what its text says ----------------------------------
+
+
+def test_a_real_week_with_a_url_and_markup_in_a_risk_note_is_fit_to_send(
+    tmp_path, market_dir, smtp
+):
+    from recap import pipeline
+    from recap.sources.snapshot import SnapshotSource
+
+    source = "SIA, https://www.semiconductors.org/chip-supply-chain/?ref=a&b=c"
+    notes = (
+        "\n[[risk_notes]]\n"
+        'text = "Taiwan made <b>92%</b> of leading-edge chips; '
+        '<script>alert(1)</script> onload=x"\n'
+        f'source = "{source}"\n'
+        'as_of = "2021-04-01"\n'
+    )
+    cfg = config(tmp_path, market_dir, toml=smtp_toml(smtp.port, attach_pdf="false") + notes)
+    built = pipeline.build_recap(
+        SnapshotSource(market_dir),
+        cfg,
+        week_date=REFERENCE_WEEK,
+        now=NOW,
+        formats=("email", "json"),
+        holdings=pipeline._holdings_for(cfg),
+    )
+    report = _send(cfg, built.files, subscribers(1))
+    assert report.sent == ["reader0@example.org"]
+    ((_, msg),) = smtp.inbox.messages
+    html = msg.get_body(("html",)).get_content()
+    assert "Source: SIA, https://www.semiconductors.org/chip-supply-chain/?ref=a&amp;b=c" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; onload=x" in html
+    assert "<script" not in html
+
+
+FIT = (
+    '<html><body><img src="cid:indexes" alt="onload=x &lt;script&gt; https://t.example/p.gif">'
+    '<p title="&lt;svg onload=1&gt;">See https://example.gov/report.svg and &lt;link&gt; or '
+    "javascript:alert(1)</p>"
+    '<a href="https://example.gov/report">the report</a></body></html>'
+)
+
+
+def test_text_and_attribute_values_never_make_html_unfit(tmp_path):
+    cfg = config(tmp_path, toml=smtp_toml(2525))
+    files = tiny_week()
+    files["email.html"] = FIT.encode()
+    news, _ = newsletter(cfg, files)
+    assert list(news.images) == ["indexes"]
+
+
+@pytest.mark.parametrize(
+    "markup, reason",
+    [
+        ('<img src="https://t.example/p.gif">', "external URLs (https://t.example/p.gif)"),
+        ('<img src="//t.example/p.gif">', "external URLs (//t.example/p.gif)"),
+        ('<img srcset="cid:indexes 1x, https://t.example/2x.png 2x">', "external URLs"),
+        ("<div style=\"background:url('https://t.example/bg.png')\">x</div>", "external URLs"),
+        ("<style>@import 'x.css';</style>", "a remote stylesheet"),
+        ('<link rel="icon" href="https://t.example/f.ico">', "a <link> element"),
+        ("<script>x()</script>", "a script"),
+        ('<a href="javascript:alert(1)">x</a>', "a script"),
+        ('<img src="cid:indexes" onerror="x()">', "an event handler (onerror on <img>)"),
+        ('<img src="chart.svg">', "an SVG image"),
+        ("<svg><circle r=1 /></svg>", "an SVG image"),
+        ('<iframe src="cid:indexes"></iframe>', "an embedded document"),
+        ('<img src="charts/indexes.png">', "images that are not embedded"),
+        ('<img src="cid:nope">', "cid: images without a chart PNG (nope)"),
+    ],
+)
+def test_what_a_mail_client_would_load_or_run_makes_html_unfit(tmp_path, markup, reason):
+    cfg = config(tmp_path, toml=smtp_toml(2525))
+    files = tiny_week()
+    files["email.html"] = f"<html><body><p>Hi</p>{markup}</body></html>".encode()
+    with pytest.raises(DeliveryError, match="is not fit to send") as err:
+        newsletter(cfg, files)
+    assert reason in str(err.value)
+
+
+# -- SMTP servers that cannot do what the settings ask -------------------------------------
+
+
+def test_a_server_without_auth_says_so(tmp_path, smtp, week_files, monkeypatch):
+    # aiosmtpd without an authenticator offers no AUTH at all.
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port, user='"newsletter"'))
+    monkeypatch.setenv("RECAP_SMTP_PASSWORD", "pw")
+    result = _cli(email_args(cfg, _week_on_disk(cfg, week_files, 2)))
+    assert result.exit_code == 1
+    assert f"the SMTP server 127.0.0.1:{smtp.port} does not offer AUTH" in result.output
+    assert "STARTTLS" not in result.output
+    assert "Error: 2 not tried (reader0@example.org, reader1@example.org)" in result.output
+    assert smtp.inbox.messages == []
 
 
 # -- the CLI -------------------------------------------------------------------------------

@@ -105,6 +105,51 @@ def test_sample_data_is_built_but_never_delivered(job, smtp, monkeypatch):
     assert list(site.iterdir()) == [] and smtp.inbox.messages == []
 
 
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        ({"user": '"newsletter"'}, "RECAP_SMTP_PASSWORD is empty"),
+        (
+            {"unsubscribe_url": '"https://n.example/u?email={email}&token={token}"'},
+            "RECAP_UNSUBSCRIBE_SECRET is empty",
+        ),
+        ({"host": '""'}, "[email] host is empty"),
+        ({"from": '""'}, "[email] from is empty"),
+        ({"unsubscribe_url": '""'}, "needs unsubscribe_url or unsubscribe_mailto"),
+    ],
+)
+def test_email_settings_are_checked_before_anything_is_built_or_published(
+    tmp_path, market_dir, smtp, monkeypatch, keys, message
+):
+    monkeypatch.delenv("RECAP_SMTP_PASSWORD", raising=False)
+    monkeypatch.delenv("RECAP_UNSUBSCRIBE_SECRET", raising=False)
+    site = tmp_path / "site"
+    site.mkdir()
+    subs = tmp_path / "subs.csv"
+    subs.write_text(subscribers(2))
+    cfg = config(tmp_path, market_dir, toml=smtp_toml(smtp.port, **keys))
+    with pytest.raises(DeliveryError) as err:
+        run_weekly(cfg, NOW, subscribers=subs, site=site)
+    assert message in str(err.value)
+    assert list(site.iterdir()) == [] and not cfg.out_dir.exists()
+    assert smtp.inbox.messages == []
+
+
+def test_an_email_unfit_to_send_publishes_nothing(job, smtp, monkeypatch):
+    from types import SimpleNamespace
+
+    from recap import pipeline
+
+    cfg, site, subs = job
+    files = tiny_week()
+    files["email.html"] = b'<html><body><img src="https://t.example/p.gif"></body></html>'
+    fake = SimpleNamespace(recap=SimpleNamespace(week=target_week(cfg, None, NOW)), files=files)
+    monkeypatch.setattr(pipeline, "build_with_fallback", lambda *a, **k: fake)
+    with pytest.raises(DeliveryError, match="not fit to send"):
+        run_weekly(cfg, NOW, subscribers=subs, site=site)
+    assert list(site.iterdir()) == [] and smtp.inbox.messages == []
+
+
 def _hold_lock(path, name: str, pid: int, host: str) -> None:
     with DeliveryLog(path):
         pass  # creates the tables
@@ -182,4 +227,13 @@ def test_cli_weekly_end_to_end(job, smtp):
     assert result.exit_code == 0, result.output
     assert f"week ending {LATEST}:" in result.output
     assert "done: built, published, emailed" in result.output
-    assert "sent the week ending 2026-01-30 to 3 recipients" in result.output
+    post = site / f"content/posts/{LATEST}-weekly-recap.md"
+    assert post.is_file() and f"  post: {post}\n" in result.output
+    feed = feedparser.parse((site / "static/archive/feed.xml").read_bytes())
+    (entry,) = feed.entries
+    assert f"  feed entry: {entry.id} in {site / 'static/archive/feed.xml'}\n" in result.output
+    assert entry.id.endswith(f"/{LATEST}/recap.html")
+    assert (
+        "sent the week ending 2026-01-30 to 3 recipients\n"
+        + "".join(f"  reader{i}@example.org\n" for i in range(3))
+    ) in result.output
