@@ -339,7 +339,7 @@ def email(
         resend_unknown=resend_unknown,
     )
     _echo_send(run, edition.week)
-    if failure := _send_failure(run.report):
+    if not run.dry_run and (failure := _send_failure(run.report)):
         raise click.ClickException(failure)
 
 

@@ -427,7 +427,7 @@ def _select(
             report.already_sent.append(sub.email)
         elif row is not None and row.status == SENDING and not (resend or resend_unknown):
             report.unknown.append(
-                (sub.email, f"a run stopped after handing over its message ({row.updated_at})")
+                (sub.email, f"handed over at {row.updated_at}, and no 250 was seen")
             )
         else:
             out.append(sub)
