@@ -741,7 +741,6 @@ def test_a_real_week_with_a_url_and_markup_in_a_risk_note_is_fit_to_send(
         week_date=REFERENCE_WEEK,
         now=NOW,
         formats=("email", "json"),
-        holdings=pipeline._holdings_for(cfg),
     )
     report = _send(cfg, built.files, subscribers(1))
     assert report.sent == ["reader0@example.org"]
