@@ -468,6 +468,19 @@ def test_a_server_stalling_after_data_times_out_as_unknown_and_the_batch_goes_on
     }
 
 
+def test_no_message_goes_out_unless_sending_was_committed_first(tmp_path, smtp, week_files):
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    news, settings = newsletter(cfg, week_files)
+    with DeliveryLog(cfg.store_path) as log:
+        log._conn.execute("PRAGMA query_only = ON")  # the store refuses every write
+        report = send_batch(
+            news, parse_subscribers(subscribers(2)).subscribers, settings, log, now=NOW
+        )
+    assert "cannot write the delivery log" in report.stopped
+    assert report.not_tried == ["reader0@example.org", "reader1@example.org"]
+    assert smtp.inbox.rcpts == ["reader0@example.org"] and smtp.inbox.messages == []
+
+
 def test_kill_9_mid_batch_then_a_rerun_sends_nobody_twice(tmp_path, week_files):
     """A real `recap email` process killed while the server holds reader2's DATA."""
     inbox = Inbox()

@@ -128,6 +128,13 @@ class DeliveryLog:
     ) -> None:
         self.close()
 
+    def _write(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
+        """One committed write; DeliveryError when the file cannot take it (full, locked)."""
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as e:
+            raise DeliveryError(f"{self.path}: cannot write the delivery log ({e})") from None
+
     # -- send log ---------------------------------------------------------------------
 
     def sent_to(self, week: str) -> frozenset[str]:
@@ -148,7 +155,7 @@ class DeliveryLog:
         attempts: int = 1,
     ) -> None:
         """Record the outcome for one recipient; a later outcome replaces an earlier one."""
-        self._conn.execute(
+        self._write(
             """INSERT INTO send_log (week, recipient, status, message_id, detail, attempts,
                                      updated_at)
                VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -165,14 +172,13 @@ class DeliveryLog:
 
     def record_bounce(self, week: str, recipient: str, detail: str) -> None:
         """A permanent refusal of the address: rejected for the week and suppressed, at once."""
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        self._write("BEGIN IMMEDIATE", ())
         try:
             self.record(week, recipient, REJECTED, detail=detail, attempts=1)
             self.suppress(recipient, BOUNCED, detail)
-            conn.execute("COMMIT")
+            self._write("COMMIT", ())
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._conn.rollback()
             raise
 
     def records(self, week: str) -> tuple[SendRecord, ...]:
@@ -188,7 +194,7 @@ class DeliveryLog:
 
     def suppress(self, address: str, reason: str, detail: str = "") -> bool:
         """Add ``address`` (any case) to the suppression list; False when it was already there."""
-        cursor = self._conn.execute(
+        cursor = self._write(
             "INSERT OR IGNORE INTO suppression (address, reason, detail, added_at) "
             "VALUES (?, ?, ?, ?)",
             (address.strip().lower(), reason, detail, _now()),
