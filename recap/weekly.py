@@ -195,32 +195,6 @@ def send_newsletter(
     return EmailRun(report, plan.problems, False)
 
 
-def email_edition(
-    config: RecapConfig,
-    edition: Edition,
-    subscribers_path: Path,
-    now: dt.datetime,
-    *,
-    dry_run: Path | None = None,
-    resend: bool = False,
-    resend_unknown: bool = False,
-    sleep: Callable[[float], None] | None = None,
-) -> EmailRun:
-    """Email a built week to a subscribers file (or write .eml files for a dry run)."""
-    plan = plan_email(config, subscribers_path, dry_run=dry_run is not None)
-    newsletter = prepare(edition, plan.settings)
-    return send_newsletter(
-        config,
-        newsletter,
-        plan,
-        now,
-        dry_run=dry_run,
-        resend=resend,
-        resend_unknown=resend_unknown,
-        sleep=sleep,
-    )
-
-
 def unsubscribe_addresses(
     config: RecapConfig, addresses: tuple[str, ...], from_file: Path | None
 ) -> tuple[list[str], list[tuple[str, str]], tuple[LineProblem, ...]]:
@@ -331,7 +305,6 @@ __all__ = [
     "EmailPlan",
     "EmailRun",
     "WeeklyRun",
-    "email_edition",
     "email_needs",
     "plan_email",
     "send_newsletter",
