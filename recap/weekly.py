@@ -23,17 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from recap.config import RecapConfig
+from recap.delivery.batch import SendReport, send_batch, write_dry_run
 from recap.delivery.blog import BlogSettings, PublishReport, entry_url, publish
 from recap.delivery.edition import Edition, check_deliverable, load_edition
 from recap.delivery.email import (
     EmailSettings,
     Newsletter,
-    SendReport,
     prepare,
-    send_batch,
     smtp_password,
     unsubscribe_secret,
-    write_dry_run,
 )
 from recap.delivery.log import UNSUBSCRIBED, DeliveryLog
 from recap.delivery.subscribers import (

@@ -19,8 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from recap.cli import cli
+from recap.delivery.batch import send_batch
 from recap.delivery.edition import load_edition
-from recap.delivery.email import EmailSettings, content_ids, external_urls, prepare, send_batch
+from recap.delivery.email import EmailSettings, content_ids, external_urls, prepare
 from recap.delivery.log import DeliveryLog
 from recap.delivery.subscribers import parse_subscribers
 from recap.errors import DeliveryError
@@ -458,7 +459,7 @@ def test_a_server_stalling_after_data_times_out_as_unknown_and_the_batch_goes_on
     tmp_path, smtp, week_files
 ):
     smtp.inbox.hold = {"reader0@example.org"}
-    cfg = config(tmp_path, toml=smtp_toml(smtp.port, timeout_seconds=0.3))
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port, timeout_seconds=1.0))
     report = _send(cfg, week_files, subscribers(2))
     assert [a for a, _ in report.unknown] == ["reader0@example.org"]
     assert report.sent == ["reader1@example.org"]
