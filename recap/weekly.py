@@ -109,7 +109,7 @@ def obtain_edition(
 
 def email_needs(config: RecapConfig) -> tuple[str, ...]:
     """The built files an email run reads."""
-    pdf = ("recap.pdf",) if config.section("email").get("attach_pdf") else ()
+    pdf = ("recap.pdf",) if config.email.attach_pdf else ()
     return EMAIL_FILES + pdf + ("recap.json",)
 
 
@@ -274,9 +274,9 @@ def run_weekly(
     """Build the latest complete week, publish it, then email it (see the module docstring)."""
     from recap import output, pipeline
 
-    weekly = config.section("weekly")
-    subscribers = subscribers or (Path(weekly["subscribers"]) if weekly["subscribers"] else None)
-    site = site or (Path(weekly["site"]) if weekly["site"] else None)
+    weekly = config.weekly
+    subscribers = subscribers or (Path(weekly.subscribers) if weekly.subscribers else None)
+    site = site or (Path(weekly.site) if weekly.site else None)
     run = WeeklyRun()
     plan = plan_email(config, subscribers) if subscribers is not None else None
     blog = BlogSettings.from_config(config) if site is not None else None

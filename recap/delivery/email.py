@@ -74,23 +74,23 @@ class EmailSettings:
     @classmethod
     def from_config(cls, config: RecapConfig) -> EmailSettings:
         """Read and check [email]; ConfigError-like DeliveryError naming the bad key."""
-        s = config.section("email")
+        e = config.email  # typed and range-checked when the config loaded
         settings = cls(
-            host=str(s["host"]),
-            port=int(s["port"]),
-            user=str(s["user"]),
-            tls=str(s["tls"]).lower(),
-            sender=str(s["from"]),
-            sender_name=str(s["from_name"]),
-            reply_to=str(s["reply_to"]),
-            subject=str(s["subject"]),
-            attach_pdf=bool(s["attach_pdf"]),
-            unsubscribe_url=str(s["unsubscribe_url"]),
-            unsubscribe_mailto=str(s["unsubscribe_mailto"]),
-            max_per_minute=float(s["max_per_minute"]),
-            retries=int(s["retries"]),
-            backoff_seconds=float(s["backoff_seconds"]),
-            timeout_seconds=float(s["timeout_seconds"]),
+            host=e.host,
+            port=e.port,
+            user=e.user,
+            tls=e.tls,
+            sender=e.sender,
+            sender_name=e.from_name,
+            reply_to=e.reply_to,
+            subject=e.subject,
+            attach_pdf=e.attach_pdf,
+            unsubscribe_url=e.unsubscribe_url,
+            unsubscribe_mailto=e.unsubscribe_mailto,
+            max_per_minute=float(e.max_per_minute),
+            retries=e.retries,
+            backoff_seconds=float(e.backoff_seconds),
+            timeout_seconds=float(e.timeout_seconds),
         )
         settings.check()
         return settings
