@@ -9,6 +9,7 @@ other module reads ``config.email.port``, never a raw table.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping
@@ -20,10 +21,12 @@ import msgspec
 
 from recap.errors import ConfigError
 from recap.settings import (
+    TICKER_PATTERN,
     BackfillSettings,
     BankSettings,
     BlogSettings,
     ContributionSettings,
+    DataSettings,
     EmailSettings,
     IndexSpec,
     ReportSettings,
@@ -61,6 +64,7 @@ class RecapConfig:
     email: EmailSettings
     blog: BlogSettings
     weekly: WeeklySettings
+    data: DataSettings
     backfill: BackfillSettings
     out_dir: Path
     cache_dir: Path
@@ -74,6 +78,11 @@ class RecapConfig:
         """One top-level table as merged (transitional: read the typed fields instead)."""
         value = self.raw.get(name, {})
         return value if isinstance(value, Mapping) else {}
+
+    @property
+    def accept(self) -> frozenset[tuple[str, dt.date | None]]:
+        """[data] accept: (ticker, date) pairs whose price flags are accepted (None: all)."""
+        return self.data.accepted
 
     def index_by_role(self, role: str) -> IndexSpec | None:
         """The index playing ``role`` ('large' or 'small'), if configured."""
@@ -244,6 +253,14 @@ def _check_open_tables(merged: Mapping[str, Any], where: str) -> None:
                 raise ConfigError(_explain(e, {"x": value}, where, f"{table}.{name}")) from None
 
 
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_across(s: Settings, where: str) -> None:
     """Rules that tie one key to another, which the types alone cannot say."""
     if not s.indexes:
@@ -267,6 +284,13 @@ def _check_across(s: Settings, where: str) -> None:
         )
     if sum(w.weight for w in c.weights) > 1.0001:
         raise ConfigError(f"{where}: key 'contribution.weights': the weights add up to more than 1")
+    for i, entry in enumerate(s.data.accept):
+        ticker, colon, day = entry.partition(":")
+        if not re.fullmatch(TICKER_PATTERN, ticker) or (colon and not _is_date(day)):
+            raise ConfigError(
+                f"{where}: key 'data.accept[{i}]' must be \"TICKER:YYYY-MM-DD\" or "
+                f'"TICKER", got {entry!r}'
+            )
     for key in ("from_name", "sender", "reply_to", "subject"):
         if re.search(r"[\r\n]", getattr(s.email, key)):
             name = "from" if key == "sender" else key
@@ -301,6 +325,7 @@ def _build(
         email=s.email,
         blog=s.blog,
         weekly=s.weekly,
+        data=s.data,
         backfill=s.backfill,
         out_dir=_path(str(over.get("out_dir") or paths.out_dir), base_dir),
         cache_dir=cache_dir,

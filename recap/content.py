@@ -8,7 +8,7 @@ notes here, so the report names them instead of dropping them or showing a zero.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,14 @@ def _watchlists(config: RecapConfig) -> dict[str, list[str]]:
 
 def _names(config: RecapConfig) -> dict[str, str]:
     return {str(k): str(v) for k, v in config.section("names").items()}
+
+
+def display_names(config: RecapConfig) -> dict[str, str]:
+    """What the report calls each ticker: sector and industry names, then [names]."""
+    out = _names(config)
+    for spec in _specs(config, "etfs") + _specs(config, "industries"):
+        out[spec["ticker"]] = spec["name"]
+    return out
 
 
 def content_tickers(config: RecapConfig) -> tuple[str, ...]:
@@ -126,6 +134,7 @@ def _leadership(
     holdings: Holdings | None,
     config: RecapConfig,
     indexes: Sequence[IndexMove],
+    left_out: Collection[str] = (),
 ) -> tuple[tuple[Leadership, ...], tuple[str, ...]]:
     etf = str(config.section("contribution").get("etf", ""))
     label = next((m.label for m in indexes if etf in (m.symbol, m.index_symbol)), etf)
@@ -143,9 +152,18 @@ def _leadership(
     uncovered = [(s, w) for s, w in weights if s not in by_sector]
     if uncovered:
         share = sum(w for _, w in uncovered)
+        fund_of = {sector: ticker for ticker, sector in gics.items() if sector}
+        missing = [s for s, _ in uncovered if fund_of.get(s) not in left_out]
+        dropped = [f"{s} ({fund_of[s]})" for s, _ in uncovered if fund_of.get(s) in left_out]
+        why = []
+        if missing:
+            why.append(f"no sector ETF for {', '.join(missing)}")
+        if dropped:
+            why.append(f"the fund of {', '.join(dropped)} failed the price checks")
         notes.append(
             f"Contribution by sector covers {1 - share:.1%} of {label}'s weight; "
-            f"no sector ETF for {', '.join(s for s, _ in uncovered)}."
+            + "; ".join(why)
+            + "."
         )
     out: list[Leadership] = []
     for period in ("week", "ytd"):
@@ -172,35 +190,40 @@ def _sector_section(
     indexes: Sequence[IndexMove],
     config: RecapConfig,
     holdings: Holdings | None,
+    left_out: Collection[str] = (),
 ) -> tuple[SectorSection | None, dict[str, Watchlist], tuple[str, ...]]:
     table = config.section("sectors")
     names = _names(config)
     notes: list[str] = []
+
+    def note_missing(tickers: Sequence[str], where: str) -> None:
+        # A series the price checks left out has its own note; it is not "missing".
+        absent = [t for t in tickers if t not in left_out]
+        if absent:
+            notes.append(_missing_note(absent, where, week))
+
     etfs, industries = _specs(config, "etfs"), _specs(config, "industries")
     sectors, missing = sectors_mod.compute_moves(
         closes, week, [(s["ticker"], s["name"]) for s in etfs], "sector"
     )
-    if missing:
-        notes.append(_missing_note(missing, "the sector table", week))
+    note_missing(missing, "the sector table")
     inds, missing = sectors_mod.compute_moves(
         closes, week, [(s["ticker"], s["name"]) for s in industries], "industry"
     )
-    if missing:
-        notes.append(_missing_note(missing, "the industry table", week))
+    note_missing(missing, "the industry table")
     lists: dict[str, Watchlist] = {}
     for name, tickers in _watchlists(config).items():
         wl = sectors_mod.compute_watchlist(closes, week, name, tickers, names)
         if wl is None:
             notes.append(f"Watchlist {name}: no member has data for the week; left out.")
             continue
-        if wl.missing:
-            notes.append(_missing_note(wl.missing, f"the {name} watchlist", week))
+        note_missing(wl.missing, f"the {name} watchlist")
         lists[name] = wl
     if not sectors and not inds and not lists:
         return None, lists, tuple(notes)
     top = int(table.get("leaders", 3))
     gics = {s["ticker"]: s.get("gics", "") for s in etfs}
-    leadership, lead_notes = _leadership(sectors, gics, holdings, config, indexes)
+    leadership, lead_notes = _leadership(sectors, gics, holdings, config, indexes, left_out)
     notes.extend(lead_notes)
     every = list(sectors) + list(inds) + [m for wl in lists.values() for m in wl.members]
     ytd_sorted = sorted(
@@ -327,9 +350,14 @@ def compute_content(
     indexes: Sequence[IndexMove],
     config: RecapConfig,
     holdings: Holdings | None,
+    left_out: Collection[str] = (),
 ) -> Content:
-    """Sectors, banks, risks and the week ahead for one week (closes end at week.end)."""
-    sectors, lists, notes = _sector_section(closes, week, indexes, config, holdings)
+    """Sectors, banks, risks and the week ahead for one week (closes end at week.end).
+
+    ``left_out``: tickers the price checks took out; the pipeline names them in the data
+    notes, so they are not reported again as missing.
+    """
+    sectors, lists, notes = _sector_section(closes, week, indexes, config, holdings, left_out)
     earnings = banks_mod.drop_repeats(earnings, int(config.section("banks")["duplicate_days"]))
     banks = _bank_section(closes, earnings, week, config, lists)
     risks = _risk_section(closes, week, indexes, config, sectors, lists)

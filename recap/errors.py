@@ -5,6 +5,7 @@ RecapError
  +-- DataError            market data is missing, malformed or unusable
  |    +-- SourceError     a data source could not be read or reached
  |    +-- StaleDataError  no close for the last trading day of the week
+ |    +-- PriceCheckError a series the report leads with failed the price checks
  +-- WeekError            the requested week cannot be reported
  +-- RenderError          a report could not be rendered or failed its checks
  +-- DeliveryError        email or blog delivery failed or was refused
@@ -36,6 +37,14 @@ class SourceError(DataError):
 
 class StaleDataError(DataError):
     """No close for the last trading day of the week."""
+
+
+class PriceCheckError(DataError):
+    """A series the report leads with (an index or its ETF) failed the price checks."""
+
+    def __init__(self, message: str, flags: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.flags = flags
 
 
 class WeekError(RecapError):

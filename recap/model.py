@@ -82,12 +82,34 @@ class SmallVsLarge:
 
 
 @dataclass(frozen=True)
-class DataInfo:
+class PriceFlag:
+    """A close the price checks found implausible (recap/analytics/quality.py)."""
+
+    ticker: str = _help("Symbol of the series")
+    date: dt.date = _help("Session of the implausible close (the first one, for a run)")
+    kind: str = _help(
+        "'not-positive', 'non-session', 'gap', 'stale', 'bad-print', 'split' or 'jump'"
+    )
+    reason: str = _help("What was found, in a sentence, e.g. 'close -5 is not a positive price'")
+
+    def __str__(self) -> str:
+        return f"{self.ticker} {self.date.isoformat()}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class DataInfo(_Record):
     """Where the numbers came from."""
 
     source: str = _help("'yahoo', 'snapshot', 'store' or 'sample'")
     last_bar: dt.date = _help("Latest session with a bar among the tickers used")
     notes: tuple[str, ...] = _help("Data notes shown in the report: proxies, gaps, missing tickers")
+    excluded: tuple[PriceFlag, ...] = field(
+        default=(),
+        metadata={
+            "help": "Series left out of every figure because their prices failed the checks "
+            "(the first flag of each); the data notes name them too"
+        },
+    )
 
     @property
     def is_sample(self) -> bool:

@@ -2,7 +2,9 @@
 
 The steps, in order:
   1. resolve the week (explicit date, or the latest complete week the source has)
-  2. fetch: index history, content tickers, earnings, holdings (one batched call each)
+  2. fetch: index history, content tickers, earnings, holdings (one batched call each),
+     then check every close read (analytics/quality.py) and reconcile the earnings rows:
+     a flagged index stops the build, any other flagged series is left out of every figure
   3. compute: index moves, small vs large caps, then sectors, banks, risks (content.py)
   4. narrate: headline, dek and paragraphs from the facts, then check the prose
   5. draw the charts once, render every requested format in memory
@@ -23,11 +25,13 @@ from pathlib import Path
 import pandas as pd
 
 from recap import content as content_mod
+from recap.analytics import quality
+from recap.analytics.banks import reconcile_earnings
 from recap.analytics.indexes import compute_index_move, compute_small_vs_large
 from recap.checker import check_story
 from recap.config import IndexSpec, RecapConfig
-from recap.errors import DataError, RenderError, StaleDataError, WeekError
-from recap.model import DataInfo, IndexMove, Week, WeeklyRecap, recap_to_dict
+from recap.errors import DataError, PriceCheckError, RenderError, StaleDataError, WeekError
+from recap.model import DataInfo, IndexMove, PriceFlag, Week, WeeklyRecap, recap_to_dict
 from recap.sources.base import PriceSource, closes_frame
 from recap.sources.holdings import Holdings
 from recap.weeks import (
@@ -36,6 +40,7 @@ from recap.weeks import (
     latest_complete_week,
     latest_week_in_data,
     next_week,
+    sessions_between,
     week_containing,
 )
 
@@ -54,6 +59,8 @@ class MarketData:
     earnings: pd.DataFrame
     holdings: Holdings | None
     source: str
+    excluded: tuple[PriceFlag, ...] = ()  # series the price checks took out (all flags)
+    notes: tuple[str, ...] = ()  # what the checks and the earnings reconciliation did
 
 
 @dataclass(frozen=True)
@@ -169,14 +176,96 @@ def fetch_market(
             f"no data for the week of {week.start.isoformat()} to {week.end.isoformat()} "
             f"in the {source.name} source (its data ends: {last})"
         )
+    closes, excluded, notes = screen_prices({**long_history, **recent}, closes, week, config)
     if holdings is None:
         holdings = holdings_for(config, week.base_date)
+    ahead = next_week(week)
     earnings = source.fetch_earnings(
-        content_mod.earnings_tickers(config),
-        week.start - dt.timedelta(days=7),
-        next_week(week).end,
+        content_mod.earnings_tickers(config), week.start - dt.timedelta(days=7), ahead.end
     )
-    return MarketData(closes=closes, earnings=earnings, holdings=holdings, source=source.name)
+    # A left-out bank's release is a figure too (surprise, reaction); next week's dates stay.
+    left_out = {f.ticker for f in excluded}
+    earnings = earnings.loc[
+        ~(earnings["ticker"].isin(left_out) & (earnings["date"] <= pd.Timestamp(week.end)))
+    ]
+    earnings, earnings_notes = reconcile_earnings(
+        earnings, week, ahead.end, content_mod.display_names(config)
+    )
+    return MarketData(
+        closes=closes,
+        earnings=earnings,
+        holdings=holdings,
+        source=source.name,
+        excluded=excluded,
+        notes=notes + earnings_notes,
+    )
+
+
+def _funds(config: RecapConfig) -> set[str]:
+    """Series that track many stocks: held to an index's steadiness by the price checks."""
+    out = set(_index_tickers(config))
+    out.update(f.ticker for f in (*config.sectors.etfs, *config.sectors.industries))
+    out.update((config.banks.etf, config.risks.semis, config.contribution.etf))
+    return out - {""}
+
+
+def _volumes(bars: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+    have = {t: b["Volume"] for t, b in bars.items() if b["Volume"].notna().any()}
+    return pd.concat(have, axis=1, sort=True) if have else None
+
+
+def _accept_hint(flag: PriceFlag) -> str:
+    if flag.kind == "not-positive":
+        return " (a price is never zero or negative: the source must be fixed)"
+    return f' (if the price is right, add "{flag.ticker}:{flag.date.isoformat()}" to [data] accept)'
+
+
+def screen_prices(
+    bars: Mapping[str, pd.DataFrame], closes: pd.DataFrame, week: Week, config: RecapConfig
+) -> tuple[pd.DataFrame, tuple[PriceFlag, ...], tuple[str, ...]]:
+    """Step 2b: check every close read; refuse a flagged index, leave other flagged
+    series out (returned closes lack them) and say so in the data notes."""
+    leads = {s for spec in config.indexes if (s := _pick_symbol(spec, closes, week.end))}
+    # An index's ETF the report does not use (the index itself has data) is not judged.
+    unused = set(_index_tickers(config)) - leads - set(content_mod.content_tickers(config))
+    sessions = sessions_between(closes.index.min().date(), closes.index.max().date())
+    flags = quality.check_prices(
+        closes.drop(columns=[c for c in closes.columns if c in unused]),
+        _volumes(bars),
+        sessions,
+        (week.base_date, *week.session_dates),
+        funds=_funds(config),
+    )
+    for flag in flags:
+        if quality.is_accepted(flag, config.accept):
+            logger.info("price check accepted by [data] accept: %s", flag)
+    result = quality.screen(closes, flags, leads=leads, accept=config.accept)
+    if result.refused:
+        first = result.refused[0]
+        name = next(
+            (spec.name for spec in config.indexes if first.ticker in (spec.symbol, spec.proxy)),
+            first.ticker,
+        )
+        more = len(result.refused) - 1
+        raise PriceCheckError(
+            f"{first.ticker} {first.date.isoformat()}: {first.reason}"
+            + (f" (and {more} more)" if more else "")
+            + f"; the report leads with {name}, so it is not built"
+            + _accept_hint(first),
+            result.refused,
+        )
+    notes = []
+    labels = content_mod.display_names(config)
+    for ticker in dict.fromkeys(f.ticker for f in result.excluded):
+        own = [f for f in result.excluded if f.ticker == ticker]
+        label = f"{labels[ticker]} ({ticker})" if ticker in labels else ticker
+        others = f"; {len(own) - 1} more flag(s)" if len(own) > 1 else ""
+        notes.append(
+            f"{label}: left out of every figure, because its prices failed a check "
+            f"({own[0].date.isoformat()}: {own[0].reason}{others})."
+        )
+        logger.warning("%s left out: %s%s", ticker, own[0], _accept_hint(own[0]))
+    return result.closes, result.excluded, tuple(notes)
 
 
 def compute_recap(
@@ -197,14 +286,21 @@ def compute_recap(
             small_symbol=s.symbol,
             large_symbol=lg.symbol,
         )
+    left_out = tuple(dict.fromkeys(f.ticker for f in market.excluded))
     content = content_mod.compute_content(
-        closes, market.earnings, week, indexes, config, market.holdings
+        closes, market.earnings, week, indexes, config, market.holdings, left_out
     )
     last_bar = closes.index.max().date()
+    first_flags = tuple(next(f for f in market.excluded if f.ticker == t) for t in left_out)
     recap = WeeklyRecap(
         week=week,
         generated_at=now.astimezone(dt.UTC).replace(microsecond=0),
-        data=DataInfo(source=market.source, last_bar=last_bar, notes=notes + content.notes),
+        data=DataInfo(
+            source=market.source,
+            last_bar=last_bar,
+            notes=notes + content.notes + market.notes,
+            excluded=first_flags,
+        ),
         indexes=indexes,
         small_vs_large=small_vs_large,
         headline="",

@@ -176,6 +176,22 @@ class WeeklySettings(_Section, frozen=True, forbid_unknown_fields=True):
     site: str
 
 
+class DataSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[data]: price flags accepted as real ("TICKER:YYYY-MM-DD", or "TICKER" for all)."""
+
+    accept: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> frozenset[tuple[str, dt.date | None]]:
+        """(ticker, date) pairs whose price flags are accepted; date None: every date.
+        The entries were checked when the config loaded (config._check_across)."""
+        out: set[tuple[str, dt.date | None]] = set()
+        for entry in self.accept:
+            ticker, _, day = entry.partition(":")
+            out.add((ticker, dt.date.fromisoformat(day) if day else None))
+        return frozenset(out)
+
+
 class BackfillSettings(_Section, frozen=True, forbid_unknown_fields=True):
     """[backfill]: worker processes and formats."""
 
@@ -200,4 +216,5 @@ class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     email: EmailSettings
     blog: BlogSettings
     weekly: WeeklySettings
+    data: DataSettings
     backfill: BackfillSettings

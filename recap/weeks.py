@@ -95,6 +95,17 @@ def weeks_between(first: dt.date, last: dt.date) -> tuple[Week, ...]:
     return tuple(out)
 
 
+def sessions_between(first: dt.date, last: dt.date) -> pd.DatetimeIndex:
+    """The NYSE sessions in [first, last] (tz-naive midnights, like the price frames)."""
+    cal = _calendar()
+    lo = max(pd.Timestamp(first), cal.first_session)
+    hi = min(pd.Timestamp(last), cal.last_session)
+    if lo > hi:
+        return pd.DatetimeIndex([], name="Date")
+    sessions: pd.DatetimeIndex = cal.sessions_in_range(lo, hi)
+    return pd.DatetimeIndex(sessions.tz_localize(None) if sessions.tz else sessions, name="Date")
+
+
 def session_close(day: dt.date) -> dt.datetime:
     """When the session of ``day`` closes (aware, UTC), early closes included."""
     cal = _calendar()

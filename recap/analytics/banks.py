@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from recap.analytics.sectors import period_returns
+from recap.errors import DataError
 from recap.model import BankResult, BankSection, Upcoming, Week
 
 BEFORE_OPEN = "before the open"
@@ -23,6 +24,11 @@ DURING_SESSION = "during the session"
 UNKNOWN_TIME = "time unknown"
 OPEN_AT = dt.time(9, 30)
 CLOSE_AT = dt.time(16, 0)
+# EPS is published to the cent: a surprise is consistent with an estimate and an actual
+# when some values within half a cent of each give it (give or take 0.05 points).
+EPS_HALF_CENT = 0.005
+SURPRISE_SLACK = 0.0005
+_FIELDS = ("time", "eps_estimate", "eps_actual", "surprise_pct")
 
 
 def _rows(frame: pd.DataFrame) -> Iterator[Any]:
@@ -105,6 +111,117 @@ def reaction(
 def _week_of(series: pd.Series, week: Week) -> float | None:
     returns = period_returns(series, week) if len(series) else None
     return returns[0] if returns else None
+
+
+def _value(key: str, value: object) -> object:
+    """A field as compared across repeated rows: None when blank."""
+    if key == "time":
+        text = str(value).strip() if isinstance(value, str) else ""
+        return text or None
+    return _num(value)
+
+
+def _describe(row: Any) -> str:
+    parts = [f"at {row.time.strip()}"] if _value("time", row.time) else []
+    for label, value in (("estimate", row.eps_estimate), ("actual", row.eps_actual)):
+        number = _num(value)
+        parts.append(f"{label} {number:g}" if number is not None else f"no {label}")
+    return ", ".join(parts)
+
+
+def _merge(rows: pd.DataFrame) -> tuple[dict[str, Any], bool]:
+    """One row from several with the same ticker and date: blanks filled from the others;
+    True when two rows disagree on a value both give."""
+    merged: dict[str, Any] = dict(rows.iloc[0])
+    conflict = False
+    for _, other in rows.iloc[1:].iterrows():
+        for key in _FIELDS:
+            mine, theirs = _value(key, merged[key]), _value(key, other[key])
+            if theirs is None:
+                continue
+            if mine is None:
+                merged[key] = other[key]
+            elif mine != theirs:
+                conflict = True
+    return merged, conflict
+
+
+def surprise_contradicts(estimate: float, actual: float, given_pct: float) -> bool:
+    """True when no estimate and actual within half a cent of those given could produce
+    ``given_pct``: the source's surprise tells another story than its EPS."""
+    lo_e, hi_e = estimate - EPS_HALF_CENT, estimate + EPS_HALF_CENT
+    if lo_e <= 0 <= hi_e:
+        return False  # an estimate near zero makes any surprise possible
+    corners = [
+        (a - e) / abs(e)
+        for e in (lo_e, hi_e)
+        for a in (actual - EPS_HALF_CENT, actual + EPS_HALF_CENT)
+    ]
+    given = given_pct / 100.0
+    return not min(corners) - SURPRISE_SLACK <= given <= max(corners) + SURPRISE_SLACK
+
+
+def reconcile_earnings(
+    earnings: pd.DataFrame, week: Week, ahead_end: dt.date, names: Mapping[str, str]
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """One row per ticker and date, and surprises that agree with their EPS.
+
+    Rows repeating a release are merged (blanks filled from each other). Two rows that
+    disagree on a release in the week reported stop the build (DataError): the report
+    would have two stories for one bank. For a release expected next week, only its
+    date is kept. A given surprise that its own estimate and actual cannot produce is
+    replaced by the one they give, with a note for releases in the week.
+    """
+    if earnings.empty:
+        return earnings, ()
+    notes: list[str] = []
+    rows: list[dict[str, Any]] = []
+    start, end = pd.Timestamp(week.start), pd.Timestamp(week.end)
+    for (ticker, date), group in earnings.groupby(["ticker", "date"], sort=True):
+        merged, conflict = _merge(group)
+        day = pd.Timestamp(cast(Any, date))
+        if conflict and start <= day <= end:
+            versions = "; ".join(_describe(r) for r in group.itertuples(index=False))
+            raise DataError(
+                f"earnings: {ticker} on {day.date().isoformat()} is given twice with "
+                f"different figures ({versions}); the source must settle it before this "
+                "week can be reported"
+            )
+        if conflict and end < day <= pd.Timestamp(ahead_end):
+            merged.update(time="", eps_estimate=math.nan, eps_actual=math.nan)
+            merged["surprise_pct"] = math.nan
+            notes.append(
+                f"{names.get(str(ticker), ticker)} ({ticker}): the source gives two "
+                f"different estimates for its release on {day.date().isoformat()}; "
+                "only the date is shown."
+            )
+        est, act, given = (
+            _num(merged["eps_estimate"]),
+            _num(merged["eps_actual"]),
+            _num(merged["surprise_pct"]),
+        )
+        contradicts = (
+            est is not None
+            and act is not None
+            and given is not None
+            and surprise_contradicts(est, act, given)
+        )
+        if contradicts:
+            merged["surprise_pct"] = math.nan  # surprise() computes it from the EPS
+            fixed = surprise(est, act, None)
+            if start <= day <= end and fixed is not None:
+                notes.append(
+                    f"{names.get(str(ticker), ticker)} ({ticker}), {day.date().isoformat()}: "
+                    f"the source's surprise ({given:+.2f}%) contradicts its EPS (actual "
+                    f"{act:g} against an estimate of {est:g}); the surprise shown "
+                    f"({fixed * 100:+.1f}%) is computed from the EPS."
+                )
+        rows.append(merged)
+    frame = pd.DataFrame(rows, columns=list(earnings.columns))
+    frame["date"] = pd.to_datetime(frame["date"])
+    for col in ("eps_estimate", "eps_actual", "surprise_pct"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    return frame.reset_index(drop=True), tuple(notes)
 
 
 def drop_repeats(earnings: pd.DataFrame, days: int) -> pd.DataFrame:
