@@ -103,6 +103,12 @@ def _build_week(week_end: dt.date) -> WeekResult:
         output.write_week(config.out_dir, week.end, files)
     except RecapError as e:
         return WeekResult(week_end, error=str(e), seconds=time.perf_counter() - started)
+    except Exception as e:
+        # A bug met by one week (say a ZeroDivisionError on odd data) must not cost the
+        # other weeks their build and their publish: it is that week's error, with its type.
+        logger.debug("week ending %s failed", week_end, exc_info=True)
+        error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        return WeekResult(week_end, error=error, seconds=time.perf_counter() - started)
     return WeekResult(week_end, headline=recap.headline, seconds=time.perf_counter() - started)
 
 
@@ -138,7 +144,13 @@ def _results(
         initializer=_init_worker,
         initargs=(config, now, formats),
     ) as pool:
-        yield from pool.map(_build_week, weeks)
+        futures = [pool.submit(_build_week, week_end) for week_end in weeks]
+        for week_end, future in zip(weeks, futures, strict=True):
+            try:
+                yield future.result()
+            except Exception as e:
+                # A worker that died (killed, out of memory) fails its weeks, not the run.
+                yield WeekResult(week_end, error=f"the worker building it failed ({e!r})")
 
 
 def backfill(
@@ -183,8 +195,12 @@ def backfill(
         editions = []
         for week_end in built:
             files = output.read_week(config.out_dir, week_end)
-            if files is not None:
-                editions.append(load_edition(files))
+            try:
+                if files is not None:
+                    editions.append(load_edition(files))
+            except RecapError as e:
+                at = report.results.index(next(r for r in report.results if r.week_end == week_end))
+                report.results[at] = WeekResult(week_end, error=f"cannot be published: {e}")
         try:
             sent = publish_editions(config, editions, site)
             report.published = sent.weeks

@@ -118,3 +118,52 @@ def test_the_snapshot_is_read_once_per_process(tmp_path, market_dir, monkeypatch
     report = backfill(cfg, *JANUARY, NOW, formats=("json",), progress=False)
     assert report.ok
     assert reads and len(reads) == len(set(reads)), "a price file was parsed twice"
+
+
+def test_a_week_failing_for_any_reason_is_reported_and_the_others_are_published(
+    tmp_path, market_dir, monkeypatch
+):
+    """Today's main: a ZeroDivisionError in one week ended the run and published nothing."""
+    from recap import pipeline
+
+    real = pipeline.compute_recap
+
+    def divides_by_zero_on_the_16th(market, week, config, now):
+        if week.end == dt.date(2026, 1, 16):
+            return 1.0 / 0.0
+        return real(market, week, config, now)
+
+    monkeypatch.setattr(pipeline, "compute_recap", divides_by_zero_on_the_16th)
+    cfg = config(tmp_path, market_dir)
+    site = tmp_path / "site"
+    site.mkdir()
+    result = CliRunner().invoke(
+        cli,
+        [
+            "backfill",
+            "--from",
+            "2026-01-05",
+            "--to",
+            "2026-01-23",
+            "--format",
+            "html,json",
+            "--no-progress",
+            "--publish",
+            str(site),
+            "--data-dir",
+            str(market_dir),
+            "--out",
+            str(cfg.out_dir),
+            "--store",
+            str(cfg.store_path),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    assert "failed: week ending 2026-01-16: ZeroDivisionError: float division by zero" in (
+        result.output
+    )
+    assert "built 2 of 3 weeks" in result.output
+    assert "published 2 weeks" in result.output
+    feed = feedparser.parse((site / "static/archive/feed.xml").read_bytes())
+    assert [e.link.split("/")[-2] for e in feed.entries] == ["2026-01-23", "2026-01-09"]
