@@ -118,6 +118,9 @@ def _style() -> dict[str, Any]:
         "xtick.major.width": 0.6,
         "legend.frameon": False,
         "svg.fonttype": "none",  # text stays text: the page's font, searchable, smaller
+        # Labels come from config and data: "$5 and $10" is text, not mathtext (which
+        # would drop the dollars, or fail on "$x^$").
+        "text.parse_math": False,
         "svg.hashsalt": "recap",  # stable ids, so golden files don't churn
         "path.simplify": True,
     }

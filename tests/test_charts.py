@@ -128,3 +128,17 @@ def test_spread_keeps_labels_apart():
     ordered = sorted(placed)
     assert all(b - a >= 0.5 - 1e-9 for a, b in zip(ordered, ordered[1:], strict=False))
     assert placed[2] == pytest.approx(5.0, abs=0.6)
+
+
+def test_dollar_signs_in_labels_are_text_not_mathtext(ref):
+    """A config name with a pair of '$' used to vanish into mathtext ("$5 and $10" drew
+    "5 and 10" in italics) or end the build with a traceback ("$x^$")."""
+    recap, closes, cfg = ref
+    renamed = {"XLK": "Tech $x^$ names", "XLE": "Energy $5 and $10"}
+    sectors = tuple(
+        dataclasses.replace(m, name=renamed.get(m.ticker, m.name)) for m in recap.sectors.sectors
+    )
+    recap = dataclasses.replace(recap, sectors=dataclasses.replace(recap.sectors, sectors=sectors))
+    charts, _ = draw_charts(recap, closes, cfg, parallel=False)
+    svg = next(c for c in charts if c.name == "sectors").svg
+    assert "Tech $x^$ names" in svg and "Energy $5 and $10" in svg

@@ -135,3 +135,27 @@ def test_sections_are_typed_records(tmp_path):
     assert [n.as_of.isoformat() for n in config.risk_notes] == ["2025-06-30"]  # arrays replace
     with pytest.raises(AttributeError):
         config.email.port = 25  # frozen
+
+
+@pytest.mark.parametrize(
+    "entry", ["XLE 2026-01-16", "XLE:2026-13-01", "../x:2026-01-16", "xle:2026-01-16", ""]
+)
+def test_a_bad_accept_entry_is_one_line(tmp_path, entry):
+    path = tmp_path / "mine.toml"
+    path.write_text(f'[data]\naccept = ["{entry}"]\n')
+    with pytest.raises(
+        ConfigError, match=r"mine\.toml: key 'data\.accept\[0\]' must be \"TICKER:YYYY-MM-DD\""
+    ):
+        read_config(path, cwd=tmp_path)
+
+
+def test_accept_entries_are_parsed(tmp_path):
+    import datetime as dt
+
+    path = tmp_path / "mine.toml"
+    path.write_text('[data]\naccept = ["XLE:2026-01-16", "BRK-B", "^RUT:2025-04-09"]\n')
+    assert read_config(path, cwd=tmp_path).accept == {
+        ("XLE", dt.date(2026, 1, 16)),
+        ("BRK-B", None),
+        ("^RUT", dt.date(2025, 4, 9)),
+    }
