@@ -147,3 +147,51 @@ def test_write_snapshot_refuses_non_empty_folder(tmp_path):
     with pytest.raises(SourceError, match="not empty"):
         write_snapshot(tmp_path / "snap", {}, empty, source_name="t")
     assert (tmp_path / "snap" / "keep.txt").exists()
+
+
+def test_export_refuses_a_ticker_that_is_a_path(tmp_path):
+    """A '../../..' ticker once wrote prices outside --out."""
+    bars = read_price_csv(_write(tmp_path, HEADER + GOOD))
+    out = tmp_path / "deep" / "down" / "snap"
+    with pytest.raises(
+        SourceError, match=r"refusing to save '\.\./\.\./\.\./escaped': not a ticker"
+    ):
+        write_snapshot(
+            out,
+            {"SPY": bars, "../../../escaped": bars},
+            pd.DataFrame(columns=list(EARNINGS_COLUMNS)),
+            source_name="snapshot",
+        )
+    assert not out.exists()
+    assert not list(tmp_path.rglob("escaped*"))
+
+
+def test_recap_snapshot_refuses_a_path_in_a_watchlist(market_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from recap.cli import cli
+
+    toml = tmp_path / "recap.toml"
+    toml.write_text('[watchlists]\nMine = ["NVDA", "../../../../tmp/owned"]\n')
+    out = tmp_path / "snap"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "snapshot",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(market_dir),
+            "--config",
+            str(toml),
+            "--since",
+            "2026-01-02",
+            "--until",
+            "2026-01-16",
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert "key 'watchlists.Mine[1]' must be a ticker" in result.output
+    assert not out.exists()

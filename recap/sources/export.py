@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from recap.config import TICKER
 from recap.errors import SourceError
 from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, PriceSource
 from recap.sources.snapshot import PRICE_HEADER
@@ -89,6 +90,13 @@ def write_snapshot(
 ) -> Path:
     """Write a snapshot folder atomically (temp folder, then rename); returns ``out_dir``."""
     out_dir = Path(out_dir)
+    # Tickers become file names: one that is not a ticker's shape could write anywhere.
+    for ticker in bars:
+        if not TICKER.fullmatch(ticker):
+            raise SourceError(
+                f"refusing to save {ticker!r}: not a ticker (capital letters, digits, "
+                "'.', '=', '-', up to 15, '^' first for an index)"
+            )
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise SourceError(f"{out_dir} exists and is not empty; pass overwrite to replace it")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
