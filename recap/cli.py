@@ -28,9 +28,13 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
+        # Bad input is one line and exit 1 (README), not click's usage block and exit 2.
+        option = param.opts[0] if param.opts else param.name
+        raise click.ClickException(
+            f"{option} {value!r} is not a date (use YYYY-MM-DD, e.g. 2026-01-16)"
+        ) from None
 
 
 def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -214,3 +214,21 @@ def test_failed_build_keeps_the_previous_output(mini, market_dir, tmp_path):
     assert result.exit_code == 1
     assert (out / WEEK / "recap.json").read_bytes() == before
     assert [p.name for p in out.iterdir()] == [WEEK]
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["build", "--week", "last friday"], "Error: --week 'last friday' is not a date"),
+        (["build", "--week", "2026-02-30"], "Error: --week '2026-02-30' is not a date"),
+        (["publish", "--week", "garbage", "--site", "x"], "Error: --week 'garbage' is not a date"),
+        (["backfill", "--from", "2026-01", "--to", "2026-01-30"], "Error: --from '2026-01' is"),
+        (["snapshot", "--out", "x", "--until", "tomorrow"], "Error: --until 'tomorrow' is not"),
+    ],
+)
+def test_a_garbage_date_is_one_line_and_exit_1(tmp_path, args, line):
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(line), result.output
+    assert "Usage:" not in result.output
