@@ -10,8 +10,11 @@ For each week, inside the site folder (paths from [blog]):
 
 The archive is rebuilt from the week folders it holds, so publishing a week again replaces
 its post and feed entry and never duplicates them. Everything is rendered in memory, then
-written into a staging folder inside the site and renamed into place; if any rename
-fails, the ones done are undone, so a failed publish leaves the site as it was.
+written into a staging folder inside the site (``.recap-publish-<pid>-<id>``) and renamed
+into place; if any rename fails, the ones done are undone, so a failed publish leaves the
+site as it was. Before the first rename the staging folder gets a journal of the moves;
+a publish killed part-way is completed by the next one (a staging folder without a
+journal was killed before anything moved, and is removed).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from recap.config import RecapConfig
 from recap.delivery.edition import Edition, check_deliverable, load_edition, week_label
 from recap.delivery.log import DeliveryLog
 from recap.errors import DeliveryError
+from recap.pauses import pause_at
 
 logger = logging.getLogger(__name__)
 
@@ -327,12 +331,75 @@ def render_feed(entries: Sequence[ArchiveEntry], settings: BlogSettings) -> byte
     return bytes(fg.atom_str(pretty=True))
 
 
+_STAGING = re.compile(r"^\.recap-publish-(?:(?P<pid>\d+)-)?\w+$")
+JOURNAL = "journal.json"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _move_in(staged: Path, target: Path, backup: Path, site: Path) -> None:
+    """One move of a commit: the old target aside to ``backup``, the staged copy in."""
+    for parent in reversed(target.parents):
+        if parent != site and site in parent.parents and not parent.exists():
+            parent.mkdir()
+    if target.exists() or target.is_symlink():
+        if backup.exists():
+            _remove(target)
+        else:
+            os.rename(target, backup)
+    os.rename(staged, target)
+
+
+def recover_site(site: Path) -> list[str]:
+    """Finish or clear the publishes killed part-way in ``site``; returns what was done.
+
+    A staging folder with a journal was killed while renaming into place: its remaining
+    moves are made, so the half-published weeks are published whole. Without a journal
+    nothing had moved yet, and the folder is removed. Folders of a live process are left.
+    """
+    done: list[str] = []
+    if not site.is_dir():
+        return done
+    for tmp in sorted(site.iterdir(), key=lambda p: p.name):
+        match = _STAGING.match(tmp.name)
+        if not match or not tmp.is_dir() or (match["pid"] and _alive(int(match["pid"]))):
+            continue
+        journal = tmp / JOURNAL
+        try:
+            if journal.is_file():
+                moves = json.loads(journal.read_text(encoding="utf-8"))["moves"]
+                for i, (staged, rel) in enumerate(moves):
+                    if (tmp / staged).exists():
+                        _move_in(tmp / staged, site / rel, tmp / f"old{i}", site)
+                done.append(f"completed a publish that was stopped part-way ({tmp.name})")
+            else:
+                done.append(f"removed {tmp.name}, left by a publish that never started moving")
+            shutil.rmtree(tmp)
+        except (OSError, ValueError, KeyError) as e:
+            raise DeliveryError(
+                f"cannot finish the interrupted publish in {tmp}: {e}; the site needs a look"
+            ) from None
+    for line in done:
+        logger.warning("%s: %s", site, line)
+    return done
+
+
 class _SiteWrite:
     """Stage files and folders inside the site, then rename them all into place or none."""
 
     def __init__(self, site: Path) -> None:
         self.site = site
-        self.tmp = Path(tempfile.mkdtemp(prefix=".recap-publish-", dir=site))
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".recap-publish-{os.getpid()}-", dir=site))
         self._staged: list[tuple[Path, Path]] = []
 
     def file(self, rel: str, data: bytes) -> Path:
@@ -356,10 +423,17 @@ class _SiteWrite:
         return target
 
     def commit(self) -> None:
+        moves = [[s.name, str(t.relative_to(self.site))] for s, t in self._staged]
+        journal = self.tmp / JOURNAL
+        journal.with_suffix(".tmp").write_text(json.dumps({"moves": moves}), encoding="utf-8")
+        os.rename(journal.with_suffix(".tmp"), journal)
+        pause_at("publish-staged")
         done: list[tuple[Path, Path | None]] = []
         made: list[Path] = []
         try:
             for i, (staged, target) in enumerate(self._staged):
+                if i == 1:
+                    pause_at("publish-commit")  # the dangerous moment: one move made
                 for parent in reversed(target.parents):
                     if parent != self.site and self.site in parent.parents and not parent.exists():
                         parent.mkdir()
@@ -371,6 +445,8 @@ class _SiteWrite:
                 done.append((target, backup))
                 os.rename(staged, target)
         except OSError:
+            # Undone, not to be completed by a later publish: the journal goes first.
+            journal.unlink(missing_ok=True)
             for target, backup in reversed(done):
                 if backup is None or target.exists():
                     _remove(target)
@@ -406,6 +482,7 @@ def publish(
         check_deliverable(edition, "publish")
     if not site.is_dir():
         raise DeliveryError(f"the site folder {site} does not exist (create the site first)")
+    recover_site(site)
     archive_rel = settings.archive_dir
     entries = read_archive(site / archive_rel)
     posts = {e.week: (e, render_post(e, settings)) for e in editions}
@@ -457,6 +534,7 @@ __all__ = [
     "post_name",
     "publish",
     "read_archive",
+    "recover_site",
     "render_feed",
     "render_index",
     "render_post",
