@@ -186,7 +186,9 @@ def test_config_with_a_wrong_type(mini, tmp_path):
 
 def test_bad_date_option(mini, tmp_path):
     result = CliRunner().invoke(cli, ["build", "--week", "16/01/2026", "--data-dir", str(mini)])
-    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+    # One line and exit 1, as the README promises for bad input (not click's usage, 2).
+    assert result.exit_code == 1 and "YYYY-MM-DD" in result.output
+    assert "Usage:" not in result.output
 
 
 def test_failed_build_keeps_the_previous_output(mini, market_dir, tmp_path):
