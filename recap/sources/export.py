@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from recap.config import TICKER
 from recap.errors import SourceError
+from recap.settings import TICKER_PATTERN
 from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, PriceSource
 from recap.sources.snapshot import PRICE_HEADER
 
@@ -92,7 +93,7 @@ def write_snapshot(
     out_dir = Path(out_dir)
     # Tickers become file names: one that is not a ticker's shape could write anywhere.
     for ticker in bars:
-        if not TICKER.fullmatch(ticker):
+        if not re.fullmatch(TICKER_PATTERN, ticker):
             raise SourceError(
                 f"refusing to save {ticker!r}: not a ticker (capital letters, digits, "
                 "'.', '=', '-', up to 15, '^' first for an index)"
