@@ -61,7 +61,6 @@ def _build(source, cfg):
         week_date=WEEK,
         now=NOW,
         formats=("json",),
-        holdings=pipeline._holdings_for(cfg),
     )
 
 
