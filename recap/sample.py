@@ -18,7 +18,7 @@ import pandas as pd
 
 from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS
 from recap.sources.export import write_snapshot
-from recap.weeks import _calendar
+from recap.weeks import nyse_calendar
 
 SEED = 42
 YEARS = 2
@@ -158,12 +158,12 @@ ZION,Zions Bancorporation,Financials,Regional Banks
 def sample_sessions(end: dt.date, years: int = YEARS) -> pd.DatetimeIndex:
     """XNYS sessions from ``years`` years before ``end`` up to ``end``."""
     start = dt.date(end.year - years, end.month, min(end.day, 28))
-    sessions = _calendar().sessions_in_range(start.isoformat(), end.isoformat())
+    sessions = nyse_calendar().sessions_in_range(start.isoformat(), end.isoformat())
     return pd.DatetimeIndex(sessions, name="Date").as_unit("us")
 
 
 def _next_session(day: dt.date) -> dt.date:
-    return _calendar().date_to_session(pd.Timestamp(day), direction="next").date()  # type: ignore[no-any-return]
+    return nyse_calendar().date_to_session(pd.Timestamp(day), direction="next").date()  # type: ignore[no-any-return]
 
 
 def sample_earnings(

@@ -22,7 +22,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 @lru_cache(maxsize=1)
-def _calendar() -> Any:
+def nyse_calendar() -> Any:
+    """The NYSE (XNYS) calendar of exchange_calendars, loaded once per process."""
     # Imported lazily: exchange_calendars costs about a second to import.
     import exchange_calendars as xcals
 
@@ -40,7 +41,7 @@ def _monday(day: dt.date) -> dt.date:
 
 def week_containing(day: dt.date) -> Week:
     """The trading week (Monday to Sunday) that contains ``day``."""
-    cal = _calendar()
+    cal = nyse_calendar()
     monday = _monday(day)
     sunday = monday + dt.timedelta(days=6)
     first, last = cal.first_session.date(), cal.last_session.date()
@@ -108,7 +109,7 @@ def sessions_between(first: dt.date, last: dt.date) -> pd.DatetimeIndex:
 
 def session_close(day: dt.date) -> dt.datetime:
     """When the session of ``day`` closes (aware, UTC), early closes included."""
-    cal = _calendar()
+    cal = nyse_calendar()
     ts: pd.Timestamp = cal.session_close(pd.Timestamp(day))
     return ts.to_pydatetime().astimezone(dt.UTC)
 
@@ -148,7 +149,7 @@ def holiday_names(week: Week) -> dict[dt.date, str]:
     """Names of the week's exchange holidays, e.g. {2026-01-19: "Martin Luther King Jr. Day"}."""
     if not week.holidays:
         return {}
-    cal = _calendar()
+    cal = nyse_calendar()
     first, last = min(week.holidays), max(week.holidays)
     names = cal.regular_holidays.holidays(pd.Timestamp(first), pd.Timestamp(last), return_name=True)
     out = {ts.date(): str(name).removeprefix("Dr. ") for ts, name in names.items()}

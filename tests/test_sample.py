@@ -11,7 +11,7 @@ import pytest
 from recap.sample import EARNINGS_SCHEDULE, SAMPLE_TICKERS, SampleSpec, write_sample
 from recap.sources.base import BAR_COLUMNS, close_series
 from recap.sources.snapshot import SnapshotSource
-from recap.weeks import _calendar
+from recap.weeks import nyse_calendar
 
 END = dt.date(2026, 1, 30)
 INDEXES = ("SPY", "DIA", "QQQ", "IWM")
@@ -63,7 +63,7 @@ def test_layout_and_tickers(sample_dir, sample):
 def test_bars_on_xnys_sessions_for_two_years(sample):
     _, bars = sample
     spy = bars["SPY"]
-    sessions = _calendar().sessions_in_range("2024-01-29", END.isoformat())
+    sessions = nyse_calendar().sessions_in_range("2024-01-29", END.isoformat())
     assert [d.date() for d in spy.index] == [d.date() for d in sessions]
     assert spy.index[-1].date() == END
     assert pd.Timestamp("2026-01-19") not in spy.index  # MLK day
@@ -111,7 +111,7 @@ def test_bank_earnings(sample):
     rows = source.fetch_earnings(tuple(REQUIRED), dt.date(2000, 1, 1), END)
     assert set(rows["ticker"]) == set(EARNINGS_SCHEDULE) == set(REGIONAL + LARGE_BANKS)
     assert set(rows["date"].dt.month) == {1, 4, 7, 10}
-    sessions = {d.date() for d in _calendar().sessions_in_range("2024-01-01", END.isoformat())}
+    sessions = {d.date() for d in nyse_calendar().sessions_in_range("2024-01-01", END.isoformat())}
     assert all(d.date() in sessions for d in rows["date"])
     assert rows["eps_actual"].notna().all() and (rows["eps_estimate"] > 0).all()
     implied = (rows["eps_actual"] - rows["eps_estimate"]) / rows["eps_estimate"] * 100

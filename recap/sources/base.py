@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pandas as pd
@@ -34,6 +35,26 @@ class PriceSource(Protocol):
     ) -> pd.DataFrame:
         """Earnings rows (EARNINGS_COLUMNS) for report dates in [start, end]."""
         ...
+
+
+@dataclass
+class FetchFailures:
+    """What a live source could not fetch in this run, and why: ticker -> a short reason
+    ("rate limited", "Yahoo Finance could not be reached"...).
+
+    A ticker the source answered without data (unknown, delisted) is not a failure: the
+    source does not carry it. A failure may clear on the next run, so nothing built on it
+    is stored as fact.
+    """
+
+    bars: dict[str, str] = field(default_factory=dict)
+    earnings: dict[str, str] = field(default_factory=dict)
+
+
+def failures_of(source: object) -> FetchFailures:
+    """The failures a source recorded; none for sources that read files."""
+    found = getattr(source, "failures", None)
+    return found if isinstance(found, FetchFailures) else FetchFailures()
 
 
 def empty_bars() -> pd.DataFrame:

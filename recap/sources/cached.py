@@ -5,6 +5,10 @@ A ticker's coverage is one contiguous date range, so a request is split into at 
 two gaps per ticker (before and after what is covered); tickers sharing a gap are
 fetched in one upstream call. Each gap's result is saved in one transaction: an
 upstream failure leaves the store as it was before that gap.
+
+Only what arrived is stored. A ticker the upstream could not fetch this run (its
+``failures``: rate limited, a failed page) gets no coverage, so the next run asks again;
+in particular a failed earnings fetch is never stored as "no earnings".
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import logging
 
 import pandas as pd
 
-from recap.sources.base import PriceSource
+from recap.errors import SourceError
+from recap.sources.base import FetchFailures, PriceSource, failures_of
 from recap.store import Store
-from recap.weeks import NEW_YORK, _calendar, session_close
+from recap.weeks import NEW_YORK, nyse_calendar, session_close
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +47,7 @@ def _gaps(
 
 def _session_span(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
     """[start, end] trimmed to XNYS sessions; None when it holds none (weekend, holiday)."""
-    cal = _calendar()
+    cal = nyse_calendar()
     if start < cal.first_session.date() or end > cal.last_session.date():
         return start, end
     sessions = cal.sessions_in_range(start.isoformat(), end.isoformat())
@@ -53,7 +58,7 @@ def _session_span(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | Non
 
 def last_closed_session(now: dt.datetime) -> dt.date:
     """The latest XNYS session whose close is at or before ``now`` (aware)."""
-    cal = _calendar()
+    cal = nyse_calendar()
     day = pd.Timestamp(now.astimezone(NEW_YORK).date())
     session = cal.date_to_session(day, direction="previous")
     if session_close(session.date()) > now:
@@ -62,7 +67,11 @@ def last_closed_session(now: dt.datetime) -> dt.date:
 
 
 class CachedSource:
-    """The store in front of ``upstream``: fetches only dates the store does not cover."""
+    """The store in front of ``upstream``: fetches only dates the store does not cover.
+
+    A live source: it has no ``latest_session``, because the week to report comes from
+    the exchange calendar and the clock, and the store then fetches what it lacks.
+    """
 
     def __init__(
         self,
@@ -77,6 +86,8 @@ class CachedSource:
         self.name = upstream.name
         self.now = now
         self.earnings_max_age = earnings_max_age
+        # The upstream's record of what failed (shared, so both see every failure).
+        self.failures = failures_of(upstream)
         # Bars after the last closed session may still change: never mark them covered.
         self._settled = last_closed_session(now) if now is not None else None
 
@@ -109,8 +120,10 @@ class CachedSource:
             # Upstream answered: a ticker with no rows just before its coverage has no
             # earlier history (not a failure), so that range need not be fetched again.
             for ticker in names:
+                if ticker in frames or ticker in self.failures.bars:
+                    continue
                 current = self.store.coverage(ticker)
-                if ticker not in frames and current and current[0] == gap[1] + ONE_DAY:
+                if current and current[0] == gap[1] + ONE_DAY:
                     covered.append(ticker)
         if gap_start > gap_end:
             covered = []
@@ -143,13 +156,17 @@ class CachedSource:
                 )
                 plan.setdefault((lo, hi), []).append(ticker)
         for (lo, hi), names in sorted(plan.items()):
-            rows = self.upstream.fetch_earnings(tuple(names), lo, hi)
-            self.store.save_earnings(rows, names, lo, hi, self.now or UNKNOWN_TIME)
+            try:
+                rows = self.upstream.fetch_earnings(tuple(names), lo, hi)
+            except SourceError as e:
+                # Prices may have arrived: no earnings is not a reason to stop the build.
+                for name in names:
+                    self.failures.earnings.setdefault(name, str(e))
+                continue
+            arrived = [n for n in names if n not in self.failures.earnings]
+            rows = rows.loc[rows["ticker"].isin(arrived)]
+            self.store.save_earnings(rows, arrived, lo, hi, self.now or UNKNOWN_TIME)
         return self.store.load_earnings(wanted, start, end)
-
-    def latest_session(self, tickers: tuple[str, ...]) -> dt.date | None:
-        """The latest date any of ``tickers`` has a stored bar for, or None."""
-        return self.store.latest_session(tickers)
 
 
 class StoreSource:
@@ -158,6 +175,7 @@ class StoreSource:
     def __init__(self, store: Store, name: str = "store") -> None:
         self.store = store
         self.name = name
+        self.failures = FetchFailures()
 
     def fetch_bars(
         self, tickers: tuple[str, ...], start: dt.date, end: dt.date
@@ -168,7 +186,12 @@ class StoreSource:
     def fetch_earnings(
         self, tickers: tuple[str, ...], start: dt.date, end: dt.date
     ) -> pd.DataFrame:
-        """Stored earnings rows of ``tickers`` in [start, end]."""
+        """Stored earnings rows of ``tickers`` in [start, end]; a ticker whose earnings
+        were never fetched for all of that range is recorded in ``failures``."""
+        for ticker in dict.fromkeys(tickers):
+            cover = self.store.earnings_coverage(ticker)
+            if cover is None or cover[0] > start or cover[1] < end:
+                self.failures.earnings[ticker] = "not in the local store for these dates"
         return self.store.load_earnings(tickers, start, end)
 
     def latest_session(self, tickers: tuple[str, ...]) -> dt.date | None:

@@ -3,28 +3,32 @@
 yfinance does not raise when a download fails: it logs the failure and returns empty or
 all-NaN columns. So every requested ticker is checked, yfinance's log is read during the
 call to tell a rate limit (retried with exponential backoff) or an unreachable network
-(SourceError with ``offline=True``) from a ticker that simply has no data.
+(SourceError with ``offline=True``) from a ticker that simply has no data. Whatever it
+does raise is caught in one place, ``call_yfinance``. A ticker that could not be fetched
+this run (rate limited, a failed page) is recorded in ``YahooSource.failures`` with the
+reason, so the report can say what happened and the store does not keep it as fact.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import yfinance as yf
-from yfinance.exceptions import YFException, YFRateLimitError
 
 from recap.config import RecapConfig
 from recap.errors import SourceError
-from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, empty_earnings
+from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, FetchFailures, empty_earnings
 from recap.sources.holdings import Holdings, normalized
 from recap.weeks import NEW_YORK
 
@@ -45,6 +49,14 @@ _CONNECTION = (
     "dnserror",
     "network is unreachable",
     "ssl",
+)
+# What yfinance says of a ticker Yahoo does not carry (HTTP 404, delisted, no rows).
+_NO_DATA = (
+    "possibly delisted",
+    "no data found",
+    "no price data found",
+    "no timezone found",
+    "not found",
 )
 
 
@@ -94,6 +106,57 @@ def _yfinance_log() -> Iterator[list[str]]:
     finally:
         yf_logger.removeHandler(handler)
         yf_logger.propagate = propagate
+
+
+# How an error yfinance raised is written among its log lines.
+RAISED = "yfinance raised "
+_T = TypeVar("_T")
+
+
+def call_yfinance(call: Callable[[], _T]) -> tuple[_T | None, list[str], str | None]:
+    """Run one yfinance call: its value (None if it raised), its log lines, and what it
+    raised as one line ("yfinance raised AttributeError: ...") or None.
+
+    This is the one place recap meets yfinance's code. Its surface is wide (it scrapes
+    web pages, and a changed layout raises AttributeError, KeyError, IndexError...), so
+    every error it raises stops here and becomes a reason; none reaches the user as a
+    traceback.
+    """
+    with _yfinance_log() as messages:
+        try:
+            return call(), messages, None
+        except Exception as e:  # the one wide catch: see the docstring
+            return None, messages, f"{RAISED}{type(e).__name__}: {_one_line(str(e))}"
+
+
+_TICKER_LINE = re.compile(r"\[(?P<names>[^\]]*)\]: (?P<message>.+)", re.S)
+
+
+def messages_by_ticker(messages: list[str]) -> dict[str, str]:
+    """yfinance's closing lines of a download ("['^DJI', 'XYZ']: reason") as
+    upper-cased ticker -> reason."""
+    out: dict[str, str] = {}
+    for message in messages:
+        found = _TICKER_LINE.fullmatch(message.strip())
+        if found is None:
+            continue
+        for name in re.findall(r"'([^']+)'", found["names"]):
+            out[name.upper()] = found["message"]
+    return out
+
+
+def failure_reason(message: str) -> str | None:
+    """A short reason when what yfinance said means the fetch failed; None when it means
+    the ticker has no data there (unknown or delisted: the source does not carry it)."""
+    if not message.strip():
+        return None
+    if _mentions(message, _RATE_LIMIT):
+        return "rate limited"
+    if _mentions(message, _CONNECTION):
+        return "Yahoo Finance could not be reached"
+    if _mentions(message, _NO_DATA):
+        return None
+    return _one_line(message.removeprefix(RAISED), 100)
 
 
 def _chunks(items: tuple[str, ...], size: int) -> Iterator[tuple[str, ...]]:
@@ -181,7 +244,11 @@ def normalize_earnings(
 
 
 class YahooSource:
-    """Daily bars and earnings from Yahoo Finance (yfinance); the seams are injectable."""
+    """Daily bars and earnings from Yahoo Finance (yfinance); the seams are injectable.
+
+    ``session`` is handed to yfinance (a curl_cffi Session, or a test's replay of one);
+    None lets yfinance make its own. ``failures`` records what could not be fetched.
+    """
 
     name = "yahoo"
 
@@ -198,6 +265,7 @@ class YahooSource:
         download: DownloadFn = yf.download,
         ticker_factory: TickerFactory = yf.Ticker,
         sleep: Callable[[float], None] = time.sleep,
+        session: Any = None,
     ) -> None:
         self.timeout = timeout
         self.retries = max(0, retries)
@@ -208,6 +276,8 @@ class YahooSource:
         self._download = download
         self._ticker = ticker_factory
         self._sleep = sleep
+        self._session = session
+        self.failures = FetchFailures()
         if cache_dir is not None:
             # yfinance keeps timezone, cookie and ISIN caches; keep them in ours.
             folder = Path(cache_dir) / "yfinance"
@@ -229,6 +299,9 @@ class YahooSource:
             **seams,
         )
 
+    def _with_session(self) -> dict[str, Any]:
+        return {} if self._session is None else {"session": self._session}
+
     def _backoff(self, attempt: int, what: str) -> None:
         delay = self.backoff_seconds * 2**attempt
         logger.warning("Yahoo Finance rate-limited %s; retrying in %.1fs", what, delay)
@@ -236,37 +309,44 @@ class YahooSource:
 
     def _download_chunk(
         self, chunk: tuple[str, ...], start: dt.date, end: dt.date
-    ) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    ) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[str]]:
+        """Bars of one chunk, what yfinance said about each ticker left without, and
+        every message and error (for telling an unreachable network from a rate limit)."""
         frames: dict[str, pd.DataFrame] = {}
+        said: dict[str, str] = {}
         notes: list[str] = []
         pending = chunk
         for attempt in range(self.retries + 1):
-            with _yfinance_log() as messages:
-                try:
-                    raw = self._download(
-                        list(pending),
-                        start=start.isoformat(),
-                        end=(end + dt.timedelta(days=1)).isoformat(),  # yfinance: exclusive
-                        auto_adjust=False,
-                        actions=False,
-                        group_by="column",
-                        multi_level_index=True,
-                        threads=self.threads,
-                        progress=False,
-                        timeout=self.timeout,
-                    )
-                except YFRateLimitError as e:
-                    raw, messages = None, [*messages, f"YFRateLimitError: {e}"]
-                except OSError as e:  # curl_cffi's request errors are OSErrors
-                    raw, messages = None, [*messages, f"{type(e).__name__}: {e}"]
+            call = functools.partial(
+                self._download,
+                list(pending),
+                start=start.isoformat(),
+                end=(end + dt.timedelta(days=1)).isoformat(),  # yfinance: exclusive
+                auto_adjust=False,
+                actions=False,
+                group_by="column",
+                multi_level_index=True,
+                threads=self.threads,
+                progress=False,
+                timeout=self.timeout,
+                **self._with_session(),
+            )
+            raw, messages, raised = call_yfinance(call)
             frames.update(split_download(raw, pending, start, end))
             notes.extend(messages)
+            if raised is not None:
+                notes.append(raised)
+                messages = [*messages, raised]
+            by_ticker = messages_by_ticker(messages)
             pending = tuple(t for t in pending if t not in frames)
+            for ticker in pending:
+                # A whole call that failed left no line per ticker: its error is theirs.
+                said[ticker] = by_ticker.get(ticker.upper(), " | ".join(messages))
             limited = any(_mentions(m, _RATE_LIMIT) for m in messages)
             if not pending or not limited or attempt == self.retries:
                 break
             self._backoff(attempt, f"{len(pending)} tickers")
-        return frames, notes
+        return frames, {t: m for t, m in said.items() if t not in frames}, notes
 
     def fetch_bars(
         self, tickers: tuple[str, ...], start: dt.date, end: dt.date
@@ -274,11 +354,19 @@ class YahooSource:
         """Bars per ticker in [start, end]: one yf.download per chunk of tickers."""
         wanted = tuple(dict.fromkeys(tickers))
         out: dict[str, pd.DataFrame] = {}
+        said: dict[str, str] = {}
         notes: list[str] = []
         for chunk in _chunks(wanted, self.chunk_size):
-            frames, messages = self._download_chunk(chunk, start, end)
+            frames, chunk_said, messages = self._download_chunk(chunk, start, end)
             out.update(frames)
+            said.update(chunk_said)
             notes.extend(messages)
+        for ticker in wanted:
+            reason = failure_reason(said[ticker]) if ticker in said else None
+            if reason is None:
+                self.failures.bars.pop(ticker, None)
+            else:
+                self.failures.bars[ticker] = reason
         missing = [t for t in wanted if t not in out]
         if missing:
             logger.warning("Yahoo Finance returned no bars for %s", ", ".join(missing))
@@ -287,52 +375,78 @@ class YahooSource:
         return out
 
     def _raise_if_unreachable(self, notes: list[str]) -> None:
+        """Nothing came back: say why in one line (offline=True when the network is down)."""
         cause = _first_mention(notes, _CONNECTION)
         if cause is not None:
             raise SourceError(
-                f"Yahoo Finance could not be reached: {_one_line(cause)}", offline=True
+                f"Yahoo Finance could not be reached: {_one_line(cause.removeprefix(RAISED))}",
+                offline=True,
             )
         limited = _first_mention(notes, _RATE_LIMIT)
         if limited is not None:
             raise SourceError(
                 f"Yahoo Finance kept refusing requests after {self.retries + 1} attempts: "
-                f"{_one_line(limited)}"
+                f"{_one_line(limited.removeprefix(RAISED))}"
             )
+        raised = next((m for m in notes if m.startswith(RAISED)), None)
+        if raised is not None:
+            raise SourceError(f"Yahoo Finance: {_one_line(raised)}")
 
-    def _earnings_one(self, ticker: str) -> tuple[pd.DataFrame | None, list[str]]:
-        notes: list[str] = []
-        for attempt in range(self.retries + 1):
-            with _yfinance_log() as messages:
-                try:
-                    frame = self._ticker(ticker).get_earnings_dates(limit=self.earnings_limit)
-                    return frame, [*notes, *messages]
-                except YFRateLimitError as e:
-                    notes.extend([*messages, f"YFRateLimitError: {e}"])
-                except (YFException, OSError, KeyError, ValueError) as e:
-                    # yfinance scrapes a web page for these; a layout change raises oddly.
-                    return None, [*notes, *messages, f"{type(e).__name__}: {e}"]
-            if attempt < self.retries:
-                self._backoff(attempt, f"earnings of {ticker}")
-        return None, notes
+    def _earnings_page(self, ticker: str) -> pd.DataFrame | None:
+        page = self._ticker(ticker, **self._with_session())
+        frame: pd.DataFrame | None = page.get_earnings_dates(limit=self.earnings_limit)
+        return frame
 
     def fetch_earnings(
         self, tickers: tuple[str, ...], start: dt.date, end: dt.date
     ) -> pd.DataFrame:
-        """Earnings rows (EARNINGS_COLUMNS) for report dates in [start, end], New York time."""
+        """Earnings rows (EARNINGS_COLUMNS) for report dates in [start, end], New York time.
+
+        One page per ticker (yfinance scrapes them). The backoff after a rate limit is
+        shared by the whole batch, at most ``retries`` waits in all; once Yahoo keeps
+        refusing, or cannot be reached, the pages left are not asked. Tickers without an
+        answer are recorded in ``failures.earnings``; when none answered at all, a
+        SourceError says why.
+        """
         wanted = tuple(dict.fromkeys(tickers))
         parts: list[pd.DataFrame] = []
         notes: list[str] = []
+        waits = 0
+        gave_up: str | None = None
         answered = False
         for ticker in wanted:
-            frame, messages = self._earnings_one(ticker)
-            notes.extend(messages)
-            if frame is None:
-                logger.warning("Yahoo Finance returned no earnings dates for %s", ticker)
+            if gave_up is not None:
+                self.failures.earnings[ticker] = gave_up
                 continue
-            answered = True
-            rows = normalize_earnings(ticker, frame, start, end)
-            if len(rows):
-                parts.append(rows)
+            while True:
+                frame, messages, raised = call_yfinance(
+                    functools.partial(self._earnings_page, ticker)
+                )
+                messages = [*messages, raised] if raised is not None else messages
+                notes.extend(messages)
+                limited = any(_mentions(m, _RATE_LIMIT) for m in messages)
+                if frame is not None or not limited or waits >= self.retries:
+                    break
+                self._backoff(waits, f"earnings of {ticker}")
+                waits += 1
+            if frame is not None:
+                answered = True
+                self.failures.earnings.pop(ticker, None)
+                rows = normalize_earnings(ticker, frame, start, end)
+                if len(rows):
+                    parts.append(rows)
+                continue
+            said = " | ".join(messages)
+            offline = _mentions(said, _CONNECTION)
+            if limited or offline:
+                reason = failure_reason(said) or said
+                gave_up = reason  # every page left would meet the same wall
+            elif raised is not None:
+                reason = f"its page could not be read ({raised.removeprefix(RAISED)})"
+            else:
+                reason = "its page held no earnings table"
+            self.failures.earnings[ticker] = reason
+            logger.warning("Yahoo Finance: no earnings dates for %s (%s)", ticker, reason)
         if wanted and not answered:
             self._raise_if_unreachable(notes)
         if not parts:
@@ -347,15 +461,17 @@ class YahooSource:
     def fetch_sector_weights(self, etf: str, today: dt.date) -> Holdings | None:
         """A fund's sector weights from Yahoo's fund data (Morningstar sectors, mapped to
         the GICS names of the sector funds); None when Yahoo has none."""
-        with _yfinance_log() as messages:
-            try:
-                raw = self._ticker(etf).funds_data.sector_weightings
-            except (YFException, OSError, KeyError, ValueError, TypeError) as e:
-                logger.warning("no sector weights for %s from Yahoo: %s", etf, _one_line(str(e)))
-                return None
+        session = self._with_session()
+        raw, messages, raised = call_yfinance(
+            lambda: self._ticker(etf, **session).funds_data.sector_weightings
+        )
+        if raw is None or not isinstance(raw, dict):
+            said = _one_line(" | ".join([*messages, raised or ""]).strip(" |")) or "none"
+            logger.warning("no sector weights for %s from Yahoo: %s", etf, said)
+            return None
         if messages:
             logger.info("yfinance said: %s", _one_line(" | ".join(messages)))
-        return holdings_from_weightings(etf, raw or {}, today)
+        return holdings_from_weightings(etf, raw, today)
 
 
 # Yahoo's fund data uses Morningstar's sector keys; the sector funds use GICS names.
