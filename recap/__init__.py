@@ -33,13 +33,15 @@ __all__ = [
     "StaleDataError",
     "WeekError",
     "WeeklyRecap",
-    "build_recap",
+    "build_week",
+    "open_source",
     "read_config",
 ]
 
 _LAZY = {
     "WeeklyRecap": "recap.model",
-    "build_recap": "recap.pipeline",
+    "build_week": "recap.pipeline",
+    "open_source": "recap.sources.opening",
     "read_config": "recap.config",
 }
 

@@ -63,44 +63,40 @@ class BackfillReport:
         return not self.failed and not self.publish_error
 
 
-# Per-process state, set once by _init_worker: the config and the source.
+# Per-process state, set once by _init_worker: the config, the clock, the formats and
+# the data open_source chose.
 _STATE: dict[str, Any] = {}
 
 
-def _open_source(config: RecapConfig, now: dt.datetime) -> tuple[Any, Any]:
-    if config.data_dir is not None:
-        from recap.sources.snapshot import SnapshotSource
-
-        # Holdings are picked per week by fetch_market, as `recap build` does.
-        return SnapshotSource(config.data_dir), None
-    from recap.sources.cached import CachedSource
-    from recap.sources.yahoo import YahooSource
-    from recap.store import Store
-
-    return CachedSource(YahooSource.from_config(config), Store(config.store_path), now=now), None
-
-
 def _init_worker(config: RecapConfig, now: dt.datetime, formats: tuple[str, ...]) -> None:
+    import dataclasses
+
     import matplotlib
 
+    from recap.sources.opening import open_source
+
     matplotlib.use("Agg")
-    source, holdings = _open_source(config, now)
-    _STATE.update(config=config, now=now, formats=formats, source=source, holdings=holdings)
+    # No offline fallback here: a week the source cannot give fails and is reported,
+    # rather than each week falling back to the store or, worse, to sample data.
+    opened = dataclasses.replace(open_source(config, now), offline=None)
+    _STATE.update(config=config, now=now, formats=formats, opened=opened)
 
 
 def _build_week(week_end: dt.date) -> WeekResult:
     """Build and write one week in this process; a RecapError becomes the week's error."""
     from recap import output, pipeline
-    from recap.weeks import week_containing
 
     started = time.perf_counter()
     config: RecapConfig = _STATE["config"]
     try:
-        week = week_containing(week_end)
-        market = pipeline.fetch_market(_STATE["source"], config, week, _STATE["holdings"])
-        recap = pipeline.compute_recap(market, week, config, _STATE["now"])
-        files = pipeline.render_files(recap, market, config, _STATE["formats"])
-        output.write_week(config.out_dir, week.end, files)
+        built = pipeline.build_week(
+            _STATE["opened"],
+            config,
+            week_date=week_end,
+            now=_STATE["now"],
+            formats=_STATE["formats"],
+        )
+        output.write_built(config.out_dir, built)
     except RecapError as e:
         return WeekResult(week_end, error=str(e), seconds=time.perf_counter() - started)
     except Exception as e:
@@ -109,7 +105,9 @@ def _build_week(week_end: dt.date) -> WeekResult:
         logger.debug("week ending %s failed", week_end, exc_info=True)
         error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
         return WeekResult(week_end, error=error, seconds=time.perf_counter() - started)
-    return WeekResult(week_end, headline=recap.headline, seconds=time.perf_counter() - started)
+    return WeekResult(
+        week_end, headline=built.recap.headline, seconds=time.perf_counter() - started
+    )
 
 
 def backfill_weeks(

@@ -36,6 +36,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from recap import formatting as f  # noqa: E402
+from recap.analytics.indexes import move_for_role  # noqa: E402
 from recap.config import RecapConfig  # noqa: E402
 from recap.model import BankResult, WeeklyRecap  # noqa: E402
 
@@ -271,13 +272,8 @@ def index_week(recap: WeeklyRecap, closes: pd.DataFrame) -> Chart | None:
 
 def small_vs_large(recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig) -> Chart | None:
     """(2) Russell 2000 against the S&P 500 over the last year, with record closes marked."""
-    small_spec, large_spec = config.index_by_role("small"), config.index_by_role("large")
-    small = next(
-        (m for m in recap.indexes if small_spec and m.index_symbol == small_spec.symbol), None
-    )
-    large = next(
-        (m for m in recap.indexes if large_spec and m.index_symbol == large_spec.symbol), None
-    )
+    small = move_for_role(recap.indexes, config, "small")
+    large = move_for_role(recap.indexes, config, "large")
     if small is None or large is None or not {small.symbol, large.symbol} <= set(closes):
         return None
     upto = closes.loc[closes.index <= pd.Timestamp(recap.week.end), [small.symbol, large.symbol]]

@@ -128,7 +128,9 @@ def cli(verbose: bool) -> None:
 @data_options
 @handle_errors
 def build(week_date: dt.date | None, formats: str, **kwargs: Any) -> None:
-    """Build a week's recap into OUT/<last-session-date>/.
+    """Build a week's recap into OUT/<last-session-date>/ (OUT/sample-<date>/ for sample data).
+
+    Without --week: the latest complete week (from a snapshot: the latest it holds).
 
     Example:
 
@@ -137,13 +139,22 @@ def build(week_date: dt.date | None, formats: str, **kwargs: Any) -> None:
     from recap import output, pipeline
 
     config = load_config(**kwargs)
-    built = pipeline.build_with_fallback(
-        config, week_date=week_date, now=_now(), formats=pipeline.parse_formats(formats)
+    now = _now()
+    built = pipeline.build_week(
+        pipeline.open_source(config, now),
+        config,
+        week_date=week_date,
+        now=now,
+        formats=pipeline.parse_formats(formats),
     )
-    folder = output.write_week(config.out_dir, built.recap.week.end, built.files)
     recap = built.recap
-    if recap.data.is_sample:
-        click.echo("SAMPLE DATA, NOT MARKET DATA: this report was built from generated prices.")
+    sample = recap.data.is_sample
+    folder = output.write_week(config.out_dir, recap.week.end, built.files, sample=sample)
+    if sample:
+        click.echo(
+            "SAMPLE DATA, NOT MARKET DATA: this report was built from generated prices "
+            f"(into {folder.name}/, never over a real week)."
+        )
     click.echo(f"{recap.headline} ({recap.week.start} to {recap.week.end}, {recap.data.source})")
     for name in sorted(built.files):
         if "/" not in name:

@@ -17,6 +17,7 @@ import pandas as pd
 from recap.analytics import banks as banks_mod
 from recap.analytics import risks as risks_mod
 from recap.analytics import sectors as sectors_mod
+from recap.analytics.indexes import move_for_role
 from recap.config import RecapConfig
 from recap.errors import ConfigError
 from recap.model import (
@@ -86,11 +87,28 @@ def earnings_tickers(config: RecapConfig) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _missing_note(tickers: Sequence[str], where: str, week: Week) -> str:
-    return (
-        f"{', '.join(tickers)}: no close for {week.base_date.isoformat()} and "
-        f"{week.end.isoformat()} in the data; left out of {where}."
-    )
+def bank_tickers(config: RecapConfig) -> tuple[str, ...]:
+    """The regional banks (the [banks] watchlist) and the large banks, in config order."""
+    table = config.section("banks")
+    regional = _watchlists(config).get(str(table.get("watchlist", "")), [])
+    return tuple(dict.fromkeys([*regional, *(str(t) for t in table.get("large", []))]))
+
+
+def _missing_note(tickers: Sequence[str], where: str, week: Week, closes: pd.DataFrame) -> str:
+    """'KRE: no close for 2026-01-30 in the data; left out of the industry table.', naming
+    for each ticker the very dates it lacks (the week's base and last session)."""
+    groups: dict[str, list[str]] = {}
+    for ticker in tickers:
+        series = closes.get(ticker)
+        days = [
+            d.isoformat()
+            for d in (week.base_date, week.end)
+            if series is None or pd.isna(series.get(pd.Timestamp(d)))
+        ]
+        lacking = f"no close for {' and '.join(days)}" if days else "no usable close"
+        groups.setdefault(lacking, []).append(ticker)
+    said = "; ".join(f"{', '.join(names)}: {lacking}" for lacking, names in groups.items())
+    return f"{said} in the data; left out of {where}."
 
 
 def _config_weights(
@@ -200,7 +218,7 @@ def _sector_section(
         # A series the price checks left out has its own note; it is not "missing".
         absent = [t for t in tickers if t not in left_out]
         if absent:
-            notes.append(_missing_note(absent, where, week))
+            notes.append(_missing_note(absent, where, week, closes))
 
     etfs, industries = _specs(config, "etfs"), _specs(config, "industries")
     sectors, missing = sectors_mod.compute_moves(
@@ -308,9 +326,8 @@ def _risk_section(
             or (ytd.hhi is not None and ytd.hhi > hhi_limit)
         )
     )
-    small_spec, large_spec = config.index_by_role("small"), config.index_by_role("large")
-    small = next((m for m in indexes if small_spec and m.index_symbol == small_spec.symbol), None)
-    large = next((m for m in indexes if large_spec and m.index_symbol == large_spec.symbol), None)
+    small = move_for_role(indexes, config, "small")
+    large = move_for_role(indexes, config, "large")
     basket_name = str(table.get("basket", ""))
     basket = lists.get(basket_name)
     bw = basket.week_return if basket else None

@@ -97,6 +97,15 @@ class PriceFlag:
 
 
 @dataclass(frozen=True)
+class MissingEarnings:
+    """A name whose earnings dates could not be fetched: the report may miss its release."""
+
+    ticker: str = _help("Symbol")
+    reason: str = _help("Why, e.g. 'rate limited'")
+    bank: bool = _help("True for a regional or large bank (the bank section names it)")
+
+
+@dataclass(frozen=True)
 class DataInfo(_Record):
     """Where the numbers came from."""
 
@@ -108,6 +117,12 @@ class DataInfo(_Record):
         metadata={
             "help": "Series left out of every figure because their prices failed the checks "
             "(the first flag of each); the data notes name them too"
+        },
+    )
+    earnings_missing: tuple[MissingEarnings, ...] = field(
+        default=(),
+        metadata={
+            "help": "Watchlist names and large banks whose earnings dates could not be fetched"
         },
     )
 

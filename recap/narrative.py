@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 
 from recap import formatting, render
+from recap.analytics.indexes import move_for_role
 from recap.config import RecapConfig
 from recap.errors import RenderError
 from recap.model import IndexMove, Paragraph, WeeklyRecap
@@ -70,10 +71,7 @@ def ordinal(n: int) -> str:
 
 
 def _role(recap: WeeklyRecap, config: RecapConfig, role: str) -> IndexMove | None:
-    spec = config.index_by_role(role)
-    if spec is None:
-        return None
-    return next((m for m in recap.indexes if m.index_symbol == spec.symbol), None)
+    return move_for_role(recap.indexes, config, role)
 
 
 def _tech_risk(recap: WeeklyRecap) -> bool:

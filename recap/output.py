@@ -6,6 +6,8 @@ one in. A failed build never leaves half a week and never harms the previous one
 process killed part-way leaves those hidden folders; the next write or read in the same
 output folder puts the old week back if the kill came between the two renames, and
 removes the rest (only for processes that are gone).
+A week built from generated sample data goes to OUT/sample-<YYYY-MM-DD>/, so it can never
+replace (or be taken for) a real week.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recap.errors import RecapError
 from recap.pauses import pause_at
+
+if TYPE_CHECKING:
+    from recap.pipeline import BuiltWeek
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +35,10 @@ class OutputError(RecapError):
     """The report folder could not be written."""
 
 
-def week_dir(out_dir: Path, week_end: dt.date) -> Path:
-    """Where a week's files live: OUT/<last-session-date>/."""
-    return out_dir / week_end.isoformat()
+def week_dir(out_dir: Path, week_end: dt.date, *, sample: bool = False) -> Path:
+    """Where a week's files live: OUT/<last-session-date>/, or OUT/sample-<date>/ for a
+    week built from sample data."""
+    return out_dir / f"{'sample-' if sample else ''}{week_end.isoformat()}"
 
 
 def _safe_relpath(name: str) -> Path:
@@ -41,10 +48,11 @@ def _safe_relpath(name: str) -> Path:
     return rel
 
 
-# .<week>.<pid>.<id>.new (staging) and .<week>.<pid>.<id>.old (the week it replaces);
+# .<week>.<pid>.<id>.new (staging) and .<week>.<pid>.<id>.old (the week it replaces),
+# <week> being the folder's name (2026-01-16, or sample-2026-01-16);
 # the older names, .<week>.<id> and .<week>.old-<id>, carry no pid.
 _LEFTOVER = re.compile(
-    r"^\.(?P<week>\d{4}-\d{2}-\d{2})\.(?:(?P<pid>\d+)\.\w+\.(?P<kind>new|old)"
+    r"^\.(?P<week>(?:sample-)?\d{4}-\d{2}-\d{2})\.(?:(?P<pid>\d+)\.\w+\.(?P<kind>new|old)"
     r"|(?P<legacy_old>old-)?\w+)$"
 )
 
@@ -111,16 +119,17 @@ def _swap(staging: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_week(out_dir: Path, week_end: dt.date, files: Mapping[str, bytes]) -> Path:
-    """Write ``files`` (relative name -> bytes) as OUT/<week_end>/, replacing it whole."""
-    target = week_dir(out_dir, week_end)
+def write_week(
+    out_dir: Path, week_end: dt.date, files: Mapping[str, bytes], *, sample: bool = False
+) -> Path:
+    """Write ``files`` (relative name -> bytes) as OUT/<week_end>/ (OUT/sample-<week_end>/
+    when ``sample``), replacing that folder whole."""
+    target = week_dir(out_dir, week_end, sample=sample)
     recover(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(
-            tempfile.mkdtemp(
-                prefix=f".{week_end.isoformat()}.{os.getpid()}.", suffix=".new", dir=out_dir
-            )
+            tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".new", dir=out_dir)
         )
     except OSError as e:
         raise OutputError(f"cannot create the output folder {out_dir}: {e.strerror}") from None
@@ -139,6 +148,13 @@ def write_week(out_dir: Path, week_end: dt.date, files: Mapping[str, bytes]) -> 
         shutil.rmtree(staging, ignore_errors=True)
     logger.info("wrote %s", target)
     return target
+
+
+def write_built(out_dir: Path, built: BuiltWeek) -> Path:
+    """Write a built week where it belongs: OUT/<week-end>/, or OUT/sample-<week-end>/
+    when it was built from sample data."""
+    recap = built.recap
+    return write_week(out_dir, recap.week.end, built.files, sample=recap.data.is_sample)
 
 
 def read_week(out_dir: Path, week_end: dt.date) -> dict[str, bytes] | None:

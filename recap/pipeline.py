@@ -1,14 +1,17 @@
-"""build_recap(): the pipeline from prices to a finished WeeklyRecap and its files.
+"""build_week(): the pipeline from prices to a finished WeeklyRecap and its files.
 
-The steps, in order:
-  1. resolve the week (explicit date, or the latest complete week the source has)
+`recap build`, `recap weekly` and `recap backfill` all build through ``build_week``, from
+the data ``sources.opening.open_source`` chose. The steps, in order:
+  1. resolve the week (explicit date; else the latest the data holds in full, or for
+     Yahoo the latest complete week by the calendar and the clock)
   2. fetch: index history, content tickers, earnings, holdings (one batched call each),
      then check every close read (analytics/quality.py) and reconcile the earnings rows:
-     a flagged index stops the build, any other flagged series is left out of every figure
+     a flagged index stops the build, any other flagged series is left out of every figure;
+     offline, the live source gives way to its fallback and the report says so
   3. compute: index moves, small vs large caps, then sectors, banks, risks (content.py)
   4. narrate: headline, dek and paragraphs from the facts, then check the prose
   5. draw the charts once, render every requested format in memory
-  6. write: output.py moves the whole folder into place at the end
+  6. write: output.py moves the whole folder into place at the end (the caller's step)
 Nothing is written until step 6, so a failure anywhere leaves earlier output untouched.
 """
 
@@ -27,22 +30,30 @@ import pandas as pd
 from recap import content as content_mod
 from recap.analytics import quality
 from recap.analytics.banks import reconcile_earnings
-from recap.analytics.indexes import compute_index_move, compute_small_vs_large
+from recap.analytics.indexes import compute_index_move, compute_small_vs_large, move_for_role
 from recap.checker import check_story
 from recap.config import IndexSpec, RecapConfig
-from recap.errors import DataError, PriceCheckError, RenderError, StaleDataError, WeekError
-from recap.model import DataInfo, IndexMove, PriceFlag, Week, WeeklyRecap, recap_to_dict
-from recap.sources.base import PriceSource, closes_frame
-from recap.sources.holdings import Holdings
-from recap.weeks import (
-    CALENDAR_START,
-    check_not_future,
-    latest_complete_week,
-    latest_week_in_data,
-    next_week,
-    sessions_between,
-    week_containing,
+from recap.errors import (
+    DataError,
+    PriceCheckError,
+    RenderError,
+    SourceError,
+    StaleDataError,
+    WeekError,
 )
+from recap.model import (
+    DataInfo,
+    IndexMove,
+    MissingEarnings,
+    PriceFlag,
+    Week,
+    WeeklyRecap,
+    recap_to_dict,
+)
+from recap.sources.base import PriceSource, closes_frame, failures_of
+from recap.sources.holdings import Holdings
+from recap.sources.opening import OpenSource, index_tickers, open_source, resolve_week
+from recap.weeks import CALENDAR_START, latest_complete_week, next_week, sessions_between
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +64,18 @@ CONTENT_LOOKBACK_DAYS = 400
 
 @dataclass(frozen=True)
 class MarketData:
-    """The frames a week's recap was computed from (kept for the charts)."""
+    """The frames a week's recap was computed from (kept for the charts), and what the
+    fetch could not get: ticker -> reason, for bars and for earnings, with the notes
+    that say so."""
 
     closes: pd.DataFrame
     earnings: pd.DataFrame
     holdings: Holdings | None
     source: str
     excluded: tuple[PriceFlag, ...] = ()  # series the price checks took out (all flags)
-    notes: tuple[str, ...] = ()  # what the checks and the earnings reconciliation did
+    unfetched: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    earnings_missing: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what the checks, the reconciliation and the fetch said
 
 
 @dataclass(frozen=True)
@@ -71,41 +86,46 @@ class BuiltWeek:
     files: Mapping[str, bytes]
 
 
-def _index_tickers(config: RecapConfig) -> tuple[str, ...]:
-    out: list[str] = []
-    for spec in config.indexes:
-        out.append(spec.symbol)
-        if spec.proxy:
-            out.append(spec.proxy)
-    return tuple(dict.fromkeys(out))
-
-
-def resolve_week(
-    source: PriceSource, config: RecapConfig, week_date: dt.date | None, now: dt.datetime
-) -> Week:
-    """The week to report: the one containing ``week_date``, or the latest complete one."""
-    if week_date is not None:
-        week = week_containing(week_date)
-        check_not_future(week, now)
-        return week
-    latest = getattr(source, "latest_session", None)
-    last_bar = latest(_index_tickers(config)) if latest else None
-    if last_bar is not None:
-        return latest_week_in_data(last_bar)
-    return latest_complete_week(now)
-
-
 def _pick_symbol(spec: IndexSpec, closes: pd.DataFrame, week_end: dt.date) -> str | None:
-    for symbol in (spec.symbol, spec.proxy):
-        if symbol and symbol in closes and closes[symbol].notna().any():
-            return symbol
-    return None
+    """The index itself when it has the week's last close, else its ETF when that has it,
+    else whichever has any data (and then the week's close is missing: stale)."""
+    have = [s for s in (spec.symbol, spec.proxy) if s and s in closes and closes[s].notna().any()]
+    end = pd.Timestamp(week_end)
+    closed = [s for s in have if pd.notna(closes[s].get(end))]
+    return next(iter(closed or have), None)
+
+
+def _proxy_note(
+    spec: IndexSpec, symbol: str, closes: pd.DataFrame, week: Week, unfetched: Mapping[str, str]
+) -> str:
+    """Why the ETF stands in for the index: it was not fetched, has no close for the
+    week's end, or is not in the data at all."""
+    name = spec.proxy_name
+    if spec.symbol in unfetched:
+        return (
+            f"{name}: {spec.symbol} could not be fetched ({unfetched[spec.symbol]}); "
+            f"the {symbol} ETF stands in."
+        )
+    if spec.symbol in closes and closes[spec.symbol].notna().any():
+        return (
+            f"{name}: {spec.symbol} has no close for {week.end.isoformat()} in the data; "
+            f"the {symbol} ETF stands in."
+        )
+    return (
+        f"{name}: the {symbol} ETF stands in for {spec.symbol}, "
+        "which the data source does not carry."
+    )
 
 
 def compute_indexes(
-    closes: pd.DataFrame, week: Week, config: RecapConfig
+    closes: pd.DataFrame,
+    week: Week,
+    config: RecapConfig,
+    unfetched: Mapping[str, str] | None = None,
 ) -> tuple[tuple[IndexMove, ...], tuple[str, ...]]:
-    """Index table rows, with notes on proxies; errors name every missing symbol."""
+    """Index table rows, with notes on proxies (why each stands in: ``unfetched`` holds
+    the symbols the source could not fetch, with the reason); errors name every missing
+    symbol."""
     missing: list[str] = []
     stale: list[str] = []
     picked: list[tuple[IndexSpec, str]] = []
@@ -137,10 +157,7 @@ def compute_indexes(
             )
         )
         if is_proxy:
-            notes.append(
-                f"{name}: the {symbol} ETF stands in for {spec.symbol}, "
-                "which the data source does not carry."
-            )
+            notes.append(_proxy_note(spec, symbol, closes, week, unfetched or {}))
         if moves[-1].record_close is None:
             notes.append(
                 f"{moves[-1].label}: history starts {moves[-1].history_start.isoformat()}, "
@@ -149,23 +166,65 @@ def compute_indexes(
     return tuple(moves), tuple(notes)
 
 
+def _by_reason(reasons: Mapping[str, str]) -> str:
+    """{'KRE': 'rate limited', 'XLF': 'rate limited'} -> 'KRE, XLF (rate limited)'."""
+    groups: dict[str, list[str]] = {}
+    for ticker, reason in reasons.items():
+        groups.setdefault(reason, []).append(ticker)
+    return "; ".join(f"{', '.join(tickers)} ({reason})" for reason, tickers in groups.items())
+
+
+def _fetch_notes(
+    source: PriceSource,
+    indexes: tuple[str, ...],
+    unfetched: Mapping[str, str],
+    earnings_missing: Mapping[str, str],
+    config: RecapConfig,
+) -> tuple[str, ...]:
+    """What the data notes say of what could not be fetched (an index's own note is
+    written where its ETF stands in)."""
+    notes: list[str] = []
+    others = {t: r for t, r in unfetched.items() if t not in indexes}
+    if others:
+        notes.append(f"Could not be fetched from the {source.name} source: {_by_reason(others)}.")
+    if earnings_missing:
+        banks = set(content_mod.bank_tickers(config)) & set(earnings_missing)
+        notes.append(
+            f"Earnings dates could not be fetched for {_by_reason(earnings_missing)}, so "
+            + ("the bank results and " if banks else "")
+            + "next week's reports may be incomplete."
+        )
+    return tuple(notes)
+
+
 def fetch_market(
     source: PriceSource,
     config: RecapConfig,
     week: Week,
     holdings: Holdings | None = None,
 ) -> MarketData:
-    """Every frame the week needs, in two batched bar calls and one earnings call."""
-    long_history = source.fetch_bars(
-        _index_tickers(config), dt.date.fromisoformat(CALENDAR_START), week.end
-    )
+    """Every frame the week needs, in two batched bar calls and one earnings call.
+
+    Earnings that could not be fetched do not stop the build: the prices carry it, and
+    the data notes (and the bank section) say which names are missing and why.
+    """
+    failures = failures_of(source)
+    failures.bars.clear()  # what failed in this fetch, not in an earlier week's
+    failures.earnings.clear()
+    indexes = index_tickers(config)
+    long_history = source.fetch_bars(indexes, dt.date.fromisoformat(CALENDAR_START), week.end)
     missing = [
         f"{spec.name} ({' or '.join(t for t in (spec.symbol, spec.proxy) if t)})"
         for spec in config.indexes
         if spec.symbol not in long_history and spec.proxy not in long_history
     ]
     if missing:
-        raise DataError(f"no price data in the {source.name} source for " + ", ".join(missing))
+        why = {t: r for t, r in failures.bars.items() if t in indexes}
+        raise DataError(
+            f"no price data in the {source.name} source for "
+            + ", ".join(missing)
+            + (f"; could not be fetched: {_by_reason(why)}" if why else "")
+        )
     start = week.start - dt.timedelta(days=CONTENT_LOOKBACK_DAYS)
     extra = tuple(t for t in content_mod.content_tickers(config) if t not in long_history)
     recent = source.fetch_bars(extra, start, week.end) if extra else {}
@@ -180,9 +239,8 @@ def fetch_market(
     if holdings is None:
         holdings = holdings_for(config, week.base_date)
     ahead = next_week(week)
-    earnings = source.fetch_earnings(
-        content_mod.earnings_tickers(config), week.start - dt.timedelta(days=7), ahead.end
-    )
+    wanted = content_mod.earnings_tickers(config)
+    earnings = source.fetch_earnings(wanted, week.start - dt.timedelta(days=7), ahead.end)
     # A left-out bank's release is a figure too (surprise, reaction); next week's dates stay.
     left_out = {f.ticker for f in excluded}
     earnings = earnings.loc[
@@ -191,19 +249,25 @@ def fetch_market(
     earnings, earnings_notes = reconcile_earnings(
         earnings, week, ahead.end, content_mod.display_names(config)
     )
+    unfetched = {t: r for t, r in failures.bars.items() if t in indexes or t in extra}
+    earnings_missing = {t: failures.earnings[t] for t in wanted if t in failures.earnings}
     return MarketData(
         closes=closes,
         earnings=earnings,
         holdings=holdings,
         source=source.name,
         excluded=excluded,
-        notes=notes + earnings_notes,
+        unfetched=unfetched,
+        earnings_missing=earnings_missing,
+        notes=notes
+        + earnings_notes
+        + _fetch_notes(source, indexes, unfetched, earnings_missing, config),
     )
 
 
 def _funds(config: RecapConfig) -> set[str]:
     """Series that track many stocks: held to an index's steadiness by the price checks."""
-    out = set(_index_tickers(config))
+    out = set(index_tickers(config))
     out.update(f.ticker for f in (*config.sectors.etfs, *config.sectors.industries))
     out.update((config.banks.etf, config.risks.semis, config.contribution.etf))
     return out - {""}
@@ -227,7 +291,7 @@ def screen_prices(
     series out (returned closes lack them) and say so in the data notes."""
     leads = {s for spec in config.indexes if (s := _pick_symbol(spec, closes, week.end))}
     # An index's ETF the report does not use (the index itself has data) is not judged.
-    unused = set(_index_tickers(config)) - leads - set(content_mod.content_tickers(config))
+    unused = set(index_tickers(config)) - leads - set(content_mod.content_tickers(config))
     sessions = sessions_between(closes.index.min().date(), closes.index.max().date())
     flags = quality.check_prices(
         closes.drop(columns=[c for c in closes.columns if c in unused]),
@@ -273,12 +337,11 @@ def compute_recap(
 ) -> WeeklyRecap:
     """Steps 3 and 4: the facts, then the prose written from them and checked."""
     closes = market.closes.loc[market.closes.index <= pd.Timestamp(week.end)]
-    indexes, notes = compute_indexes(closes, week, config)
-    small, large = config.index_by_role("small"), config.index_by_role("large")
+    indexes, notes = compute_indexes(closes, week, config, market.unfetched)
+    s = move_for_role(indexes, config, "small")
+    lg = move_for_role(indexes, config, "large")
     small_vs_large = None
-    if small and large:
-        s = next(m for m in indexes if m.index_symbol == small.symbol)
-        lg = next(m for m in indexes if m.index_symbol == large.symbol)
+    if s and lg:
         small_vs_large = compute_small_vs_large(
             closes[s.symbol],
             closes[lg.symbol],
@@ -287,6 +350,7 @@ def compute_recap(
             large_symbol=lg.symbol,
         )
     left_out = tuple(dict.fromkeys(f.ticker for f in market.excluded))
+    banks = content_mod.bank_tickers(config)
     content = content_mod.compute_content(
         closes, market.earnings, week, indexes, config, market.holdings, left_out
     )
@@ -300,6 +364,10 @@ def compute_recap(
             last_bar=last_bar,
             notes=notes + content.notes + market.notes,
             excluded=first_flags,
+            earnings_missing=tuple(
+                MissingEarnings(ticker=t, reason=r, bank=t in banks)
+                for t, r in market.earnings_missing.items()
+            ),
         ),
         indexes=indexes,
         small_vs_large=small_vs_large,
@@ -365,23 +433,62 @@ def parse_formats(value: str) -> tuple[str, ...]:
     return names
 
 
-def build_recap(
-    source: PriceSource,
+def _offline_note(source: str, week: Week, week_date: dt.date | None, now: dt.datetime) -> str:
+    """What the report says when Yahoo was unreachable and the build fell back."""
+    if source == "sample":
+        return "Yahoo Finance could not be reached and the local store holds no prices."
+    note = "Yahoo Finance could not be reached; built from the local store"
+    latest = latest_complete_week(now)
+    if week_date is None and week.end < latest.end:
+        note += (
+            f", whose latest full week ends {week.end.isoformat()}, older than the latest "
+            f"complete week (ending {latest.end.isoformat()})"
+        )
+    return note + "."
+
+
+def gather_market(
+    opened: OpenSource, config: RecapConfig, week_date: dt.date | None, now: dt.datetime
+) -> tuple[Week, MarketData]:
+    """Steps 1-2: the week and its data, from the source open_source chose or, when that
+    cannot be reached, from its fallback (the store, or sample data), with a note."""
+    try:
+        week = resolve_week(opened.source, config, week_date, now)
+        market = fetch_market(opened.source, config, week)
+    except SourceError as e:
+        if not e.offline or opened.offline is None:
+            raise
+        fallback = opened.offline(week_date)
+        week = resolve_week(fallback.source, config, week_date, now)
+        note = _offline_note(fallback.source.name, week, week_date, now)
+        logger.warning("%s (%s)", note, e)
+        market = fetch_market(fallback.source, config, week)
+        return week, dataclasses.replace(market, notes=(note, *market.notes))
+    etf = str(config.section("contribution").get("etf", ""))
+    if market.holdings is None and opened.sector_weights is not None and etf:
+        # Asked only once the prices came: offline, the bars say so first and clearly.
+        holdings = opened.sector_weights(etf, now.date())
+        notes = () if holdings else (f"Yahoo Finance returned no sector weights for {etf}.",)
+        market = dataclasses.replace(market, holdings=holdings, notes=market.notes + notes)
+    return week, market
+
+
+def build_week(
+    opened: OpenSource,
     config: RecapConfig,
     *,
     week_date: dt.date | None,
     now: dt.datetime,
     formats: tuple[str, ...] = FORMATS,
-    holdings: Holdings | None = None,
 ) -> BuiltWeek:
-    """Steps 1-5: a finished week in memory. Writing it is output.write_week's job."""
-    week = resolve_week(source, config, week_date, now)
-    market = fetch_market(source, config, week, holdings)
+    """Steps 1-5: a finished week in memory. Writing it is output.write_week's job.
+
+    ``opened`` is what ``open_source(config, now)`` chose; ``week_date`` None means the
+    latest complete week (see ``resolve_week``).
+    """
+    week, market = gather_market(opened, config, week_date, now)
     recap = compute_recap(market, week, config, now)
     return BuiltWeek(recap=recap, files=render_files(recap, market, config, formats))
-
-
-__all__ = ["FORMATS", "BuiltWeek", "MarketData", "build_recap", "parse_formats"]
 
 
 def holdings_for(config: RecapConfig, as_of: dt.date) -> Holdings | None:
@@ -400,70 +507,19 @@ def holdings_for(config: RecapConfig, as_of: dt.date) -> Holdings | None:
     return read_holdings(path) if path is not None else None
 
 
-def sample_source(config: RecapConfig, end: dt.date) -> PriceSource:
-    """The generated sample dataset (made once into the cache folder)."""
-    from recap.sample import write_sample
-    from recap.sources.snapshot import SnapshotSource
-
-    folder = config.cache_dir / f"sample-{end.isoformat()}"
-    if not (folder / "prices").is_dir():
-        write_sample(folder, end)
-    return SnapshotSource(folder, name="sample")
-
-
-def build_with_fallback(
-    config: RecapConfig,
-    *,
-    week_date: dt.date | None,
-    now: dt.datetime,
-    formats: tuple[str, ...] = FORMATS,
-) -> BuiltWeek:
-    """Build from the configured source: a snapshot folder, or Yahoo through the store.
-
-    Offline, Yahoo falls back to what the store holds, and an empty store to the
-    generated sample data (marked SAMPLE DATA on every page).
-    """
-    from recap.errors import SourceError
-    from recap.sources.snapshot import SnapshotSource
-
-    if config.data_dir is not None:
-        return build_recap(
-            SnapshotSource(config.data_dir),
-            config,
-            week_date=week_date,
-            now=now,
-            formats=formats,
-        )
-    from recap.sources.cached import CachedSource, StoreSource
-    from recap.sources.yahoo import YahooSource
-    from recap.store import Store
-
-    store = Store(config.store_path)
-    try:
-        yahoo = YahooSource.from_config(config)
-        live = CachedSource(yahoo, store, now=now)
-        week = resolve_week(live, config, week_date, now)
-        market = fetch_market(live, config, week)
-        # Asked only once the prices came: offline, the bars say so first and clearly.
-        etf = str(config.section("contribution").get("etf", ""))
-        if etf:
-            holdings = yahoo.fetch_sector_weights(etf, now.date())
-            market = dataclasses.replace(market, holdings=holdings)
-        recap = compute_recap(market, week, config, now)
-        return BuiltWeek(recap=recap, files=render_files(recap, market, config, formats))
-    except SourceError as e:
-        if not e.offline:
-            raise
-        logger.warning("%s; building from the local store instead", e)
-    if store.latest_session(_index_tickers(config)) is not None:
-        return build_recap(
-            StoreSource(store), config, week_date=week_date, now=now, formats=formats
-        )
-    logger.warning("the local store is empty; building from generated SAMPLE data")
-    end = week_containing(week_date).end if week_date else latest_complete_week(now).end
-    return build_recap(
-        sample_source(config, end), config, week_date=week_date, now=now, formats=formats
-    )
+__all__ = [
+    "FORMATS",
+    "BuiltWeek",
+    "MarketData",
+    "build_week",
+    "compute_recap",
+    "fetch_market",
+    "gather_market",
+    "holdings_for",
+    "open_source",
+    "parse_formats",
+    "render_files",
+]
 
 
 def save_snapshot(
@@ -471,17 +527,7 @@ def save_snapshot(
 ) -> tuple[Path, int]:
     """Save every ticker the recap uses, in the snapshot layout (recap snapshot)."""
     from recap.sources.export import export_snapshot
-    from recap.sources.snapshot import SnapshotSource
 
-    tickers = tuple(dict.fromkeys(_index_tickers(config) + content_mod.content_tickers(config)))
-    source: PriceSource
-    if config.data_dir is not None:
-        source = SnapshotSource(config.data_dir)
-    else:
-        from recap.sources.cached import CachedSource
-        from recap.sources.yahoo import YahooSource
-        from recap.store import Store
-
-        source = CachedSource(YahooSource.from_config(config), Store(config.store_path), now=now)
-    folder = export_snapshot(source, tickers, start, end, out)
+    tickers = tuple(dict.fromkeys(index_tickers(config) + content_mod.content_tickers(config)))
+    folder = export_snapshot(open_source(config, now).source, tickers, start, end, out)
     return folder, sum(1 for _ in (folder / "prices").glob("*.csv"))

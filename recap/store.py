@@ -19,7 +19,7 @@ from types import TracebackType
 import pandas as pd
 
 from recap.errors import DataError
-from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, empty_bars, empty_earnings
+from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, empty_earnings
 
 # Append only: migration N (1-based) is MIGRATIONS[N - 1]; never edit a shipped entry.
 MIGRATIONS: list[tuple[str, ...]] = [
@@ -182,24 +182,26 @@ class Store:
         self, tickers: Iterable[str], start: dt.date, end: dt.date
     ) -> dict[str, pd.DataFrame]:
         """Bars per ticker in [start, end], in the shared layout; tickers without rows left out."""
+        names = list(dict.fromkeys(tickers))
+        if not names:
+            return {}
+        marks = ",".join("?" * len(names))
+        # One query for every ticker: a run asks for dozens, each with years of bars.
+        rows = self._conn.execute(
+            "SELECT ticker, date, open, high, low, close, adj_close, volume FROM bars "
+            f"WHERE ticker IN ({marks}) AND date BETWEEN ? AND ? ORDER BY ticker, date",
+            (*names, _iso(start), _iso(end)),
+        ).fetchall()
+        if not rows:
+            return {}
+        table = pd.DataFrame.from_records(rows, columns=["ticker", "Date", *BAR_COLUMNS])
+        table["Date"] = pd.to_datetime(table["Date"], format="%Y-%m-%d")
         out: dict[str, pd.DataFrame] = {}
-        for ticker in dict.fromkeys(tickers):
-            rows = self._conn.execute(
-                "SELECT date, open, high, low, close, adj_close, volume FROM bars "
-                "WHERE ticker = ? AND date BETWEEN ? AND ? ORDER BY date",
-                (ticker, _iso(start), _iso(end)),
-            ).fetchall()
-            if not rows:
-                continue
-            frame = empty_bars().reindex(
-                pd.DatetimeIndex(
-                    pd.to_datetime([r[0] for r in rows], format="%Y-%m-%d"), name="Date"
-                )
-            )
-            for i, col in enumerate(BAR_COLUMNS, start=1):
-                frame[col] = [_float(r[i]) for r in rows]
-            out[ticker] = frame.astype("float64")
-        return out
+        for ticker, part in table.groupby("ticker", sort=False):
+            frame = part.set_index("Date").loc[:, list(BAR_COLUMNS)].astype("float64")
+            frame.columns.name = None
+            out[str(ticker)] = frame
+        return {t: out[t] for t in names if t in out}
 
     def latest_session(self, tickers: Iterable[str]) -> dt.date | None:
         """The latest date any of ``tickers`` has a bar for, or None."""

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recap.config import RecapConfig
 from recap.delivery.batch import SendReport, send_batch, write_dry_run
@@ -43,7 +43,9 @@ from recap.delivery.subscribers import (
 )
 from recap.delivery.unsubscribe import read_secret, verify_token
 from recap.errors import DeliveryError
-from recap.model import Week
+
+if TYPE_CHECKING:
+    from recap.pipeline import BuiltWeek
 
 logger = logging.getLogger(__name__)
 
@@ -51,31 +53,20 @@ EMAIL_FILES = ("email.html", "email.txt")
 PUBLISH_FILES = ("recap.html",)
 
 
-def _index_tickers(config: RecapConfig) -> tuple[str, ...]:
-    out = [t for spec in config.indexes for t in (spec.symbol, spec.proxy) if t]
-    return tuple(dict.fromkeys(out))
+# Builds the latest complete week (see build_latest); a test hands in its own.
+BuildFn = Callable[[RecapConfig, dt.datetime], "BuiltWeek"]
 
 
-def target_week(config: RecapConfig, week_date: dt.date | None, now: dt.datetime) -> Week:
-    """The week ``--week`` names, or the latest complete one (in the snapshot, if one is used)."""
-    from recap.weeks import (
-        check_not_future,
-        latest_complete_week,
-        latest_week_in_data,
-        week_containing,
-    )
+def build_latest(config: RecapConfig, now: dt.datetime) -> BuiltWeek:
+    """Build the latest complete week from the data open_source chooses."""
+    from recap import pipeline
+    from recap.sources.opening import open_source, resolve_week
 
-    if week_date is not None:
-        week = week_containing(week_date)
-        check_not_future(week, now)
-        return week
-    if config.data_dir is not None:
-        from recap.sources.snapshot import SnapshotSource
-
-        last = SnapshotSource(config.data_dir).latest_session(_index_tickers(config))
-        if last is not None:
-            return latest_week_in_data(last)
-    return latest_complete_week(now)
+    opened = open_source(config, now)
+    week = resolve_week(opened.source, config, None, now)
+    # The week is fixed before building: offline, the store must hold this very week,
+    # never an older one delivered as the latest.
+    return pipeline.build_week(opened, config, week_date=week.end, now=now)
 
 
 def obtain_edition(
@@ -85,25 +76,24 @@ def obtain_edition(
     *,
     needs: tuple[str, ...] = (),
     rebuild: bool = False,
-    on_build: Callable[[Week], Any] | None = None,
 ) -> Edition:
     """The week's built output from OUT/<week-end>/, built (and written) when it is not there.
 
     A folder missing one of ``needs`` (e.g. built with --format html) is rebuilt whole.
     """
     from recap import output
+    from recap.sources.opening import open_source, resolve_week
 
-    week = target_week(config, week_date, now)
+    opened = open_source(config, now)
+    week = resolve_week(opened.source, config, week_date, now)
     files = None if rebuild else output.read_week(config.out_dir, week.end)
     if files is not None and all(name in files for name in needs):
         logger.info("reusing the built week in %s", output.week_dir(config.out_dir, week.end))
         return load_edition(files)
     from recap import pipeline  # only when building: it loads the whole analytics stack
 
-    if on_build is not None:
-        on_build(week)
-    built = pipeline.build_with_fallback(config, week_date=week.end, now=now)
-    output.write_week(config.out_dir, built.recap.week.end, built.files)
+    built = pipeline.build_week(opened, config, week_date=week.end, now=now)
+    output.write_built(config.out_dir, built)
     return load_edition(built.files)
 
 
@@ -270,9 +260,13 @@ def run_weekly(
     subscribers: Path | None = None,
     site: Path | None = None,
     sleep: Callable[[float], None] | None = None,
+    build: BuildFn | BuiltWeek = build_latest,
 ) -> WeeklyRun:
-    """Build the latest complete week, publish it, then email it (see the module docstring)."""
-    from recap import output, pipeline
+    """Build the latest complete week, publish it, then email it (see the module docstring).
+
+    ``build`` makes the week (``build_latest`` by default); a BuiltWeek is used as built.
+    """
+    from recap import output
 
     weekly = config.weekly
     subscribers = subscribers or (Path(weekly.subscribers) if weekly.subscribers else None)
@@ -281,9 +275,8 @@ def run_weekly(
     plan = plan_email(config, subscribers) if subscribers is not None else None
     blog = BlogSettings.from_config(config) if site is not None else None
     with DeliveryLog(config.store_path) as log, log.lock("weekly"):
-        week = target_week(config, None, now)
-        built = pipeline.build_with_fallback(config, week_date=week.end, now=now)
-        output.write_week(config.out_dir, built.recap.week.end, built.files)
+        built = build(config, now) if callable(build) else build
+        output.write_built(config.out_dir, built)
         edition = load_edition(built.files)
         run.week, run.headline = edition.week, edition.headline
         run.steps.append("built")
@@ -300,16 +293,17 @@ def run_weekly(
 
 
 __all__ = [
+    "BuildFn",
     "EmailPlan",
     "EmailRun",
     "WeeklyRun",
+    "build_latest",
     "email_needs",
     "plan_email",
     "send_newsletter",
     "obtain_edition",
     "publish_editions",
     "run_weekly",
-    "target_week",
     "unsubscribe_addresses",
     "unsubscribe_with_token",
 ]

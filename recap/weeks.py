@@ -98,7 +98,7 @@ def weeks_between(first: dt.date, last: dt.date) -> tuple[Week, ...]:
 
 def sessions_between(first: dt.date, last: dt.date) -> pd.DatetimeIndex:
     """The NYSE sessions in [first, last] (tz-naive midnights, like the price frames)."""
-    cal = _calendar()
+    cal = nyse_calendar()
     lo = max(pd.Timestamp(first), cal.first_session)
     hi = min(pd.Timestamp(last), cal.last_session)
     if lo > hi:

@@ -37,7 +37,7 @@ def main() -> None:
     first = week_containing(dt.date.fromisoformat(args.first))
     last = week_containing(dt.date.fromisoformat(args.last))
     names = sorted(p.stem for p in (args.data_dir / "prices").glob("*.csv"))
-    indexes = pipeline._index_tickers(config)
+    indexes = pipeline.index_tickers(config)
     bars = source.fetch_bars(
         tuple(n for n in names if n not in indexes),
         first.start - dt.timedelta(days=pipeline.CONTENT_LOOKBACK_DAYS),

@@ -33,15 +33,10 @@ def render(data_dir: Path) -> str:
     """recap.html of the golden week, normalized."""
     from recap import pipeline
     from recap.config import read_config
-    from recap.sources.snapshot import SnapshotSource
 
     cfg = read_config(None, {"data_dir": data_dir}, cwd=data_dir)
-    built = pipeline.build_recap(
-        SnapshotSource(data_dir),
-        cfg,
-        week_date=WEEK,
-        now=NOW,
-        formats=("html",),
+    built = pipeline.build_week(
+        pipeline.open_source(cfg, NOW), cfg, week_date=WEEK, now=NOW, formats=("html",)
     )
     return normalize(built.files["recap.html"].decode())
 

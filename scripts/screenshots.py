@@ -94,17 +94,12 @@ def build(data_dir: Path, out: Path) -> Path:
     """The week's files, built from the snapshot into ``out``."""
     from recap import output, pipeline
     from recap.config import read_config
-    from recap.sources.snapshot import SnapshotSource
 
     data_dir = data_dir.resolve()
     cfg = read_config(None, {"data_dir": data_dir, "out_dir": out}, cwd=ROOT)
-    built = pipeline.build_recap(
-        SnapshotSource(data_dir),
-        cfg,
-        week_date=WEEK,
-        now=dt.datetime.now(dt.UTC),
-    )
-    return output.write_week(out, built.recap.week.end, built.files)
+    now = dt.datetime.now(dt.UTC)
+    built = pipeline.build_week(pipeline.open_source(cfg, now), cfg, week_date=WEEK, now=now)
+    return output.write_built(out, built)
 
 
 def main() -> None:

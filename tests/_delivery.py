@@ -49,15 +49,9 @@ def built_files(market_dir: Path, week: dt.date = REFERENCE_WEEK) -> dict[str, b
     """A real week built from the snapshot (every format), once per test process."""
     from recap import pipeline
     from recap.config import read_config
-    from recap.sources.snapshot import SnapshotSource
 
     cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
-    built = pipeline.build_recap(
-        SnapshotSource(market_dir),
-        cfg,
-        week_date=week,
-        now=NOW,
-    )
+    built = pipeline.build_week(pipeline.open_source(cfg, NOW), cfg, week_date=week, now=NOW)
     return dict(built.files)
 
 

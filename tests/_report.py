@@ -29,12 +29,9 @@ def reference(market_dir: Path) -> tuple[Any, Any, Any]:
     """(recap, closes, config) of the 2026-01-16 week, from the real snapshot."""
     from recap import pipeline
     from recap.config import read_config
-    from recap.sources.snapshot import SnapshotSource
 
     cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
-    source = SnapshotSource(market_dir)
-    week = pipeline.resolve_week(source, cfg, WEEK, NOW)
-    market = pipeline.fetch_market(source, cfg, week)
+    week, market = pipeline.gather_market(pipeline.open_source(cfg, NOW), cfg, WEEK, NOW)
     return pipeline.compute_recap(market, week, cfg, NOW), market.closes, cfg
 
 

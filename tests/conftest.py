@@ -37,10 +37,11 @@ def reference_recap(market_dir, snapshot_source):
     """The WeeklyRecap of the week of 2026-01-12..16, computed from the real snapshot."""
     from recap import pipeline
     from recap.config import read_config
+    from recap.sources.opening import resolve_week
 
     cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
     now = dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC)
-    week = pipeline.resolve_week(snapshot_source, cfg, REFERENCE_WEEK, now)
+    week = resolve_week(snapshot_source, cfg, REFERENCE_WEEK, now)
     market = pipeline.fetch_market(snapshot_source, cfg, week)
     return pipeline.compute_recap(market, week, cfg, now)
 

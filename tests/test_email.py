@@ -738,7 +738,6 @@ def test_a_real_week_with_a_url_and_markup_in_a_risk_note_is_fit_to_send(
     tmp_path, market_dir, smtp
 ):
     from recap import pipeline
-    from recap.sources.snapshot import SnapshotSource
 
     source = "SIA, https://www.semiconductors.org/chip-supply-chain/?ref=a&b=c"
     notes = (
@@ -749,8 +748,8 @@ def test_a_real_week_with_a_url_and_markup_in_a_risk_note_is_fit_to_send(
         'as_of = "2021-04-01"\n'
     )
     cfg = config(tmp_path, market_dir, toml=smtp_toml(smtp.port, attach_pdf="false") + notes)
-    built = pipeline.build_recap(
-        SnapshotSource(market_dir),
+    built = pipeline.build_week(
+        pipeline.open_source(cfg, NOW),
         cfg,
         week_date=REFERENCE_WEEK,
         now=NOW,
@@ -836,7 +835,7 @@ def test_cli_dry_run_reuses_the_built_week_and_sends_nothing(tmp_path, week_file
     def no_build(*args, **kwargs):
         raise AssertionError("the built week should have been reused")
 
-    monkeypatch.setattr(pipeline, "build_with_fallback", no_build)
+    monkeypatch.setattr(pipeline, "build_week", no_build)
     subs = tmp_path / "subs.csv"
     subs.write_text(subscribers(2) + "broken-line\nreader0@example.org,again\n")
     result = CliRunner().invoke(

@@ -40,8 +40,9 @@ def _config(tmp_path):
 
 
 def test_empty_store_falls_back_to_marked_sample_data(offline, tmp_path, caplog):
-    built = pipeline.build_with_fallback(
-        _config(tmp_path), week_date=None, now=NOW, formats=("json", "html")
+    config = _config(tmp_path)
+    built = pipeline.build_week(
+        pipeline.open_source(config, NOW), config, week_date=None, now=NOW, formats=("json", "html")
     )
     assert built.recap.data.source == "sample" and built.recap.data.is_sample
     assert built.recap.week.end == dt.date(2026, 1, 30)
@@ -56,7 +57,9 @@ def test_store_is_used_when_yahoo_is_unreachable(offline, tmp_path, snapshot_sou
     bars = snapshot_source.fetch_bars(tickers, dt.date(2024, 1, 1), dt.date(2026, 1, 16))
     with Store(config.store_path) as store:
         store.save_bars(bars, dt.date(2024, 1, 1), dt.date(2026, 1, 16))
-    built = pipeline.build_with_fallback(config, week_date=None, now=NOW, formats=("json",))
+    built = pipeline.build_week(
+        pipeline.open_source(config, NOW), config, week_date=None, now=NOW, formats=("json",)
+    )
     recap = built.recap
     assert recap.data.source == "store"
     assert recap.week.end == dt.date(2026, 1, 16)  # the latest week the store holds

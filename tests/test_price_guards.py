@@ -55,8 +55,10 @@ def _close(day: str, how):
 
 
 def _build(source, cfg):
-    return pipeline.build_recap(
-        source,
+    from recap.sources.opening import OpenSource
+
+    return pipeline.build_week(
+        OpenSource(source),
         cfg,
         week_date=WEEK,
         now=NOW,
@@ -228,7 +230,7 @@ def edited_folder(market_dir, snapshot_source, reference_config, tmp_path):
         root = tmp_path / "snapshot"
         (root / "prices").mkdir(parents=True)
         (root / "holdings").mkdir()
-        tickers = pipeline._index_tickers(reference_config) + content.content_tickers(
+        tickers = pipeline.index_tickers(reference_config) + content.content_tickers(
             reference_config
         )
         for ticker in tickers:

@@ -279,7 +279,7 @@ def real_flags(market_dir, snapshot_source, reference_config):
     from recap import content, pipeline
     from recap.sources.base import closes_frame
 
-    indexes = pipeline._index_tickers(reference_config)
+    indexes = pipeline.index_tickers(reference_config)
     others = (*content.content_tickers(reference_config), *FUNDS, *REAL_MOVERS, *BAD)
     end = dt.date(2026, 1, 30)
     first = week_containing(dt.date(2025, 2, 7))
@@ -314,7 +314,7 @@ def test_the_real_snapshot_flags_its_bad_prints_and_nothing_a_build_reads(
     # So nothing else: not COVID or 2008 in the indexes, the April 2025 swings, silver's
     # -28.5% on 2026-01-30, biotech crashes and buyouts, de-SPAC jumps, SPACs sitting at
     # $10, ADUS's three closes at 110.37 (a liquid stock does that once in a while).
-    read = set(pipeline._index_tickers(reference_config)) | set(
+    read = set(pipeline.index_tickers(reference_config)) | set(
         content.content_tickers(reference_config)
     )
     assert read <= series

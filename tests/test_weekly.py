@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import sqlite3
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 from recap.cli import cli
 from recap.delivery.log import DeliveryLog
 from recap.errors import DeliveryError, LockError, RenderError
-from recap.weekly import run_weekly, target_week
+from recap.weekly import build_latest, run_weekly
 from tests._delivery import (
     NOW,
     Inbox,
@@ -48,12 +49,16 @@ def job(tmp_path, market_dir, smtp):
 
 
 def test_latest_week_is_the_snapshots_last(tmp_path, market_dir):
-    assert target_week(config(tmp_path, market_dir), None, NOW).end.isoformat() == LATEST
+    from recap.sources.opening import open_source, resolve_week
+
+    cfg = config(tmp_path, market_dir)
+    assert resolve_week(open_source(cfg, NOW).source, cfg, None, NOW).end.isoformat() == LATEST
 
 
 def test_weekly_builds_publishes_then_emails(job, smtp):
     cfg, site, subs = job
-    run = run_weekly(cfg, NOW, subscribers=subs, site=site)
+    built = build_latest(cfg, NOW)  # what run_weekly builds by default, built once here
+    run = run_weekly(cfg, NOW, subscribers=subs, site=site, build=built)
     assert run.week == LATEST
     assert run.steps == ["built", "published", "emailed"]
     assert (cfg.out_dir / LATEST / "recap.pdf").is_file()
@@ -63,23 +68,20 @@ def test_weekly_builds_publishes_then_emails(job, smtp):
     assert len(smtp.inbox.messages) == 3
     assert all(run.headline in m["Subject"] for _, m in smtp.inbox.messages)
     # Run again (cron fired twice): the build and publish are replaced, nobody is re-mailed.
-    again = run_weekly(cfg, NOW, subscribers=subs, site=site)
+    again = run_weekly(cfg, NOW, subscribers=subs, site=site, build=built)
     assert again.emailed is not None and len(again.emailed.report.already_sent) == 3
     assert len(smtp.inbox.messages) == 3
     assert len(feedparser.parse((site / "static/archive/feed.xml").read_bytes()).entries) == 1
 
 
-def test_a_failed_build_publishes_and_emails_nothing(job, smtp, monkeypatch):
-    from recap import pipeline
-
+def test_a_failed_build_publishes_and_emails_nothing(job, smtp):
     cfg, site, subs = job
 
-    def broken(*args, **kwargs):
+    def broken(config, now):
         raise RenderError("the prose contradicts the numbers: test")
 
-    monkeypatch.setattr(pipeline, "build_with_fallback", broken)
     with pytest.raises(RenderError):
-        run_weekly(cfg, NOW, subscribers=subs, site=site)
+        run_weekly(cfg, NOW, subscribers=subs, site=site, build=broken)
     assert list(site.iterdir()) == []
     assert smtp.inbox.messages == []
 
@@ -91,18 +93,23 @@ def test_a_failed_publish_emails_nothing(job, smtp):
     assert smtp.inbox.messages == []
 
 
-def test_sample_data_is_built_but_never_delivered(job, smtp, monkeypatch):
+def _built(files, sample=False):
+    """A week already built (tiny_week's, ending 2026-01-16), as run_weekly can be handed."""
     from types import SimpleNamespace
 
-    from recap import pipeline
+    week = SimpleNamespace(end=dt.date(2026, 1, 16))
+    recap = SimpleNamespace(week=week, data=SimpleNamespace(is_sample=sample))
+    return SimpleNamespace(recap=recap, files=files)
 
+
+def test_sample_data_is_built_but_never_delivered(job, smtp):
     cfg, site, subs = job
     files = tiny_week(source="sample", is_sample=True)
-    fake = SimpleNamespace(recap=SimpleNamespace(week=target_week(cfg, None, NOW)), files=files)
-    monkeypatch.setattr(pipeline, "build_with_fallback", lambda *a, **k: fake)
     with pytest.raises(DeliveryError, match="SAMPLE data"):
-        run_weekly(cfg, NOW, subscribers=subs, site=site)
+        run_weekly(cfg, NOW, subscribers=subs, site=site, build=_built(files, sample=True))
     assert list(site.iterdir()) == [] and smtp.inbox.messages == []
+    # Written where sample data goes, never over a real week's folder.
+    assert sorted(p.name for p in cfg.out_dir.iterdir()) == ["sample-2026-01-16"]
 
 
 @pytest.mark.parametrize(
@@ -135,18 +142,12 @@ def test_email_settings_are_checked_before_anything_is_built_or_published(
     assert smtp.inbox.messages == []
 
 
-def test_an_email_unfit_to_send_publishes_nothing(job, smtp, monkeypatch):
-    from types import SimpleNamespace
-
-    from recap import pipeline
-
+def test_an_email_unfit_to_send_publishes_nothing(job, smtp):
     cfg, site, subs = job
     files = tiny_week()
     files["email.html"] = b'<html><body><img src="https://t.example/p.gif"></body></html>'
-    fake = SimpleNamespace(recap=SimpleNamespace(week=target_week(cfg, None, NOW)), files=files)
-    monkeypatch.setattr(pipeline, "build_with_fallback", lambda *a, **k: fake)
     with pytest.raises(DeliveryError, match="not fit to send"):
-        run_weekly(cfg, NOW, subscribers=subs, site=site)
+        run_weekly(cfg, NOW, subscribers=subs, site=site, build=_built(files))
     assert list(site.iterdir()) == [] and smtp.inbox.messages == []
 
 

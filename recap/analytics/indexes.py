@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 
 import pandas as pd
 
+from recap.config import RecapConfig
 from recap.errors import StaleDataError
 from recap.model import IndexMove, SmallVsLarge, Week
 
 RECORD_MIN_HISTORY_DAYS = 365
+
+
+def move_for_role(moves: Sequence[IndexMove], config: RecapConfig, role: str) -> IndexMove | None:
+    """The move of the index that plays ``role`` ('small' or 'large') in config, if any."""
+    spec = config.index_by_role(role)
+    if spec is None:
+        return None
+    return next((m for m in moves if m.index_symbol == spec.symbol), None)
 
 
 def _ts(day: dt.date) -> pd.Timestamp:

@@ -442,11 +442,11 @@ class YahooSource:
                 reason = failure_reason(said) or said
                 gave_up = reason  # every page left would meet the same wall
             elif raised is not None:
-                reason = f"its page could not be read ({raised.removeprefix(RAISED)})"
+                reason = "the page could not be read"
             else:
-                reason = "its page held no earnings table"
+                reason = "the page held no earnings table"
             self.failures.earnings[ticker] = reason
-            logger.warning("Yahoo Finance: no earnings dates for %s (%s)", ticker, reason)
+            logger.warning("Yahoo Finance: no earnings dates for %s (%s)", ticker, said or reason)
         if wanted and not answered:
             self._raise_if_unreachable(notes)
         if not parts:
