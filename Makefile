@@ -45,7 +45,7 @@ screenshots: install ## PNGs of the PDF pages and the HTML (phone, desktop) into
 	$(BIN)/python scripts/screenshots.py --data-dir $(DATA) --out screenshots
 
 clean: ## Remove generated files (output/, .cache/, screenshots/), keep .venv
-	rm -rf output/20* output/.20* .cache screenshots bench-results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf output/20* output/.20* output/sample-* output/.sample-* .cache screenshots bench-results .pytest_cache .mypy_cache .ruff_cache
 
 TO   ?= subscribers.csv
 SITE ?= site

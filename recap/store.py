@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
 import pandas as pd
 
 from recap.errors import DataError
@@ -141,12 +142,11 @@ class Store:
         names = list(dict.fromkeys(ticker_frames if covered is None else covered))
         with self._conn:
             for ticker, frame in ticker_frames.items():
-                rows = [
-                    (ticker, ts.date().isoformat(), *(_num(v) for v in values))
-                    for ts, values in zip(
-                        frame.index, frame.loc[:, list(BAR_COLUMNS)].to_numpy(), strict=True
-                    )
-                ]
+                values = frame.loc[:, list(BAR_COLUMNS)].to_numpy(dtype="float64")
+                cells = values.astype(object)
+                cells[np.isnan(values)] = None  # SQLite has no NaN
+                days = pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")
+                rows = [(ticker, day, *v) for day, v in zip(days, cells.tolist(), strict=True)]
                 self._conn.executemany(
                     "INSERT OR REPLACE INTO bars (ticker, date, open, high, low, close, "
                     "adj_close, volume) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -65,3 +65,25 @@ def test_store_is_used_when_yahoo_is_unreachable(offline, tmp_path, snapshot_sou
     assert recap.week.end == dt.date(2026, 1, 16)  # the latest week the store holds
     iwm = next(m for m in recap.indexes if m.symbol == "IWM")
     assert round(iwm.week_return, 4) == 0.0213
+
+
+def test_an_offline_sample_build_never_replaces_a_real_week(offline, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from recap import cli
+
+    monkeypatch.chdir(tmp_path)  # the sample dataset is made into ./.cache
+    monkeypatch.setattr(cli, "_now", lambda: NOW)
+    real = tmp_path / "output" / "2026-01-30"
+    real.mkdir(parents=True)
+    (real / "recap.json").write_text('{"data": {"source": "yahoo"}}')
+    result = CliRunner().invoke(cli.cli, ["build", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "SAMPLE DATA, NOT MARKET DATA" in result.output and "sample-2026-01-30/" in result.output
+    assert (real / "recap.json").read_text() == '{"data": {"source": "yahoo"}}'
+    sample = json.loads((tmp_path / "output" / "sample-2026-01-30" / "recap.json").read_text())
+    assert sample["data"]["source"] == "sample" and sample["week"]["end"] == "2026-01-30"
+    assert sorted(p.name for p in (tmp_path / "output").iterdir()) == [
+        "2026-01-30",
+        "sample-2026-01-30",
+    ]

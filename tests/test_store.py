@@ -280,6 +280,26 @@ def test_cached_earnings_refetch_only_when_stale(store):
     assert len(upstream.earnings_calls) == 3
 
 
+def test_cached_failed_earnings_are_not_stored_and_asked_again(store):
+    from recap.errors import SourceError
+
+    class Refusing(CountingUpstream):
+        def fetch_earnings(self, tickers, start, end):
+            self.earnings_calls.append((tickers, start, end))
+            raise SourceError("Yahoo Finance kept refusing requests after 4 attempts")
+
+    now = dt.datetime(2026, 1, 17, 12, 0, tzinfo=UTC)
+    span = (("JPM", "PNC"), D(2026, 1, 12), D(2026, 1, 16))
+    down = CachedSource(Refusing({}), store, now=now)
+    assert down.fetch_earnings(*span).empty  # prices may still carry the build
+    assert set(down.failures.earnings) == {"JPM", "PNC"}
+    assert store.earnings_coverage("JPM") is None  # never stored as "no earnings"
+    up = CountingUpstream({}, earnings=_earnings_rows())
+    source = CachedSource(up, store, now=now + dt.timedelta(hours=1))
+    assert list(source.fetch_earnings(*span)["ticker"]) == ["JPM", "PNC"]
+    assert len(up.earnings_calls) == 1 and not source.failures.earnings
+
+
 def test_store_source_answers_offline(store):
     store.save_bars({"SPY": _bars(JAN)}, D(2026, 1, 2), D(2026, 1, 23))
     source = StoreSource(store)

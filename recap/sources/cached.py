@@ -145,7 +145,11 @@ class CachedSource:
     def fetch_earnings(
         self, tickers: tuple[str, ...], start: dt.date, end: dt.date
     ) -> pd.DataFrame:
-        """Earnings in [start, end]: refreshed from upstream when missing or stale."""
+        """Earnings in [start, end]: refreshed from upstream when missing or stale.
+
+        A ticker whose refresh failed is left out (its stored rows were stale, e.g. a
+        release listed before it happened); ``failures.earnings`` says so.
+        """
         wanted = tuple(dict.fromkeys(tickers))
         plan: dict[tuple[dt.date, dt.date], list[str]] = {}
         for ticker in wanted:
@@ -156,6 +160,8 @@ class CachedSource:
                 )
                 plan.setdefault((lo, hi), []).append(ticker)
         for (lo, hi), names in sorted(plan.items()):
+            for name in names:
+                self.failures.earnings.pop(name, None)  # asked again: judged again
             try:
                 rows = self.upstream.fetch_earnings(tuple(names), lo, hi)
             except SourceError as e:
@@ -166,7 +172,8 @@ class CachedSource:
             arrived = [n for n in names if n not in self.failures.earnings]
             rows = rows.loc[rows["ticker"].isin(arrived)]
             self.store.save_earnings(rows, arrived, lo, hi, self.now or UNKNOWN_TIME)
-        return self.store.load_earnings(wanted, start, end)
+        answered = [t for t in wanted if t not in self.failures.earnings]
+        return self.store.load_earnings(answered, start, end)
 
 
 class StoreSource:

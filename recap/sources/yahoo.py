@@ -278,6 +278,8 @@ class YahooSource:
         self._sleep = sleep
         self._session = session
         self.failures = FetchFailures()
+        self._earnings_waits = 0  # shared by every earnings page of this run
+        self._earnings_wall: str | None = None  # why Yahoo stopped answering them
         if cache_dir is not None:
             # yfinance keeps timezone, cookie and ISIN caches; keep them in ours.
             folder = Path(cache_dir) / "yfinance"
@@ -403,20 +405,18 @@ class YahooSource:
         """Earnings rows (EARNINGS_COLUMNS) for report dates in [start, end], New York time.
 
         One page per ticker (yfinance scrapes them). The backoff after a rate limit is
-        shared by the whole batch, at most ``retries`` waits in all; once Yahoo keeps
-        refusing, or cannot be reached, the pages left are not asked. Tickers without an
+        shared by every page of the run, at most ``retries`` waits in all; once Yahoo
+        keeps refusing, or cannot be reached, the pages left are not asked. Tickers without an
         answer are recorded in ``failures.earnings``; when none answered at all, a
         SourceError says why.
         """
         wanted = tuple(dict.fromkeys(tickers))
         parts: list[pd.DataFrame] = []
         notes: list[str] = []
-        waits = 0
-        gave_up: str | None = None
         answered = False
         for ticker in wanted:
-            if gave_up is not None:
-                self.failures.earnings[ticker] = gave_up
+            if self._earnings_wall is not None:
+                self.failures.earnings[ticker] = self._earnings_wall
                 continue
             while True:
                 frame, messages, raised = call_yfinance(
@@ -425,10 +425,10 @@ class YahooSource:
                 messages = [*messages, raised] if raised is not None else messages
                 notes.extend(messages)
                 limited = any(_mentions(m, _RATE_LIMIT) for m in messages)
-                if frame is not None or not limited or waits >= self.retries:
+                if frame is not None or not limited or self._earnings_waits >= self.retries:
                     break
-                self._backoff(waits, f"earnings of {ticker}")
-                waits += 1
+                self._backoff(self._earnings_waits, f"earnings of {ticker}")
+                self._earnings_waits += 1
             if frame is not None:
                 answered = True
                 self.failures.earnings.pop(ticker, None)
@@ -440,7 +440,7 @@ class YahooSource:
             offline = _mentions(said, _CONNECTION)
             if limited or offline:
                 reason = failure_reason(said) or said
-                gave_up = reason  # every page left would meet the same wall
+                self._earnings_wall = reason  # every page left would meet it too
             elif raised is not None:
                 reason = "the page could not be read"
             else:
