@@ -283,8 +283,15 @@ class YahooSource:
         if cache_dir is not None:
             # yfinance keeps timezone, cookie and ISIN caches; keep them in ours.
             folder = Path(cache_dir) / "yfinance"
-            folder.mkdir(parents=True, exist_ok=True)
-            yf.set_tz_cache_location(str(folder))
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise SourceError(
+                    f"cannot create the cache folder {folder}: {e.strerror}"
+                ) from None
+            _, _, raised = call_yfinance(lambda: yf.set_tz_cache_location(str(folder)))
+            if raised is not None:
+                raise SourceError(f"{folder}: {raised}")
 
     @classmethod
     def from_config(cls, config: RecapConfig, **seams: Any) -> YahooSource:
