@@ -376,11 +376,11 @@ class YahooSource:
                 self.failures.bars.pop(ticker, None)
             else:
                 self.failures.bars[ticker] = reason
+        if wanted and not out:
+            self._raise_if_unreachable(notes)
         missing = [t for t in wanted if t not in out]
         if missing:
             logger.warning("Yahoo Finance returned no bars for %s", ", ".join(missing))
-        if wanted and not out:
-            self._raise_if_unreachable(notes)
         return out
 
     def _raise_if_unreachable(self, notes: list[str]) -> None:
