@@ -436,7 +436,7 @@ def parse_formats(value: str) -> tuple[str, ...]:
 def _offline_note(source: str, week: Week, week_date: dt.date | None, now: dt.datetime) -> str:
     """What the report says when Yahoo was unreachable and the build fell back."""
     if source == "sample":
-        return "Yahoo Finance could not be reached and the local store holds no prices."
+        return "Yahoo Finance could not be reached and the local store holds no index prices."
     note = "Yahoo Finance could not be reached; built from the local store"
     latest = latest_complete_week(now)
     if week_date is None and week.end < latest.end:
