@@ -126,7 +126,7 @@ def backfill_weeks(
 def _results(
     config: RecapConfig, weeks: tuple[dt.date, ...], now: dt.datetime, formats: tuple[str, ...]
 ) -> Iterator[WeekResult]:
-    workers = max(1, int(config.section("backfill")["workers"]))
+    workers = config.backfill.workers
     # Through the store and the network, one process: SQLite writes and rate limits
     # do not gain from parallel workers.
     if workers == 1 or len(weeks) == 1 or config.data_dir is None:
@@ -172,7 +172,7 @@ def backfill(
     from recap.weekly import publish_editions
 
     started = time.perf_counter()
-    formats = formats or pipeline.parse_formats(str(config.section("backfill")["formats"]))
+    formats = formats or pipeline.parse_formats(config.backfill.formats)
     if site is not None and "json" not in formats:
         formats = (*formats, "json")
     weeks = backfill_weeks(config, first, last, now)

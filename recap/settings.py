@@ -55,7 +55,6 @@ class YahooSettings(_Section, frozen=True, forbid_unknown_fields=True):
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0)]
     retries: Count
     chunk_size: PositiveInt
-    history_years: PositiveInt
     backoff_seconds: Seconds
     threads: bool
     earnings_limit: Annotated[int, msgspec.Meta(ge=1, le=100)]

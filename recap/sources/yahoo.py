@@ -296,14 +296,14 @@ class YahooSource:
     @classmethod
     def from_config(cls, config: RecapConfig, **seams: Any) -> YahooSource:
         """A YahooSource set up from the [yahoo] table and the cache folder."""
-        y = config.section("yahoo")
+        y = config.yahoo
         return cls(
-            timeout=float(y.get("timeout_seconds", 20)),
-            retries=int(y.get("retries", 3)),
-            chunk_size=int(y.get("chunk_size", 50)),
-            backoff_seconds=float(y.get("backoff_seconds", 2.0)),
-            threads=bool(y.get("threads", True)),
-            earnings_limit=int(y.get("earnings_limit", 40)),
+            timeout=y.timeout_seconds,
+            retries=y.retries,
+            chunk_size=y.chunk_size,
+            backoff_seconds=y.backoff_seconds,
+            threads=y.threads,
+            earnings_limit=y.earnings_limit,
             cache_dir=config.cache_dir,
             **seams,
         )
