@@ -3,12 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# axe-core and the Nu HTML checker for tests/test_a11y.py (tests/package.json)
+NODE_STAMP := tests/node_modules/.installed-stamp
 DATA   ?= ../shared/data/market
 WEEK   ?=
 FORMAT ?= html,pdf,json,email
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps recap test lint golden bench screenshots clean email publish weekly backfill
+.PHONY: help install sysdeps recap test lint golden bench screenshots lighthouse clean email publish weekly backfill
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -22,7 +24,16 @@ $(STAMP): pyproject.toml
 sysdeps: ## Install the Debian packages recap needs (when missing and apt is usable)
 	@sh scripts/sysdeps.sh
 
-install: sysdeps $(STAMP) ## Create .venv and install recap with its dependencies
+$(NODE_STAMP): tests/package.json tests/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "recap: npm not found; the axe-core and Nu checker tests will be skipped" >&2; \
+	elif npm ci --prefix tests --ignore-scripts --no-audit --no-fund --loglevel=error; then \
+	  touch $(NODE_STAMP); \
+	else \
+	  echo "recap: npm ci in tests/ failed; the axe-core and Nu checker tests will be skipped" >&2; \
+	fi
+
+install: sysdeps $(STAMP) $(NODE_STAMP) ## Create .venv and install recap with its dependencies
 
 recap: install ## Build a recap: WEEK=YYYY-MM-DD (default latest), DATA_DIR=snapshot (default Yahoo)
 	$(BIN)/recap build $(if $(WEEK),--week $(WEEK)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) --format $(FORMAT)
@@ -43,6 +54,9 @@ bench: install ## Benchmark build and backfill on the snapshot; prints figures
 
 screenshots: install ## PNGs of the PDF pages and the HTML (phone, desktop) into screenshots/
 	$(BIN)/python scripts/screenshots.py --data-dir $(DATA) --out screenshots
+
+lighthouse: install ## Lighthouse 13 (accessibility, best practices, SEO) on the page, email, archive
+	$(BIN)/python scripts/lighthouse.py --data-dir $(DATA)
 
 clean: ## Remove generated files (output/, .cache/, screenshots/), keep .venv
 	rm -rf output/20* output/.20* output/sample-* output/.sample-* .cache screenshots bench-results .pytest_cache .mypy_cache .ruff_cache

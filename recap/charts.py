@@ -4,12 +4,20 @@ and 2x PNG (PDF, email, blog). One house style: Okabe-Ito colours, the page's fo
 plotted and its units, a source line, no chart junk. Each chart carries alt text
 written from its data.
 
+Each chart is drawn twice: 7.2 in wide (the page's SVG and the PNG) and 4 in wide (an SVG
+the page shows on phones), so that no text is under 8 pt, or 9 px on a 375 px screen.
+Titles, subtitles and source lines wrap to the width; text in a series' colour gets a
+shade of it that reads on the page (recap/palette.py). Every id in an SVG starts with
+its chart's name, so five charts inline in one page never share an id.
+
 A chart whose data is missing is left out, with a data note saying why. The output is
 deterministic (fixed SVG hash salt, no dates, no random ids) so golden files hold.
 """
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import datetime as dt
 import io
 import logging
@@ -34,25 +42,36 @@ import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.textpath import TextToPath  # noqa: E402
 
 from recap import formatting as f  # noqa: E402
 from recap.analytics.indexes import move_for_role  # noqa: E402
 from recap.config import RecapConfig  # noqa: E402
 from recap.model import BankResult, WeeklyRecap  # noqa: E402
+from recap.palette import (  # noqa: E402
+    BLUE,
+    GREEN,
+    GREY,
+    GRID,
+    INK,
+    MUTED,
+    ORANGE,
+    PINK,
+    SKY,
+    VERMILLION,
+    text_colour,
+)
 
 logger = logging.getLogger(__name__)
 
-# Okabe-Ito: distinguishable with the common forms of colour blindness.
-BLUE, ORANGE, GREEN, PINK = "#0072B2", "#E69F00", "#009E73", "#CC79A7"
-SKY, VERMILLION = "#56B4E9", "#D55E00"
+# Colours (Okabe-Ito, ink, grid) live in recap/palette.py, shared with the page's CSS.
 UP, DOWN = BLUE, VERMILLION
 LINES = (BLUE, ORANGE, GREEN, PINK, SKY, VERMILLION)
-# Ink, secondary text, grid. The page's dark mode recolours exactly these three in the
-# inline SVG (templates/css/recap.css), so they must not be used for data.
-INK, MUTED, GRID = "#1f2328", "#59636e", "#dde1e6"
-GREY = "#8c959f"
 WIDTH = 7.2  # inches; 100 dpi on screen, 200 dpi (2x) for the PNG
+NARROW_WIDTH = 4.0  # inches: the phone SVG, shown 343 px wide on a 375 px screen
 DPI = 100
+MIN_FONT = 8  # points: 9.5 px in the phone SVG at 375 px, 11 px in the page's at 1280
 FONT_DIRS = (
     Path("/usr/share/fonts"),
     Path("/usr/local/share/fonts"),
@@ -68,13 +87,32 @@ SOURCES = {
 
 @dataclass(frozen=True)
 class Chart:
-    """One drawn chart: the same picture as inline SVG and as a 2x PNG."""
+    """One drawn chart: the same picture as inline SVG and as a 2x PNG, and the SVG of
+    its narrow layout for phones."""
 
     name: str
     title: str
     alt: str
     svg: str
     png: bytes
+    svg_narrow: str = ""
+    png_size: tuple[int, int] = (0, 0)  # pixels (width, height)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    width: float  # inches
+    narrow: bool
+
+
+_WIDE = _Layout(WIDTH, narrow=False)
+_NARROW = _Layout(NARROW_WIDTH, narrow=True)
+_LAYOUT: contextvars.ContextVar[_Layout] = contextvars.ContextVar("chart_layout", default=_WIDE)
+
+
+def _narrow() -> bool:
+    """True while the phone layout of a chart is being drawn."""
+    return _LAYOUT.get().narrow
 
 
 @lru_cache(maxsize=1)
@@ -141,42 +179,116 @@ def _figure(
 ) -> tuple[Figure, Axes]:
     """A figure in the house style: title, subtitle, source line, one axes.
 
-    Margins are in inches so every chart lines up, whatever its height.
+    Margins are in inches so every chart lines up, whatever its height. The width is the
+    layout's; title, subtitle and source wrap to it, and the figure grows by the lines
+    they take so the plot keeps its height.
     """
-    fig = Figure(figsize=(WIDTH, height), dpi=DPI)
-    left, top = 0.75, 0.78
+    width = _LAYOUT.get().width
+    room = width - 0.24
+    heads = _wrap(title, 11.5, "bold", room)
+    subs = _wrap(subtitle, 8.5, "normal", room)
+    sources = _wrap(f"Source: {source}", MIN_FONT, "normal", room)
+    extra_top = (len(heads) - 1) * _lead(11.5) + (len(subs) - 1) * _lead(8.5)
+    extra_bottom = (len(sources) - 1) * _lead(MIN_FONT)
+    height += extra_top + extra_bottom
+    bottom += extra_bottom
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    left, top = 0.75, 0.78 + extra_top
     ax = fig.add_axes(
-        (left / WIDTH, bottom / height, 1 - (left + right) / WIDTH, 1 - (top + bottom) / height)
+        (left / width, bottom / height, 1 - (left + right) / width, 1 - (top + bottom) / height)
     )
-    fig.text(0.12 / WIDTH, 1 - 0.1 / height, title, fontsize=11.5, fontweight="bold", va="top")
-    fig.text(0.12 / WIDTH, 1 - 0.36 / height, subtitle, fontsize=8.5, color=MUTED, va="top")
-    fig.text(0.12 / WIDTH, 0.08 / height, f"Source: {source}", fontsize=7, color=MUTED)
+    x = 0.12 / width
+    sub_y = 0.36 + (len(heads) - 1) * _lead(11.5)
+    fig.text(x, 1 - 0.1 / height, "\n".join(heads), fontsize=11.5, fontweight="bold", va="top")
+    fig.text(x, 1 - sub_y / height, "\n".join(subs), fontsize=8.5, color=MUTED, va="top")
+    fig.text(x, 0.06 / height, "\n".join(sources), fontsize=MIN_FONT, color=MUTED, va="bottom")
     ax.grid(axis="y", color=GRID, linewidth=0.6)
     ax.set_axisbelow(True)
     return fig, ax
+
+
+def _lead(size: float) -> float:
+    """The distance between two lines of text of ``size`` points, in inches."""
+    return size * 1.2 / 72
+
+
+@lru_cache(maxsize=1024)
+def _text_width(text: str, size: float, weight: str = "normal") -> float:
+    """How wide ``text`` is drawn in the charts' font, in inches."""
+    prop = font_manager.FontProperties(family=_font(), size=size, weight=weight)
+    width, _, _ = _MEASURE.get_text_width_height_descent(text, prop, ismath=False)
+    return float(width) / 72
+
+
+_MEASURE = TextToPath()
+
+
+def _wrap(text: str, size: float, weight: str, width: float) -> list[str]:
+    """``text`` broken into lines no wider than ``width`` inches, at spaces."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and _text_width(f"{lines[-1]} {word}", size, weight) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def _inset(fig: Figure, ax: Axes, left: float) -> None:
     """Move the axes' left edge to ``left`` inches (long category labels)."""
     x0, y0, w, h = ax.get_position().bounds
     right = x0 + w
-    ax.set_position((left / WIDTH, y0, right - left / WIDTH, h))
+    ax.set_position((left / fig.get_figwidth(), y0, right - left / fig.get_figwidth(), h))
+
+
+def _axes_width(fig: Figure, ax: Axes) -> float:
+    """The axes' width in inches."""
+    return float(ax.get_position().width) * float(fig.get_figwidth())
 
 
 _SVG_HEADER = re.compile(r"^.*?(?=<svg)", re.S)
 # matplotlib's <metadata> names its web site and Dublin Core URLs: not wanted in a page
 # whose every URL must stay inside the build.
 _SVG_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+_SVG_ID = re.compile(r'\bid="([^"]+)"')
+_SVG_REF = re.compile(r'(url\(#|href="#)([^)"]+)')
+
+
+def own_ids(svg: str, prefix: str) -> str:
+    """``svg`` with every id, and every url(#..) and href="#.." to one, prefixed.
+
+    matplotlib names its groups figure_1, axes_1, xtick_1... in every chart; inline in
+    one page, five charts would share them (invalid HTML, and a clip path or marker
+    could resolve to another chart's).
+    """
+    ids = set(_SVG_ID.findall(svg))
+    svg = _SVG_ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    return _SVG_REF.sub(
+        lambda m: m.group(1) + (prefix if m.group(2) in ids else "") + m.group(2), svg
+    )
+
+
+def _readable_text(fig: Figure) -> None:
+    """Text in a series' colour gets its readable shade (see recap/palette.py)."""
+    for text in fig.findobj(Text):
+        colour = text.get_color()
+        if isinstance(colour, str) and colour.startswith("#"):
+            text.set_color(text_colour(colour))
 
 
 def _save(fig: Figure, name: str, title: str, alt: str) -> Chart:
+    _readable_text(fig)
     svg = io.StringIO()
     # Transparent behind the SVG so the page's dark mode shows through.
     fig.savefig(svg, format="svg", metadata={"Date": None}, transparent=True)
+    text = _SVG_METADATA.sub("", _SVG_HEADER.sub("", svg.getvalue(), count=1), count=1)
+    if _narrow():  # the phone layout is only ever shown as SVG
+        return Chart(name, title, alt, svg=own_ids(text, f"chart-{name}-narrow-"), png=b"")
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=DPI * 2, metadata={"Software": None}, facecolor="white")
-    text = _SVG_METADATA.sub("", _SVG_HEADER.sub("", svg.getvalue(), count=1), count=1)
-    return Chart(name=name, title=title, alt=alt, svg=text, png=png.getvalue())
+    size = (round(fig.get_figwidth() * DPI * 2), round(fig.get_figheight() * DPI * 2))
+    svg_text = own_ids(text, f"chart-{name}-")
+    return Chart(name, title, alt, svg=svg_text, png=png.getvalue(), png_size=size)
 
 
 def _pct_formatter(digits: int = 0, unit: str = "%") -> mticker.FuncFormatter:
@@ -231,14 +343,20 @@ def index_week(recap: WeeklyRecap, closes: pd.DataFrame) -> Chart | None:
     else:
         title = f"The {best.name} led the week, up {f.pct(best.week_return)}"
     base = f.day(week.base_date)
+    # The end labels take the room right of the plot: on a phone, two lines each.
+    sep = "\n" if _narrow() else " "
+    names = [f"{m.name}{sep}{f.signed(m.week_return)}" for m in moves]
+    lines = [line for n in names for line in n.split("\n")]
     fig, ax = _figure(
         title,
         f"Daily close, rebased to 100 at the {base} close",
         _source(recap) + _proxy_note(recap),
-        right=1.75,
+        right=max(_text_width(line, 8.5, "bold") for line in lines) + 0.3,
     )
     x = list(range(len(frame)))
-    labels = [f"{ts:%a}\n{ts:%b} {ts.day}" for ts in frame.index]
+    # On a phone the day of the month is enough: the subtitle names the base date.
+    day = "{ts.day}" if _narrow() else "{ts:%b} {ts.day}"
+    labels = [("{ts:%a}\n" + day).format(ts=ts) for ts in frame.index]
     labels[0] = f"{frame.index[0]:%b} {frame.index[0].day}\n(base)"
     ends: list[float] = []
     for color, m in zip(LINES, moves, strict=False):
@@ -248,10 +366,10 @@ def index_week(recap: WeeklyRecap, closes: pd.DataFrame) -> Chart | None:
         ends.append(float(series.iloc[-1]))
     ax.axhline(100, color=MUTED, linewidth=0.8, zorder=1)
     lo, hi = ax.get_ylim()
-    label_y = _spread(ends, (hi - lo) * 0.075)
-    for color, m, y, ly in zip(LINES, moves, ends, label_y, strict=False):
+    label_y = _spread(ends, (hi - lo) * 0.075 * (2 if _narrow() else 1))
+    for color, name, y, ly in zip(LINES, names, ends, label_y, strict=False):
         ax.annotate(
-            f"{m.name} {f.signed(m.week_return)}",
+            name,
             (x[-1], y),
             xytext=(x[-1] + 0.15, ly),
             textcoords="data",
@@ -345,9 +463,17 @@ def small_vs_large(recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig
 
 
 def _bars(
-    ax: Axes, items: Sequence[tuple[str, float]], label: Callable[[float], str], unit: str
+    fig: Figure,
+    ax: Axes,
+    items: Sequence[tuple[str, float]],
+    label: Callable[[float], str],
+    unit: str,
 ) -> None:
-    """Horizontal diverging bars, first item at the top, value labels at the bar ends."""
+    """Horizontal diverging bars, first item at the top, value labels at the bar ends.
+
+    The value axis leaves room for the widest label on each side that has bars, and
+    has as many ticks as fit the axes' width.
+    """
     names = [n for n, _ in reversed(items)]
     values = [v * 100 for _, v in reversed(items)]
     ax.barh(names, values, color=[UP if v > 0 else DOWN for v in values], height=0.68)
@@ -359,7 +485,7 @@ def _bars(
             textcoords="offset points",
             ha="left" if v >= 0 else "right",
             va="center",
-            fontsize=8,
+            fontsize=MIN_FONT,
             color=INK,
         )
     ax.grid(axis="y", visible=False)
@@ -369,10 +495,14 @@ def _bars(
     ax.tick_params(axis="y", length=0, labelsize=8.5, labelcolor=INK)
     ax.tick_params(axis="x", length=0)
     lo, hi = min([*values, 0.0]), max([*values, 0.0])
-    pad = (hi - lo) * 0.16 or 1.0
+    axes_in = _axes_width(fig, ax)
+    label_in = max(_text_width(label(raw), MIN_FONT) for _, raw in items) + 0.1
+    sides = (lo < 0) + (hi > 0)
+    per_inch = (hi - lo) / max(axes_in - sides * label_in, axes_in * 0.4)
+    pad = label_in * per_inch or 1.0
     ax.set_xlim(lo - (pad if lo < 0 else pad * 0.2), hi + (pad if hi > 0 else pad * 0.2))
     ax.set_ylim(-0.6, len(values) - 0.4)
-    locator = mticker.MaxNLocator(nbins=7, steps=[1, 2, 5, 10])
+    locator = mticker.MaxNLocator(nbins=max(3, min(7, int(axes_in / 0.5))), steps=[1, 2, 5, 10])
     ax.xaxis.set_major_locator(locator)
     step = float(locator.tick_values(lo, hi)[1] - locator.tick_values(lo, hi)[0])
     ax.xaxis.set_major_formatter(_pct_formatter(0 if step >= 1 else 1, unit))
@@ -394,8 +524,8 @@ def sector_bars(recap: WeeklyRecap) -> Chart | None:
         right=0.3,
         bottom=0.8,
     )
-    _inset(fig, ax, 1.75)
-    _bars(ax, [(m.name, m.week_return) for m in moves], f.signed, "%")
+    _inset(fig, ax, max(_text_width(m.name, 8.5) for m in moves) + 0.2)
+    _bars(fig, ax, [(m.name, m.week_return) for m in moves], f.signed, "%")
     ax.set_xlabel("Week return, %")
     alt = (
         f"Bar chart of sector fund week returns, {ups} of {len(moves)} up: "
@@ -469,7 +599,7 @@ def bank_scatter(recap: WeeklyRecap) -> Chart | None:
     ax.set_xlim(min(min(xs), 0) - xpad, max(max(xs), 0) + xpad)
     ax.set_ylim(min(min(ys), 0) - ypad, max(max(ys), 0) + ypad)
     _label_points(fig, ax, [r.ticker for r in rows], xs, ys)
-    corner: dict[str, Any] = {"fontsize": 7.5, "color": MUTED, "style": "italic"}
+    corner: dict[str, Any] = {"fontsize": MIN_FONT, "color": MUTED, "style": "italic"}
     ax.text(0.99, 0.98, "beat, rose", transform=ax.transAxes, ha="right", va="top", **corner)
     ax.text(0.01, 0.02, "missed, fell", transform=ax.transAxes, ha="left", va="bottom", **corner)
     ax.set_xlabel("EPS surprise against the estimate, %")
@@ -562,8 +692,8 @@ def ytd_contribution(recap: WeeklyRecap) -> Chart | None:
     fig, ax = _figure(
         title, subtitle, source, height=0.78 + 0.24 * len(items) + 0.8, right=0.3, bottom=0.8
     )
-    _inset(fig, ax, 1.75)
-    _bars(ax, items, label, unit)
+    _inset(fig, ax, max(_text_width(name, 8.5) for name, _ in items) + 0.2)
+    _bars(fig, ax, items, label, unit)
     ax.set_xlabel(xlabel)
     first, last = items[0], items[-1]
     alt = (
@@ -590,16 +720,30 @@ _WHY = {
 
 
 def _draw(name: str, recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig) -> Chart | None:
+    """One chart in both layouts: the page's (and the PNG's), then the phone's."""
     with plt.rc_context(_style()):  # type: ignore[arg-type]
-        if name == "indexes":
-            return index_week(recap, closes)
-        if name == "small-vs-large":
-            return small_vs_large(recap, closes, config)
-        if name == "sectors":
-            return sector_bars(recap)
-        if name == "banks":
-            return bank_scatter(recap)
-        return ytd_contribution(recap)
+        chart = _make(name, recap, closes, config)
+        if chart is None:
+            return None
+        token = _LAYOUT.set(_NARROW)
+        try:
+            narrow = _make(name, recap, closes, config)
+        finally:
+            _LAYOUT.reset(token)
+    return dataclasses.replace(chart, svg_narrow=narrow.svg if narrow else "")
+
+
+def _make(name: str, recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig) -> Chart | None:
+    """Draw chart ``name`` in the current layout (None when its data is missing)."""
+    if name == "indexes":
+        return index_week(recap, closes)
+    if name == "small-vs-large":
+        return small_vs_large(recap, closes, config)
+    if name == "sectors":
+        return sector_bars(recap)
+    if name == "banks":
+        return bank_scatter(recap)
+    return ytd_contribution(recap)
 
 
 def _draw_in_child(

@@ -12,12 +12,32 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import css_inline
 import jinja2
 
-from recap import formatting
+from recap import formatting, palette
 from recap.config import RecapConfig
 from recap.errors import RenderError
 from recap.model import WeeklyRecap
+
+
+# The pages' icon, inline so a page asks no server for /favicon.ico: the masthead's
+# navy with a rising line. Email may carry no SVG at all, so it gets the same as a PNG.
+ICON_SVG = (
+    "data:image/svg+xml,%3Csvg%20xmlns='http://www.w3.org/2000/svg'%20viewBox='0%200%2032%2032'"
+    "%3E%3Crect%20width='32'%20height='32'%20rx='6'%20fill='%230b3d66'/%3E%3Cpath%20d='M6%2022"
+    "l7-7%205%204%208-10'%20fill='none'%20stroke='%23fff'%20stroke-width='3'%20"
+    "stroke-linecap='round'%20stroke-linejoin='round'/%3E%3C/svg%3E"
+)
+ICON_PNG = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAACAAAAAgBAMAAACBVGfHAAAAMFBMVEUCMl0AAABtiq"
+    "PT3OQHHHEMPmYLPWa6ydQ6YoOTqbxRc5EuWHuessIKPGX8/P0QQWqgB9b4AAAAEHRSTlP2AP//Cmi3/////////v"
+    "//rKQFcAAAARdJREFUeNpd0jFLw0AUB/B/ntkk2AuCushBraBECI7dCg7OTkU6+A0q7oLOlaqDH0En6SeQkE9Qzs"
+    "ExcgpWtCUWrkEDEhwuxbu87f3ufwfv7hzm/gjMS53HtHD438O7DWm3D6M+6rQmTSiuHU+YAEVWz+GRtVwDTKAmt4"
+    "FtPIRwjcDqKLcSxRhtYYLqoQU4iW480PbbbGdYJtQnOGtgkJYJqk9ealujfFOUh7IAy49jtAU0kB9jsdlDi5fAAu"
+    "zBPZ5dSg3kx1l0AwxSaGABOl8XV/mpBAAX8CdZhPRpX18EQd2j8ypl8VxOBH6WRevA0lSDk+D37qgwZga++0Y/H8"
+    "5KVCBE5RkObGjQO7c2dGl4YsJK4lS/wx/G3leev8trngAAAABJRU5ErkJggg=="
+)
 
 
 @lru_cache(maxsize=4)
@@ -31,6 +51,12 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update({name: getattr(formatting, name) for name in formatting.__all__})
+    env.globals.update(
+        chart_dark_fills=palette.dark_fills(),
+        chart_dark_strokes=palette.dark_strokes(),
+        icon_svg=ICON_SVG,
+        icon_png=ICON_PNG,
+    )
     return env
 
 
@@ -61,8 +87,8 @@ def render_html(
 
 
 def render_email_html(recap: WeeklyRecap, charts: Sequence[Any], config: RecapConfig) -> str:
-    """The HTML part of the email (charts by cid:, CSS inlined by delivery)."""
-    return _render(
+    """The HTML part of the email as it is sent: charts by cid:, CSS inlined."""
+    html = _render(
         config,
         "email.html.j2",
         recap=recap,
@@ -70,6 +96,24 @@ def render_email_html(recap: WeeklyRecap, charts: Sequence[Any], config: RecapCo
         chart_map={c.name: c for c in charts},
         report=config.report,
     )
+    return inline_css(html)
+
+
+def inline_css(html: str) -> str:
+    """Move <style> rules into style attributes (media queries stay in a <style> block).
+
+    Mail clients drop or rewrite <style> blocks, so the email's CSS travels inline.
+    """
+    inliner = css_inline.CSSInliner(
+        keep_style_tags=False,
+        keep_at_rules=True,
+        load_remote_stylesheets=False,
+        apply_width_attributes=True,
+    )
+    try:
+        return str(inliner.inline(html))
+    except (css_inline.InlineError, ValueError) as e:
+        raise RenderError(f"email.html: its CSS cannot be inlined ({e})") from None
 
 
 def render_text(recap: WeeklyRecap, config: RecapConfig) -> str:

@@ -2,7 +2,12 @@
 # Installs the Debian packages recap needs, when missing and apt is usable.
 # libharfbuzz-subset0: faster WeasyPrint font subsetting; poppler-utils: PDF checks and
 # screenshots; chromium: HTML screenshots and tests; fonts: the report's typefaces.
+# Java runs the Nu HTML checker, node and npm install and run axe-core (tests/package.json);
+# each is asked for only when its command is missing (nodejs may come from elsewhere).
 PACKAGES="libharfbuzz-subset0 poppler-utils chromium fonts-inter fonts-dejavu-core"
+command -v java >/dev/null 2>&1 || PACKAGES="$PACKAGES default-jre-headless"
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

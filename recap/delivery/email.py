@@ -30,15 +30,14 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr
 
-import css_inline
-
 from recap.config import RecapConfig
 from recap.delivery.edition import Edition, check_deliverable, week_label
 from recap.delivery.fitness import content_ids, external_urls, unfit_reasons
 from recap.delivery.smtp import PASSWORD_ENV, smtp_password
 from recap.delivery.subscribers import Subscriber, check_address
 from recap.delivery.unsubscribe import make_token, read_secret
-from recap.errors import DeliveryError
+from recap.errors import DeliveryError, RenderError
+from recap.render import inline_css as _inline
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +48,8 @@ URL_PLACEHOLDERS = ("{email}", "{token}")
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _BODY_CLOSE = re.compile(r"</body\s*>", re.IGNORECASE)
+_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.S)
+_AT_BLOCK = re.compile(r"@[^{;]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
 
 
 @dataclass(frozen=True)
@@ -184,23 +185,25 @@ def unsubscribe_secret(settings: EmailSettings, environ: Mapping[str, str] | Non
 
 
 def inline_css(html: str) -> str:
-    """Move <style> rules into style attributes (media queries stay in a <style> block)."""
-    inliner = css_inline.CSSInliner(
-        keep_style_tags=False,
-        keep_at_rules=True,
-        load_remote_stylesheets=False,
-        apply_width_attributes=True,
-    )
+    """The email's CSS inlined, DeliveryError when it cannot be."""
     try:
-        return str(inliner.inline(html))
-    except (css_inline.InlineError, ValueError) as e:
-        raise DeliveryError(f"email.html: its CSS cannot be inlined ({e})") from None
+        return _inline(html)
+    except RenderError as e:
+        raise DeliveryError(str(e)) from None
+
+
+def needs_inlining(html: str) -> bool:
+    """True when a <style> block still holds rules outside @media (css-inline keeps
+    those). A build saves email.html inlined, exactly as sent; an older build did not."""
+    return any("{" in _AT_BLOCK.sub("", css) for css in _STYLE.findall(html))
 
 
 def prepare(edition: Edition, settings: EmailSettings) -> Newsletter:
     """Check a built week's email files and make the parts every message shares."""
     check_deliverable(edition, "email")
-    html = inline_css(edition.text("email.html"))
+    html = edition.text("email.html")
+    if needs_inlining(html):
+        html = inline_css(html)
     charts = edition.charts
     problems = unfit_reasons(html, frozenset(charts))
     if problems:
@@ -244,20 +247,21 @@ def unsubscribe_links(
     return tuple(links)
 
 
+# Both sit inside the message's padded column (at the marks), fluid like it.
 def _greeting_html(name: str) -> str:
     return (
-        '<table role="presentation" width="600" align="center" cellpadding="0" '
-        'cellspacing="0" border="0" style="width:600px;max-width:100%;margin:0 auto;">'
-        '<tr><td style="padding:16px 24px 0;font-family:Helvetica,Arial,sans-serif;'
+        '<table role="presentation" width="100%" align="center" cellpadding="0" '
+        'cellspacing="0" border="0" style="width:100%;max-width:600px;margin:0 auto;">'
+        '<tr><td style="padding:4px 0 0;font-family:Helvetica,Arial,sans-serif;'
         f'font-size:16px;color:#222222;">Hi {html_lib.escape(name)},</td></tr></table>'
     )
 
 
 def _footer_html(link: str) -> str:
     return (
-        '<table role="presentation" width="600" align="center" cellpadding="0" '
-        'cellspacing="0" border="0" style="width:600px;max-width:100%;margin:0 auto;">'
-        '<tr><td style="padding:16px 24px 24px;font-family:Helvetica,Arial,sans-serif;'
+        '<table role="presentation" width="100%" align="center" cellpadding="0" '
+        'cellspacing="0" border="0" style="width:100%;max-width:600px;margin:0 auto;">'
+        '<tr><td style="padding:16px 0 8px;font-family:Helvetica,Arial,sans-serif;'
         'font-size:12px;color:#666666;text-align:center;">You receive this because you '
         f'subscribed. <a href="{html_lib.escape(link)}" style="color:#666666;">Unsubscribe</a>'
         "</td></tr></table>"
@@ -354,6 +358,7 @@ __all__ = [
     "content_ids",
     "external_urls",
     "inline_css",
+    "needs_inlining",
     "prepare",
     "smtp_password",
     "unsubscribe_secret",
