@@ -88,6 +88,8 @@ def test_publish_writes_post_charts_archive_index_and_feed(tmp_path, site, editi
     assert html.escape(first.dek, quote=False) in index
     assert 'href="2026-01-16/recap.html"' in index and 'href="2026-01-16/recap.pdf"' in index
     assert "http" not in index.replace('href="feed.xml"', ""), "self-contained"
+    assert '<meta name="description" content="' in index
+    assert '<link rel="icon" href="data:image/svg+xml;base64,' in index
     assert not list(site.glob(".recap-publish-*")), "staging folder removed"
 
 

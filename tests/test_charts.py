@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -142,3 +143,91 @@ def test_dollar_signs_in_labels_are_text_not_mathtext(ref):
     charts, _ = draw_charts(recap, closes, cfg, parallel=False)
     svg = next(c for c in charts if c.name == "sectors").svg
     assert "Tech $x^$ names" in svg and "Energy $5 and $10" in svg
+
+
+# -- on phones and in dark mode ----------------------------------------------------------
+
+_TEXT = re.compile(r"<text\b[^>]*style=\"([^\"]*)\"")
+# The page's column: 343 px on a 375 px phone (16 px margins), 720 px on a desktop.
+PHONE_COLUMN, DESKTOP_COLUMN = 343, 720
+
+
+def _texts(svg: str) -> list[tuple[float, str]]:
+    """(font size in the SVG's units, fill) of every text element."""
+    out = []
+    for style in _TEXT.findall(svg):
+        size = re.search(r"font-size: ([\d.]+)px", style)
+        fill = re.search(r"fill: (#[0-9a-f]{6})", style)
+        assert size, style
+        out.append((float(size.group(1)), fill.group(1) if fill else "#000000"))
+    return out
+
+
+def _view_width(svg: str) -> float:
+    return float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
+
+
+def test_every_chart_has_a_phone_layout_with_9px_text(charts):
+    for c in charts:
+        assert c.svg_narrow.startswith("<svg"), c.name
+        assert _view_width(c.svg_narrow) == pytest.approx(charts_mod.NARROW_WIDTH * 72)
+        for svg, column in ((c.svg, DESKTOP_COLUMN), (c.svg_narrow, PHONE_COLUMN)):
+            sizes = [size for size, _ in _texts(svg)]
+            assert sizes and min(sizes) >= charts_mod.MIN_FONT, c.name
+            assert min(sizes) * column / _view_width(svg) >= 9, c.name
+        # The phone layout says the same: its title, and every value the page's shows.
+        assert c.title.split()[0] in c.svg_narrow
+        for value in re.findall(r">([+-]\d+\.\d\d%)</text>", c.svg):
+            assert f">{value}</text>" in c.svg_narrow or value in c.svg_narrow, (c.name, value)
+
+
+def _luminance(colour: str) -> float:
+    rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_chart_text_reads_at_4_5_to_1_in_light_and_dark(charts):
+    from recap import palette
+
+    dark_paper = re.search(
+        r"prefers-color-scheme: dark.*?--paper: (#[0-9a-f]{6})",
+        (Path(__file__).parents[1] / "templates/css/screen.css").read_text(),
+        re.S,
+    ).group(1)
+    fills = palette.dark_fills()
+    for c in charts:
+        for svg in (c.svg, c.svg_narrow):
+            for _, fill in _texts(svg):
+                assert _contrast(fill, palette.PAPER) >= 4.5, (c.name, fill)
+                # Dark mode recolours every text fill the charts use.
+                assert fill in fills, (c.name, fill)
+    for light, dark in palette.TEXT_SHADES.values():
+        assert _contrast(light, palette.PAPER) >= 4.5, light
+        assert _contrast(dark, dark_paper) >= 4.5, dark
+    # The Okabe-Ito orange itself would not do: 2.25:1 on white.
+    assert _contrast(palette.ORANGE.lower(), palette.PAPER) < 3
+
+
+def test_ids_are_the_charts_own(charts):
+    for c in charts:
+        for svg, prefix in ((c.svg, f"chart-{c.name}-"), (c.svg_narrow, f"chart-{c.name}-narrow-")):
+            ids = re.findall(r'\bid="([^"]+)"', svg)
+            assert ids and all(i.startswith(prefix) for i in ids), c.name
+            refs = re.findall(r'(?:url\(#|href="#)([^)"]+)', svg)
+            assert refs and set(refs) <= set(ids), c.name
+
+
+def test_own_ids_rewrites_references_only_to_its_ids():
+    svg = (
+        '<svg><defs><clipPath id="p1"><rect/></clipPath><path id="m2"/></defs>'
+        '<g clip-path="url(#p1)"><use xlink:href="#m2"/><use href="#elsewhere"/></g></svg>'
+    )
+    out = charts_mod.own_ids(svg, "chart-x-")
+    assert 'id="chart-x-p1"' in out and "url(#chart-x-p1)" in out
+    assert 'xlink:href="#chart-x-m2"' in out and 'href="#elsewhere"' in out

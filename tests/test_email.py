@@ -156,6 +156,29 @@ def test_message_structure_from_a_real_week(tmp_path, week_files):
     assert 'style="' in html
 
 
+def test_saved_email_html_is_exactly_what_is_sent(tmp_path, week_files):
+    from recap.delivery.email import _personal_html, compose, needs_inlining
+    from recap.delivery.subscribers import Subscriber
+
+    cfg = config(tmp_path, toml=smtp_toml(2525))
+    news, settings = newsletter(cfg, week_files)
+    saved = week_files["email.html"].decode()
+    assert not needs_inlining(saved), "the build saves the inlined HTML"
+    assert news.html == saved
+    msg = compose(news, Subscriber("ann@example.org", "Ann"), settings, NOW)
+    sent = msg.get_body(("html",)).get_content()
+    link = "https://news.example.com/unsubscribe?email=ann%40example.org"
+    # Only the two marks differ: this reader's greeting and unsubscribe line.
+    assert sent.rstrip("\n") == _personal_html(saved, "Ann", link)
+    assert "<!-- greeting -->" in saved and "Hi Ann," in sent
+
+
+def test_an_older_build_not_inlined_is_inlined_when_sent(tmp_path):
+    cfg = config(tmp_path, toml=smtp_toml(2525))
+    news, _ = newsletter(cfg, tiny_week())
+    assert "<style>" not in news.html and 'style="color: #333' in news.html.replace(";", "")
+
+
 def test_no_greeting_without_a_name_and_no_pdf_when_not_asked(tmp_path, week_files):
     cfg = config(tmp_path, toml=smtp_toml(2525, attach_pdf="false"))
     news, settings = newsletter(cfg, week_files)

@@ -5,6 +5,7 @@ escaping, sections left out when their data is absent, and the sample-data banne
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from html.parser import HTMLParser
 
@@ -70,9 +71,11 @@ def test_page_has_every_section_in_order_and_one_h1(files):
 
 def test_every_chart_is_inline_svg_with_alt_text(files):
     html = files["recap.html"].decode()
-    assert html.count("<svg") == len(CHARTS)
+    # Each chart twice: the page's layout and the phone's, one of them shown by the CSS.
+    assert html.count("<svg") == 2 * len(CHARTS)
     labelled = [a for t, a in _parse(html).tags if a.get("role") == "img"]
-    assert len(labelled) == len(CHARTS)
+    assert len(labelled) == 2 * len(CHARTS)
+    assert [a.get("class") for a in labelled] == ["svg wide", "svg narrow"] * len(CHARTS)
     assert all((a.get("aria-label") or "").strip() for a in labelled)
     for name in CHARTS:
         assert f'id="chart-{name}"' in html
@@ -110,6 +113,29 @@ def test_tables_are_marked_up_for_screen_readers(files):
     assert html.count("<caption>") == html.count("<table")
     wraps = [a for t, a in tags if t == "div" and "table-wrap" in (a.get("class") or "")]
     assert wraps and all(a.get("role") == "region" and a.get("aria-label") for a in wraps)
+    # Named apart from the sections (the "Regional banks" watchlist sits in "Regional Banks").
+    assert 'aria-label="Table: Regional banks"' in html
+    labels = [(a.get("aria-label") or "").lower() for t, a in tags if a.get("role") == "region"]
+    assert len(labels) == len(set(labels))
+
+
+def test_every_id_is_unique_and_every_reference_resolves(files):
+    html = files["recap.html"].decode()
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), [i for i in set(ids) if ids.count(i) > 1][:5]
+    for svg in re.findall(r"<svg\b.*?</svg>", html, re.S):
+        own = set(re.findall(r'\bid="([^"]+)"', svg))
+        refs = set(re.findall(r'(?:url\(#|href="#)([^)"]+)', svg))
+        assert refs and refs <= own, refs - own
+
+
+def test_pages_have_a_description_and_an_icon(files):
+    for name in ("recap.html", "email.html"):
+        tags = _parse(files[name].decode()).tags
+        meta = [a for t, a in tags if t == "meta" and a.get("name") == "description"]
+        assert meta and "Small caps beat large caps" in (meta[0].get("content") or ""), name
+        icons = [a for t, a in tags if t == "link" and a.get("rel") == "icon"]
+        assert len(icons) == 1 and (icons[0].get("href") or "").startswith("data:image/"), name
 
 
 def test_screen_css_has_dark_mode_and_phone_rules(files):
@@ -237,7 +263,23 @@ def test_email_parts(files):
     assert html.rstrip().endswith("</html>")
     assert html.index("<!-- unsubscribe -->") > html.index("Not investment advice")
     assert "<svg" not in html and "<script" not in html
-    assert 'width="600"' in html
+    # Fluid up to 600 px; Outlook, which ignores max-width, gets a 600 px table.
+    assert "max-width: 600px" in html and "<!--[if mso]><table" in html
+    assert 'role="main"' in html
+    tags = _parse(html).tags
+    imgs = [a for t, a in tags if t == "img" and (a.get("src") or "").startswith("cid:")]
+    for img in imgs:
+        from PIL import Image
+
+        png = files[f"charts/{img['src'][4:]}.png"]
+        with Image.open(io.BytesIO(png)) as im:
+            w, h = im.size
+        assert int(img["width"]) == 552 and int(img["height"]) == round(552 * h / w)
+    # The numbers table is a data table: header cells for columns and rows, a caption.
+    nums = next(a for t, a in tags if t == "table" and a.get("class") == "nums")
+    assert "role" not in nums
+    assert html.count('scope="row"') == 4 and html.count('scope="col"') == 5
+    assert "<caption" in html
     cids = set(re.findall(r'src="cid:([\w-]+)"', html))
     assert cids and all(f"charts/{c}.png" in files for c in cids)
     text = files["email.txt"].decode()

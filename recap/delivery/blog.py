@@ -38,6 +38,7 @@ from recap.delivery.edition import Edition, check_deliverable, load_edition, wee
 from recap.delivery.log import DeliveryLog
 from recap.errors import DeliveryError
 from recap.pauses import pause_at
+from recap.render import ICON_SVG
 
 logger = logging.getLogger(__name__)
 
@@ -261,12 +262,15 @@ def render_index(entries: Sequence[ArchiveEntry], settings: BlogSettings) -> str
             "</li>"
         )
     title = e(settings.title)
+    description = e(settings.tagline or f"Every issue of {settings.title}, newest first.")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}: archive</title>
+<meta name="description" content="{description}">
+<link rel="icon" href="{ICON_SVG}" type="image/svg+xml">
 <link rel="alternate" type="application/atom+xml" title="{title}" href="feed.xml">
 <style>
 body {{ font-family: Georgia, 'Times New Roman', serif; color: #1a1a1a; margin: 0;
