@@ -21,7 +21,6 @@ from recap.config import RecapConfig
 from recap.errors import RenderError
 from recap.model import WeeklyRecap
 
-
 # The pages' icon, inline so a page asks no server for /favicon.ico: the masthead's
 # navy with a rising line. Email may carry no SVG at all, so it gets the same as a PNG.
 _ICON = (
