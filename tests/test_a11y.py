@@ -74,13 +74,18 @@ def pages(market_dir, tmp_path_factory) -> dict[str, Path]:
 def test_nu_checker_finds_no_errors(pages):
     if JAVA is None or not VNU.is_file():
         pytest.skip("the Nu HTML checker needs java and tests/node_modules (make install)")
+    # C1 only: the checker runs once, and the full JIT would take 8x as long to warm up.
+    java = [JAVA, "-XX:TieredStopAtLevel=1", "-Xss4m", "-jar", str(VNU)]
     done = subprocess.run(
-        [JAVA, "-jar", str(VNU), "--format", "json", "--errors-only", *map(str, pages.values())],
+        [*java, "--format", "json", "--errors-only", *map(str, pages.values())],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    report = json.loads(done.stderr or done.stdout)
+    try:
+        report = json.loads(done.stderr)
+    except ValueError:
+        pytest.fail(f"the Nu checker did not report: {(done.stdout + done.stderr)[-2000:]}")
     errors = [
         f"{Path(m.get('url', '')).name}:{m.get('lastLine')}: {m['message']}"
         for m in report["messages"]
@@ -88,7 +93,6 @@ def test_nu_checker_finds_no_errors(pages):
         and not (m.get("url", "").endswith("email.html") and OUTLOOK.search(m["message"]))
     ]
     assert errors == []
-    assert done.returncode == 0 or not errors
 
 
 # -- in the browser ----------------------------------------------------------------------
