@@ -216,13 +216,18 @@ def test_contrast_ratio_matches_wcag_examples():
     assert contrast((0xE6, 0x9F, 0x00), (255, 255, 255)) == pytest.approx(2.25, abs=0.01)
 
 
-_CARDS = """() => [...document.querySelectorAll('.card')].map(card => {
-  const box = card.getBoundingClientRect();
-  const right = Math.max(...[...card.querySelectorAll('*')].map(e =>
-    e.getBoundingClientRect().right));
-  return {text: card.textContent.trim().replace(/\\s+/g, ' '),
-          overflow: Math.max(card.scrollWidth - card.clientWidth, right - box.right)};
-})"""
+_CARDS = """() => {
+  const page = document.querySelector('.page');
+  const column = page.getBoundingClientRect().right - parseFloat(getComputedStyle(page).paddingRight);
+  return [...document.querySelectorAll('.card')].map(card => {
+    const box = card.getBoundingClientRect();
+    const right = Math.max(...[...card.querySelectorAll('*')].map(e =>
+      e.getBoundingClientRect().right));
+    return {text: card.textContent.trim().replace(/\\s+/g, ' '),
+            overflow: Math.max(card.scrollWidth - card.clientWidth, right - box.right,
+                               box.right - column)};
+  });
+}"""
 _EMAIL = """() => ({
   scrollWidth: document.documentElement.scrollWidth,
   column: document.querySelector('table.inner').getBoundingClientRect().width,
