@@ -218,7 +218,8 @@ def test_contrast_ratio_matches_wcag_examples():
 
 _CARDS = """() => {
   const page = document.querySelector('.page');
-  const column = page.getBoundingClientRect().right - parseFloat(getComputedStyle(page).paddingRight);
+  const column = page.getBoundingClientRect().right
+    - parseFloat(getComputedStyle(page).paddingRight);
   return [...document.querySelectorAll('.card')].map(card => {
     const box = card.getBoundingClientRect();
     const right = Math.max(...[...card.querySelectorAll('*')].map(e =>
