@@ -791,7 +791,8 @@ FIT = (
     '<html><body><img src="cid:indexes" alt="onload=x &lt;script&gt; https://t.example/p.gif">'
     '<p title="&lt;svg onload=1&gt;">See https://example.gov/report.svg and &lt;link&gt; or '
     "javascript:alert(1)</p>"
-    '<a href="https://example.gov/report">the report</a></body></html>'
+    '<a href="https://example.gov/report">the report</a>'
+    '<link rel="icon" href="data:image/png;base64,iVBORw0KGgo=" type="image/png"></body></html>'
 )
 
 
@@ -812,6 +813,7 @@ def test_text_and_attribute_values_never_make_html_unfit(tmp_path):
         ("<div style=\"background:url('https://t.example/bg.png')\">x</div>", "external URLs"),
         ("<style>@import 'x.css';</style>", "a remote stylesheet"),
         ('<link rel="icon" href="https://t.example/f.ico">', "a <link> element"),
+        ('<link rel="icon" href="data:image/svg+xml;base64,PHN2Zz4=">', "a <link> element"),
         ("<script>x()</script>", "a script"),
         ('<a href="javascript:alert(1)">x</a>', "a script"),
         ('<img src="cid:indexes" onerror="x()">', "an event handler (onerror on <img>)"),

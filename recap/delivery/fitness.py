@@ -88,8 +88,11 @@ class _Inspector(HTMLParser):
             self.facts.flag("a <base> element")
         elif tag == "link":
             rel = values.get("rel", "").lower()
-            what = "a remote stylesheet" if "stylesheet" in rel else "a <link> element"
-            self.facts.flag(what, values.get("href", ""))
+            href = values.get("href", "")
+            # An icon carried in the message itself (the page's icon, as PNG) loads nothing.
+            if rel.split() != ["icon"] or not _EMBEDDED_IMAGE.match(href.strip().lower()):
+                what = "a remote stylesheet" if "stylesheet" in rel else "a <link> element"
+                self.facts.flag(what, href)
         elif tag == "meta" and values.get("http-equiv", "").lower() == "refresh":
             self.facts.flag("a meta refresh")
         elif tag == "style":
