@@ -49,7 +49,10 @@ def install() -> None:
 def pages(data_dir: Path, out: Path) -> dict[str, str]:
     """Build, dry-run send and publish the week; page name -> path under ``out``."""
     recap = [sys.executable, "-m", "recap"]
+    toml = out / "recap.toml"  # a message must say how to unsubscribe
+    toml.write_text('[email]\nunsubscribe_mailto = "unsubscribe@example.com"\n')
     common = ["--week", WEEK, "--data-dir", str(data_dir), "--out", str(out / "out")]
+    common += ["--config", str(toml)]
     store = ["--store", str(out / "store.sqlite")]
     subs = out / "subscribers.csv"
     subs.write_text("email,name\nann@example.org,Ann\n")

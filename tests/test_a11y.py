@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._delivery import NOW, built_files
+from tests._delivery import NOW, built_files, config, smtp_toml
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -40,7 +40,6 @@ OUTLOOK = re.compile(r"The “(width|border|cellpadding|cellspacing|align)” at
 @pytest.fixture(scope="module")
 def pages(market_dir, tmp_path_factory) -> dict[str, Path]:
     """recap.html as built, the email's HTML as a subscriber receives it, the archive."""
-    from recap.config import read_config
     from recap.delivery.blog import ArchiveEntry, BlogSettings, render_index
     from recap.delivery.edition import load_edition
     from recap.delivery.email import EmailSettings, compose, prepare
@@ -51,7 +50,7 @@ def pages(market_dir, tmp_path_factory) -> dict[str, Path]:
     for name, data in files.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(data)
-    cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
+    cfg = config(out, market_dir, toml=smtp_toml(2525))
     settings = EmailSettings.from_config(cfg)
     edition = load_edition(files)
     msg = compose(prepare(edition, settings), Subscriber("ann@example.org", "Ann"), settings, NOW)
