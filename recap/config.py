@@ -13,7 +13,6 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +21,9 @@ import msgspec
 from recap.errors import ConfigError
 from recap.settings import (
     TICKER_PATTERN,
-    BackfillSettings,
-    BankSettings,
-    BlogSettings,
-    ContributionSettings,
-    DataSettings,
-    EmailSettings,
     IndexSpec,
-    ReportSettings,
-    RiskNoteSpec,
-    RiskSettings,
-    SectorSettings,
     Settings,
     Ticker,
-    WeeklySettings,
-    YahooSettings,
 )
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.toml")
@@ -47,32 +34,17 @@ LOCAL_CONFIG_NAME = "recap.toml"
 __all__ = ["IndexSpec", "RecapConfig", "read_config"]
 
 
-@dataclass(frozen=True)
-class RecapConfig:
-    """The validated configuration of one run: typed sections and resolved paths."""
+class RecapConfig(Settings, frozen=True, kw_only=True):
+    """The validated configuration of one run: every section of ``Settings``, typed, and
+    the paths resolved against the working folder and the command line."""
 
-    indexes: tuple[IndexSpec, ...]
-    report: ReportSettings
-    yahoo: YahooSettings
-    sectors: SectorSettings
-    watchlists: Mapping[str, tuple[str, ...]]
-    names: Mapping[str, str]
-    banks: BankSettings
-    contribution: ContributionSettings
-    risks: RiskSettings
-    risk_notes: tuple[RiskNoteSpec, ...]
-    email: EmailSettings
-    blog: BlogSettings
-    weekly: WeeklySettings
-    data: DataSettings
-    backfill: BackfillSettings
     out_dir: Path
     cache_dir: Path
     store_path: Path
     templates_dir: Path
     data_dir: Path | None
     sources: tuple[str, ...]
-    raw: Mapping[str, Any] = field(repr=False)
+    raw: Mapping[str, Any]
 
     def section(self, name: str) -> Mapping[str, Any]:
         """One top-level table as merged (transitional: read the typed fields instead)."""
@@ -312,21 +284,7 @@ def _build(
         raise ConfigError(f"templates folder {templates_dir} does not exist")
     data_dir = over.get("data_dir")
     return RecapConfig(
-        indexes=s.indexes,
-        report=s.report,
-        yahoo=s.yahoo,
-        sectors=s.sectors,
-        watchlists=s.watchlists,
-        names=s.names,
-        banks=s.banks,
-        contribution=s.contribution,
-        risks=s.risks,
-        risk_notes=s.risk_notes,
-        email=s.email,
-        blog=s.blog,
-        weekly=s.weekly,
-        data=s.data,
-        backfill=s.backfill,
+        **msgspec.structs.asdict(s),
         out_dir=_path(str(over.get("out_dir") or paths.out_dir), base_dir),
         cache_dir=cache_dir,
         store_path=_path(str(over.get("store") or paths.store), base_dir),
