@@ -169,7 +169,7 @@ def backfill(
 
     from recap import output, pipeline
     from recap.delivery.edition import load_edition
-    from recap.weekly import publish_editions
+    from recap.delivery.jobs import publish_editions
 
     started = time.perf_counter()
     formats = formats or pipeline.parse_formats(config.backfill.formats)

@@ -336,15 +336,15 @@ def email(
         recap email --week 2026-01-16 --to subscribers.csv --dry-run outbox/
         recap email --week 2026-01-16 --to subscribers.csv --resend-unknown
     """
-    from recap import weekly
+    from recap.delivery import jobs
     from recap.delivery.email import prepare
 
     config = load_config(**kwargs)
     now = _now()
-    plan = weekly.plan_email(config, subscribers, dry_run=dry_run is not None)
-    edition = weekly.obtain_edition(config, week_date, now, needs=weekly.email_needs(config))
+    plan = jobs.plan_email(config, subscribers, dry_run=dry_run is not None)
+    edition = jobs.obtain_edition(config, week_date, now, needs=jobs.email_needs(config))
     newsletter = prepare(edition, plan.settings)
-    run = weekly.send_newsletter(
+    run = jobs.send_newsletter(
         config,
         newsletter,
         plan,
@@ -409,7 +409,7 @@ def unsubscribe(
         recap unsubscribe --from-file bounces.csv
         recap unsubscribe --token "$TOKEN" --email ann@example.org
     """
-    from recap import weekly
+    from recap.delivery import jobs
 
     if (token is None) != (token_email is None):
         raise click.ClickException("--token and --email go together")
@@ -419,9 +419,9 @@ def unsubscribe(
         raise click.ClickException("name an ADDRESS, --from-file FILE, or --token with --email")
     config = load_config(**kwargs)
     if token is not None and token_email is not None:
-        added, known = weekly.unsubscribe_with_token(config, token_email, token)
+        added, known = jobs.unsubscribe_with_token(config, token_email, token)
     else:
-        added, known, problems = weekly.unsubscribe_addresses(config, addresses, from_file)
+        added, known, problems = jobs.unsubscribe_addresses(config, addresses, from_file)
         for problem in problems:
             click.echo(f"skipped {from_file}: {problem}", err=True)
     for address in added:
@@ -452,11 +452,11 @@ def publish(week_date: dt.date | None, site: Path, **kwargs: Any) -> None:
 
         recap publish --week 2026-01-16 --site ../blog
     """
-    from recap import weekly
+    from recap.delivery import jobs
 
     config = load_config(**kwargs)
-    edition = weekly.obtain_edition(config, week_date, _now(), needs=("recap.html",))
-    report = weekly.publish_editions(config, [edition], site)
+    edition = jobs.obtain_edition(config, week_date, _now(), needs=("recap.html",))
+    report = jobs.publish_editions(config, [edition], site)
     click.echo(f"published the week ending {edition.week}: {edition.headline}")
     for path in [*report.posts, report.index, report.feed]:
         click.echo(f"  {path}")
@@ -490,10 +490,10 @@ def weekly(subscribers: Path | None, site: Path | None, **kwargs: Any) -> None:
 
         recap weekly --to subscribers.csv --site ../blog
     """
-    from recap import weekly as weekly_mod
+    from recap.delivery import jobs
 
     config = load_config(**kwargs)
-    run = weekly_mod.run_weekly(config, _now(), subscribers=subscribers, site=site)
+    run = jobs.run_weekly(config, _now(), subscribers=subscribers, site=site)
     click.echo(f"week ending {run.week}: {run.headline}")
     click.echo(f"done: {', '.join(run.steps)}")
     if run.published is not None:

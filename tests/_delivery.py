@@ -234,7 +234,7 @@ def email_args(cfg: Any, subscribers_csv: Path, *extra: str) -> list[str]:
 
 def statuses(store: Path, week: str = "2026-01-16") -> dict[str, str]:
     """recipient -> status, from the send log in ``store``."""
-    from recap.delivery.log import DeliveryLog
+    from recap.delivery.ledger import DeliveryLog
 
     with DeliveryLog(store) as log:
         return {r.recipient: r.status for r in log.records(week)}

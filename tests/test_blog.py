@@ -17,7 +17,7 @@ from recap.cli import cli
 from recap.delivery import blog
 from recap.delivery.blog import BlogSettings, publish
 from recap.delivery.edition import load_edition
-from recap.delivery.log import DeliveryLog
+from recap.delivery.ledger import DeliveryLog
 from recap.errors import DeliveryError
 from tests._delivery import REFERENCE_WEEK, built_files, config, tiny_week
 

@@ -22,7 +22,7 @@ from recap.cli import cli
 from recap.delivery.batch import send_batch
 from recap.delivery.edition import load_edition
 from recap.delivery.email import EmailSettings, content_ids, external_urls, prepare
-from recap.delivery.log import DeliveryLog
+from recap.delivery.ledger import DeliveryLog
 from recap.delivery.subscribers import parse_subscribers
 from recap.errors import DeliveryError
 from tests._delivery import (

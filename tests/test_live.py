@@ -275,8 +275,8 @@ def test_cli_build_against_yahoo_prints_no_traceback(live, monkeypatch):
 
 
 def test_the_weekly_job_offline_never_delivers_the_stores_older_week(live):
+    from recap.delivery.jobs import run_weekly
     from recap.errors import WeekError
-    from recap.weekly import run_weekly
 
     live.replay.offline = True
     new_process()

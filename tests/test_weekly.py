@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from recap.cli import cli
-from recap.delivery.log import DeliveryLog
+from recap.delivery.jobs import build_latest, run_weekly
+from recap.delivery.ledger import DeliveryLog
 from recap.errors import DeliveryError, LockError, RenderError
-from recap.weekly import build_latest, run_weekly
 from tests._delivery import (
     NOW,
     Inbox,

@@ -1,6 +1,6 @@
 """Send a week's newsletter to a subscriber list: who gets it, and what happened to each.
 
-Each recipient's row in the send log (``delivery/log.py``) says ``sending`` before DATA and
+Each recipient's row in the send log (``delivery/ledger.py``) says ``sending`` before DATA and
 ``sent`` after the server's 250: a re-run sends only to those not yet served, and never
 again to one whose outcome is unknown (unless told to, with the same Message-ID). A 4xx
 that outlasts the retries defers that recipient to the end of the batch instead of
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from recap.delivery.email import EmailSettings, Newsletter, compose, eml_name
-from recap.delivery.log import DEFERRED, REJECTED, SENDING, SENT, DeliveryLog
+from recap.delivery.ledger import DEFERRED, REJECTED, SENDING, SENT, DeliveryLog
 from recap.delivery.smtp import (
     OutcomeUnknown,
     Permanent,

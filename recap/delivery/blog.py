@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from recap.config import RecapConfig
 from recap.delivery.edition import Edition, check_deliverable, load_edition, week_label
-from recap.delivery.log import DeliveryLog
+from recap.delivery.ledger import DeliveryLog
 from recap.errors import DeliveryError
 from recap.pauses import pause_at
 from recap.render import ICON_SVG

@@ -33,7 +33,7 @@ from recap.delivery.email import (
     smtp_password,
     unsubscribe_secret,
 )
-from recap.delivery.log import UNSUBSCRIBED, DeliveryLog
+from recap.delivery.ledger import UNSUBSCRIBED, DeliveryLog
 from recap.delivery.subscribers import (
     LineProblem,
     Subscriber,
