@@ -6,9 +6,16 @@ RecapError
  |    +-- SourceError     a data source could not be read or reached
  |    +-- StaleDataError  no close for the last trading day of the week
  |    +-- PriceCheckError a series the report leads with failed the price checks
+ |    +-- StoreError      the local store cannot be used, or a write would make it lie
  +-- WeekError            the requested week cannot be reported
  +-- RenderError          a report could not be rendered or failed its checks
+ +-- OutputError          the week's output folder could not be written
  +-- DeliveryError        email or blog delivery failed or was refused
+ |    +-- SendFailure     one message was not delivered (delivery/batch.py files it):
+ |         +-- Transient       a 4xx, or the connection lost before DATA: try again
+ |         +-- Permanent       a 5xx to RCPT (the address) or to DATA (the message)
+ |         +-- OutcomeUnknown  the connection lost after DATA: the server may have it
+ |         +-- Unreachable     no SMTP session could be opened
  +-- LockError            another run holds the lock
 """
 
@@ -47,6 +54,10 @@ class PriceCheckError(DataError):
         self.flags = flags
 
 
+class StoreError(DataError):
+    """The local store cannot be used, or a write would make it claim data it lacks."""
+
+
 class WeekError(RecapError):
     """The requested week cannot be reported (future, or no sessions in the data)."""
 
@@ -59,8 +70,36 @@ class RenderError(RecapError):
         self.problems = problems
 
 
+class OutputError(RecapError):
+    """The week's output folder could not be written."""
+
+
 class DeliveryError(RecapError):
     """Email or blog delivery failed or was refused."""
+
+
+class SendFailure(DeliveryError):
+    """One message was not delivered; the batch files it for its recipient and goes on."""
+
+
+class Transient(SendFailure):
+    """A 4xx reply or a connection lost before DATA: worth another try."""
+
+
+class Permanent(SendFailure):
+    """A 5xx reply; ``stage`` is 'RCPT' (the address) or 'DATA' (the message)."""
+
+    def __init__(self, detail: str, stage: str) -> None:
+        super().__init__(detail)
+        self.stage = stage
+
+
+class OutcomeUnknown(SendFailure):
+    """The connection was lost after DATA began: the server may have the message."""
+
+
+class Unreachable(SendFailure):
+    """No SMTP session could be opened."""
 
 
 class LockError(RecapError):

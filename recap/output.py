@@ -22,17 +22,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recap.errors import RecapError
+from recap.errors import OutputError
 from recap.pauses import pause_at
 
 if TYPE_CHECKING:
     from recap.pipeline import BuiltWeek
 
 logger = logging.getLogger(__name__)
-
-
-class OutputError(RecapError):
-    """The report folder could not be written."""
 
 
 def week_dir(out_dir: Path, week_end: dt.date, *, sample: bool = False) -> Path:

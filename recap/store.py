@@ -19,7 +19,7 @@ from types import TracebackType
 import numpy as np
 import pandas as pd
 
-from recap.errors import DataError
+from recap.errors import StoreError
 from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, empty_earnings
 
 # Append only: migration N (1-based) is MIGRATIONS[N - 1]; never edit a shipped entry.
@@ -77,7 +77,7 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._migrate()
         except sqlite3.DatabaseError as e:
-            raise DataError(f"{self.path}: not a usable recap store ({e})") from None
+            raise StoreError(f"{self.path}: not a usable recap store ({e})") from None
 
     def __enter__(self) -> Store:
         return self
@@ -162,8 +162,9 @@ class Store:
             one = dt.timedelta(days=1)
             if start > last + one or end < first - one:
                 # A gap would be claimed as fetched: refuse rather than lie.
-                raise ValueError(
-                    f"coverage of {ticker} is {first}..{last}; {start}..{end} leaves a gap"
+                raise StoreError(
+                    f"{self.path}: coverage of {ticker} is {first}..{last}; "
+                    f"{start}..{end} leaves a gap"
                 )
             start, end = min(start, first), max(end, last)
         self._conn.execute(

@@ -54,3 +54,38 @@ def test_the_recap_holds_no_mutable_containers():
 
 def test_cli_is_a_click_group():
     assert isinstance(cli, click.Group)
+
+
+def _recap_modules():
+    import importlib
+    import pkgutil
+
+    import recap
+
+    names = [m.name for m in pkgutil.walk_packages(recap.__path__, "recap.")]
+    return [importlib.import_module(n) for n in sorted(names) if not n.endswith("__main__")]
+
+
+def test_every_exception_recap_defines_is_in_the_error_tree():
+    from recap import errors
+
+    defined = [
+        obj
+        for module in _recap_modules()
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, BaseException)
+        and obj.__module__ == module.__name__
+    ]
+    assert errors.RecapError in defined
+    outside = [
+        f"{c.__module__}.{c.__name__}" for c in defined if not issubclass(c, errors.RecapError)
+    ]
+    assert not outside, f"not under RecapError: {outside}"
+    homeless = [f"{c.__module__}.{c.__name__}" for c in defined if c.__module__ != errors.__name__]
+    assert not homeless, f"errors live in recap/errors.py: {homeless}"
+    tree = errors.__doc__ or ""
+    for cls in defined:
+        assert f"+-- {cls.__name__} " in tree or cls is errors.RecapError, (
+            f"{cls.__name__} is missing from the tree in errors.py's docstring"
+        )

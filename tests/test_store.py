@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recap.errors import StoreError
 from recap.sources.base import BAR_COLUMNS, empty_earnings
 from recap.sources.cached import CachedSource, StoreSource, last_closed_session
 from recap.store import MIGRATIONS, Store
@@ -107,7 +108,7 @@ def test_coverage_grows_and_refuses_gaps(store):
     store.save_bars({"SPY": _bars(JAN[:3])}, D(2026, 1, 1), D(2026, 1, 6))
     store.save_bars({"SPY": _bars(JAN[3:6])}, D(2026, 1, 7), D(2026, 1, 9))
     assert store.coverage("SPY") == (D(2026, 1, 1), D(2026, 1, 9))
-    with pytest.raises(ValueError, match="gap"):
+    with pytest.raises(StoreError, match="gap"):
         store.save_bars({"SPY": _bars(JAN[-2:])}, D(2026, 1, 22), D(2026, 1, 23))
     assert store.load_bars(("SPY",), D(2026, 1, 20), D(2026, 1, 31)) == {}
 

@@ -2,7 +2,8 @@
 
 ``SmtpConnection.send`` speaks MAIL, RCPT and DATA itself (not ``smtplib.sendmail``) so the
 caller can commit "sending" to the send log between RCPT and DATA. What happens to a
-message then falls into four kinds, raised as exceptions:
+message then falls into four kinds, raised as exceptions (``SendFailure``s in
+recap/errors.py):
 
 - ``Transient``: a 4xx reply, or the connection lost before DATA; worth another try.
 - ``Permanent``: a 5xx reply; ``stage`` says whether the address (RCPT) or the message
@@ -23,7 +24,13 @@ import ssl
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from recap.errors import DeliveryError
+from recap.errors import (
+    DeliveryError,
+    OutcomeUnknown,
+    Permanent,
+    Transient,
+    Unreachable,
+)
 
 PASSWORD_ENV = "RECAP_SMTP_PASSWORD"
 # The mechanisms smtplib.SMTP.login knows how to speak.
@@ -45,26 +52,6 @@ class SmtpSettings(Protocol):
     def sender(self) -> str: ...
     @property
     def timeout_seconds(self) -> float: ...
-
-
-class Transient(Exception):
-    """A 4xx reply or a connection lost before DATA: worth another try."""
-
-
-class Permanent(Exception):
-    """A 5xx reply; ``stage`` is 'RCPT' (the address) or 'DATA' (the message)."""
-
-    def __init__(self, detail: str, stage: str) -> None:
-        super().__init__(detail)
-        self.stage = stage
-
-
-class OutcomeUnknown(Exception):
-    """The connection was lost after DATA began: the server may have the message."""
-
-
-class Unreachable(Exception):
-    """No SMTP session could be opened."""
 
 
 def _is_loopback(host: str) -> bool:
