@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import socket
-import sqlite3
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import feedparser
 import pytest
@@ -13,7 +17,7 @@ from click.testing import CliRunner
 
 from recap.cli import cli
 from recap.delivery.jobs import build_latest, run_weekly
-from recap.delivery.ledger import DeliveryLog
+from recap.delivery.ledger import DeliveryLog, lock_path, run_lock
 from recap.errors import DeliveryError, LockError, RenderError
 from tests._delivery import (
     NOW,
@@ -151,57 +155,97 @@ def test_an_email_unfit_to_send_publishes_nothing(job, smtp):
     assert list(site.iterdir()) == [] and smtp.inbox.messages == []
 
 
-def _hold_lock(path, name: str, pid: int, host: str) -> None:
-    with DeliveryLog(path):
-        pass  # creates the tables
-    with sqlite3.connect(path) as conn:
-        conn.execute(
-            "INSERT INTO run_lock (name, pid, host, acquired_at) VALUES (?, ?, ?, ?)",
-            (name, pid, host, "2026-01-30T22:00:00+00:00"),
-        )
+# A second process that takes a run lock through recap's own code and holds it until its
+# stdin closes (or it is killed).
+HOLDER = """
+import sys
+from pathlib import Path
+from recap.delivery.ledger import run_lock
+with run_lock(Path(sys.argv[1]), sys.argv[2]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def holder(store, name: str):
+    """A real second process holding run lock ``name`` beside ``store``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(store), name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(job, smtp):
     cfg, site, subs = job
-    _hold_lock(cfg.store_path, "weekly", os.getppid(), socket.gethostname())
-    result = CliRunner().invoke(
-        cli,
-        [
-            "weekly",
-            "--to",
-            str(subs),
-            "--site",
-            str(site),
-            "--data-dir",
-            str(cfg.data_dir),
-            "--config",
-            str(cfg.sources[-1]),
-            "--out",
-            str(cfg.out_dir),
-            "--store",
-            str(cfg.store_path),
-        ],
-        catch_exceptions=False,
-    )
+    with holder(cfg.store_path, "weekly") as first:
+        result = CliRunner().invoke(
+            cli,
+            [
+                "weekly",
+                "--to",
+                str(subs),
+                "--site",
+                str(site),
+                "--data-dir",
+                str(cfg.data_dir),
+                "--config",
+                str(cfg.sources[-1]),
+                "--out",
+                str(cfg.out_dir),
+                "--store",
+                str(cfg.store_path),
+            ],
+            catch_exceptions=False,
+        )
+        assert first.poll() is None, "the first run still holds it"
     assert result.exit_code == 1
-    assert "another recap run holds the 'weekly' lock" in result.output
+    assert (
+        f"Error: another recap run holds the 'weekly' lock (pid {first.pid} on "
+        f"{socket.gethostname()}, since " in result.output
+    )
+    assert len(result.output.strip().splitlines()) == 1, result.output
     assert not cfg.out_dir.exists() and smtp.inbox.messages == []
 
 
-def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+def test_the_lock_frees_itself_when_its_holder_is_killed_with_kill_9(tmp_path):
+    store = tmp_path / "store.sqlite"
+    with holder(store, "weekly") as first:
+        with pytest.raises(LockError, match=f"pid {first.pid} "), run_lock(store, "weekly"):
+            pass
+        with run_lock(store, "publish"):  # another name is another lock
+            pass
+        os.kill(first.pid, signal.SIGKILL)
+        assert first.wait(timeout=30) == -signal.SIGKILL
+        # No release ran in the killed process: the kernel dropped its lock.
+        with run_lock(store, "weekly"):
+            assert lock_path(store, "weekly").read_text().split()[0] == str(os.getpid())
+
+
+def test_one_process_cannot_take_a_lock_twice_and_takes_it_again_once_released(tmp_path):
     path = tmp_path / "store.sqlite"
-    dead = 2**22 + 12345  # above pid_max on Linux: no such process
-    _hold_lock(path, "weekly", dead, socket.gethostname())
     with DeliveryLog(path) as log:
         with (
             log.lock("weekly"),
-            pytest.raises(LockError, match="pid"),
+            pytest.raises(LockError, match=f"pid {os.getpid()} "),
             DeliveryLog(path) as other,
             other.lock("weekly"),
         ):
             pass
         with log.lock("weekly"):  # released on exit, so it can be taken again
             pass
+    assert lock_path(path, "weekly").read_text() == "", "no holder left behind"
+    assert lock_path(path, "email:2026-01-16").name == "store.sqlite.email-2026-01-16.lock"
 
 
 def test_cli_weekly_end_to_end(job, smtp):

@@ -4,7 +4,8 @@ The weekly job runs, in order, and stops at the first step that fails:
   1. check the email settings and the subscribers file (when a list is given): host,
      from, unsubscribe, the SMTP password when a user is set, the unsubscribe secret
      when the URL carries a token
-  2. take the 'weekly' lock in the store (a second overlapping run fails at once)
+  2. take the 'weekly' run lock beside the store (a second overlapping run fails at
+     once; the lock goes with the process that held it, however it ends)
   3. build the latest complete week and write OUT/<week-end>/
   4. refuse it if it came from sample data or stale data, or if its email is unfit to send
   5. publish it to the site (when one is given)

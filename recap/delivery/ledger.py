@@ -1,4 +1,5 @@
-"""Delivery records in the store's SQLite file: send log, suppression list, publish log, locks.
+"""Delivery records in the store's SQLite file (send log, suppression list, publish log),
+and the run locks beside it.
 
 The tables live beside the data engineer's (``config.store_path``) but are created here
 with ``CREATE TABLE IF NOT EXISTS``, so the store's own migrations never see them. Every
@@ -11,14 +12,22 @@ write is committed when the call returns.
 - ``suppression``: addresses never to be mailed again, whatever the subscribers file
   says: ``unsubscribed`` (``recap unsubscribe``) or ``bounced`` (a 5xx to RCPT).
 - ``publish_log``: one row per (site, week), replaced on each publish.
-- ``run_lock``: one row per held lock; a lock whose process is gone is taken over.
+
+A run lock is the operating system's lock (``flock``) on a file beside the store,
+``<store>.<name>.lock``: the kernel releases it when the process ends, however it ends
+(``kill -9`` included), so there is no stale lock to detect or take over. The file keeps
+the holder's pid, host and start time, for the message a second run prints; it stays in
+place between runs (removing it while held would let two runs lock two files).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
 import os
+import re
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -47,10 +56,6 @@ SCHEMA = (
         post_path TEXT NOT NULL, published_at TEXT NOT NULL,
         PRIMARY KEY (site, week)
     )""",
-    """CREATE TABLE IF NOT EXISTS run_lock (
-        name TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL,
-        acquired_at TEXT NOT NULL
-    )""",
 )
 
 SENDING = "sending"
@@ -65,14 +70,47 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def _pid_alive(pid: int) -> bool:
+def lock_path(store: Path, name: str) -> Path:
+    """The file run lock ``name`` is taken on: ``<store>.<name>.lock``, beside the store."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "-", name)
+    return store.with_name(f"{store.name}.{safe}.lock")
+
+
+@contextmanager
+def run_lock(store: Path, name: str) -> Iterator[None]:
+    """Hold run lock ``name`` for the ``with`` block; LockError at once if another run has it.
+
+    The lock is released when the block ends or the process dies, whichever comes first.
+    """
+    path = lock_path(store, name)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise LockError(f"cannot open the lock file {path}: {e.strerror or e}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
+            who = (
+                f"pid {holder[0]} on {holder[1]}, since {holder[2]}"
+                if len(holder) == 3
+                else f"see {path}"
+            )
+            raise LockError(
+                f"another recap run holds the '{name}' lock ({who}); it is released when "
+                "that run ends"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()} {_now()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -99,7 +137,7 @@ class Suppression:
 
 
 class DeliveryLog:
-    """The send log, publish log and run locks in one SQLite file."""
+    """The send log, suppression list and publish log in one SQLite file; its run locks."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -229,43 +267,9 @@ class DeliveryLog:
 
     # -- locks ------------------------------------------------------------------------
 
-    @contextmanager
-    def lock(self, name: str) -> Iterator[None]:
-        """Hold the run lock ``name`` for the ``with`` block; LockError if another run has it.
-
-        A lock left by a process that no longer exists on this host is taken over.
-        """
-        pid, host = os.getpid(), socket.gethostname()
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute(
-                "SELECT pid, host, acquired_at FROM run_lock WHERE name = ?", (name,)
-            ).fetchone()
-            if row is not None:
-                other_pid, other_host, since = row
-                if other_host != host or _pid_alive(other_pid):
-                    raise LockError(
-                        f"another recap run holds the '{name}' lock (pid {other_pid} on "
-                        f"{other_host}, since {since}); wait for it to finish, or remove the "
-                        f"row from run_lock in {self.path} if that run is gone"
-                    )
-                logger.warning(
-                    "taking over the '%s' lock left by pid %s, which is gone", name, other_pid
-                )
-            conn.execute(
-                "INSERT OR REPLACE INTO run_lock (name, pid, host, acquired_at) "
-                "VALUES (?, ?, ?, ?)",
-                (name, pid, host, _now()),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        try:
-            yield
-        finally:
-            conn.execute("DELETE FROM run_lock WHERE name = ? AND pid = ?", (name, pid))
+    def lock(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Run lock ``name`` on a file beside this log's store (see ``run_lock``)."""
+        return run_lock(self.path, name)
 
 
 __all__ = [
@@ -278,4 +282,6 @@ __all__ = [
     "DeliveryLog",
     "SendRecord",
     "Suppression",
+    "lock_path",
+    "run_lock",
 ]
