@@ -127,6 +127,7 @@ class Inbox:
     """An aiosmtpd handler keeping every message it receives, with ways to misbehave.
 
     ``refuse``: 550 to RCPT. ``defer``: that many 451s to RCPT (math.inf: forever).
+    ``cut``: close the connection at that RCPT, once (a connection lost before DATA).
     ``refuse_data``: 554 after DATA, message not kept. ``drop``: keep the message, then
     close the connection instead of answering 250 (the reply is lost). ``hold``: keep
     the message, set ``held`` and answer only once ``release`` is set (a stall, or the
@@ -138,6 +139,7 @@ class Inbox:
         self.rcpts: list[str] = []  # every RCPT TO, in order, accepted or not
         self.refuse: set[str] = set()
         self.defer: dict[str, float] = {}  # recipient -> 4xx replies still to give
+        self.cut: set[str] = set()
         self.refuse_data: set[str] = set()
         self.drop: set[str] = set()
         self.hold: set[str] = set()
@@ -147,6 +149,10 @@ class Inbox:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.rcpts.append(address)
+        if address in self.cut:
+            self.cut.discard(address)
+            server.transport.close()
+            return "421 4.4.2 closing"
         if address in self.refuse:
             return "550 5.1.1 mailbox unavailable"
         if self.defer.get(address, 0) > 0:

@@ -264,6 +264,28 @@ def test_permanent_refusal_is_logged_and_the_batch_goes_on(tmp_path, smtp, week_
         "reader1@example.org": "rejected",
         "reader2@example.org": "sent",
     }
+    # A 5xx is an answer, not a hiccup: asked once, never retried.
+    assert smtp.inbox.rcpts.count("reader1@example.org") == 1
+
+
+def test_a_connection_lost_before_data_is_retried_on_a_new_one(tmp_path, smtp, week_files):
+    smtp.inbox.cut = {"reader1@example.org"}
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port, backoff_seconds=0.5, retries=3))
+    waits: list[float] = []
+    news, settings = newsletter(cfg, week_files)
+    with DeliveryLog(cfg.store_path) as log:
+        report = send_batch(
+            news,
+            parse_subscribers(subscribers(3)).subscribers,
+            settings,
+            log,
+            now=NOW,
+            sleep=waits.append,
+        )
+    assert report.sent == [f"reader{i}@example.org" for i in range(3)] and report.ok
+    assert waits == [0.5]
+    assert smtp.inbox.rcpts.count("reader1@example.org") == 2
+    assert all(len(smtp.inbox.to(f"reader{i}@example.org")) == 1 for i in range(3))
 
 
 def test_transient_errors_are_retried_with_backoff(tmp_path, smtp, week_files):

@@ -30,6 +30,7 @@ from recap.delivery.smtp import (
 )
 from recap.delivery.subscribers import Subscriber
 from recap.errors import DeliveryError
+from recap.retry import retry_call
 
 logger = logging.getLogger(__name__)
 
@@ -157,8 +158,8 @@ class _Batch:
         data = msg.as_bytes(policy=SMTP_POLICY)
         message_id = str(msg["Message-ID"])
         week, key = self.newsletter.week, sub.key
-        attempt = 0
-        while True:
+
+        def attempt() -> tuple[str, str]:
             handed_over = False
 
             def before_data() -> None:
@@ -179,24 +180,25 @@ class _Batch:
             except OutcomeUnknown as e:
                 logger.warning("%s: outcome unknown: %s", sub.email, e)
                 return SENDING, str(e)
-            except (Transient, Unreachable) as e:
-                attempt += 1
-                if isinstance(e, Transient):
-                    attempts = 0 if handed_over else 1
-                    self.log.record(week, key, DEFERRED, detail=str(e), attempts=attempts)
-                if attempt > retries:
-                    if isinstance(e, Unreachable):
-                        raise
-                    return DEFERRED, str(e)
-                wait = self.settings.backoff_seconds * 2 ** (attempt - 1)
-                logger.warning(
-                    "%s: %s; retry %d of %d in %.1f s", sub.email, e, attempt, retries, wait
-                )
-                self.sleep(wait)
-                continue
+            except Transient as e:
+                attempts = 0 if handed_over else 1
+                self.log.record(week, key, DEFERRED, detail=str(e), attempts=attempts)
+                raise
             self.log.record(week, key, SENT, message_id=message_id, attempts=0)
             logger.info("sent the week ending %s to %s", week, sub.email)
             return SENT, ""
+
+        try:
+            return retry_call(
+                attempt,
+                retries=retries,
+                backoff=self.settings.backoff_seconds,
+                retry_on=(Transient, Unreachable),
+                sleep=self.sleep,
+                what=sub.email,
+            )
+        except Transient as e:  # Unreachable after the retries ends the batch
+            return DEFERRED, str(e)
 
 
 def _file(report: SendReport, sub: Subscriber, status: str, detail: str) -> None:
