@@ -123,11 +123,18 @@ def weekday(value: dt.date | None) -> str:
 
 
 def week_span(start: dt.date, end: dt.date) -> str:
-    """'Jan 12-16, 2026', 'Dec 29, 2025-Jan 2, 2026'."""
+    """The week as a reader says it, en dash between: 'Jan 12\u201316, 2026',
+    'Sep 29\u2013Oct 3, 2025', 'Dec 29, 2025\u2013Jan 2, 2026', 'Jul 3, 2026' (one day).
+
+    The one week label: the page, the PDF, the email (and its subject), the blog post and
+    the archive all print a week with it.
+    """
     if start.year != end.year:
         return f"{day(start)}, {start.year}\u2013{day(end)}, {end.year}"
     if start.month != end.month:
         return f"{day(start)}\u2013{day(end)}, {end.year}"
+    if start == end:
+        return f"{day(end)}, {end.year}"
     return f"{day(start)}\u2013{end.day}, {end.year}"
 
 

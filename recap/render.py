@@ -2,12 +2,16 @@
 
 One loader over the templates folder from config; autoescaping on for *.html.j2;
 StrictUndefined so a renamed field fails loudly instead of rendering blank. Number
-formatting comes only from the filters registered here (recap.formatting).
+formatting comes only from the filters registered here (recap.formatting); ``yaml`` and
+``md`` quote text for the blog post's front matter and Markdown (not HTML-escaped).
+Delivery renders its pages, post and email parts through ``render_template``.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -41,9 +45,24 @@ ICON_PNG = (
     "5KVCBE5RkObGjQO7c2dGl4YsJK4lS/wx/G3leev8trngAAAABJRU5ErkJggg=="
 )
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+
+
+def yaml_scalar(value: str) -> str:
+    """``value`` as a YAML double-quoted scalar (Hugo and Jekyll both read it)."""
+    # A JSON string is a valid YAML double-quoted scalar.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def markdown_text(text: str) -> str:
+    """``text`` with Markdown's special characters escaped, so it prints as written."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", text)
+    return "\\" + escaped if escaped[:1] in ("#", "+", "-", "=") else escaped
+
 
 @lru_cache(maxsize=4)
 def environment(templates_dir: Path) -> jinja2.Environment:
+    """The one Jinja environment over ``templates_dir`` (built once per folder and process)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
@@ -59,18 +78,24 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         icon_svg=ICON_SVG,
         icon_png=ICON_PNG,
     )
+    env.filters.update(yaml=yaml_scalar, md=markdown_text)
     return env
 
 
-def _render(config: RecapConfig, name: str, **context: Any) -> str:
-    env = environment(config.templates_dir)
+def render_template(templates_dir: Path, template: str, /, **context: Any) -> str:
+    """``template`` of ``templates_dir`` rendered with ``context``; RenderError naming it."""
+    env = environment(templates_dir)
     try:
-        return env.get_template(name).render(**context)
+        return env.get_template(template).render(**context)
     except jinja2.TemplateError as e:
-        where = getattr(e, "filename", None) or name
+        where = getattr(e, "filename", None) or template
         line = getattr(e, "lineno", None)
         at = f"{where}, line {line}" if line else where
         raise RenderError(f"template {at}: {e}") from None
+
+
+def _render(config: RecapConfig, name: str, **context: Any) -> str:
+    return render_template(config.templates_dir, name, **context)
 
 
 def render_html(

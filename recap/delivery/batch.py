@@ -15,11 +15,10 @@ import smtplib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 from typing import Any
 
-from recap.delivery.email import EmailSettings, Newsletter, compose, eml_name
+from recap.delivery.email import MESSAGE_POLICY, EmailSettings, Newsletter, compose, eml_name
 from recap.delivery.ledger import DEFERRED, REJECTED, SENDING, SENT, DeliveryLog
 from recap.delivery.smtp import (
     OutcomeUnknown,
@@ -155,7 +154,7 @@ class _Batch:
         DeliveryError for a setting that cannot work: either ends the batch.
         """
         msg = compose(self.newsletter, sub, self.settings, self.now, secret=self.secret)
-        data = msg.as_bytes(policy=SMTP_POLICY)
+        data = msg.as_bytes(policy=MESSAGE_POLICY)
         message_id = str(msg["Message-ID"])
         week, key = self.newsletter.week, sub.key
 

@@ -20,7 +20,6 @@ journal was killed before anything moved, and is removed).
 from __future__ import annotations
 
 import datetime as dt
-import html as html_lib
 import json
 import logging
 import os
@@ -34,24 +33,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from recap.config import RecapConfig
-from recap.delivery.edition import Edition, check_deliverable, load_edition, week_label
+from recap.delivery.edition import Edition, check_deliverable, load_edition
 from recap.delivery.ledger import DeliveryLog
 from recap.errors import DeliveryError
 from recap.pauses import pause_at
-from recap.render import ICON_SVG
+from recap.render import render_template
 
 logger = logging.getLogger(__name__)
 
 NEW_YORK = ZoneInfo("America/New_York")
 POST_SUFFIX = "-weekly-recap.md"
 ARCHIVE_FILES = ("recap.html", "recap.pdf", "recap.json")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _WEEK_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
 class BlogSettings:
-    """The validated [blog] table, plus the report's title and publisher."""
+    """The validated [blog] table, plus the report's title and publisher, and the templates."""
 
     base_url: str
     content_dir: str
@@ -64,26 +62,28 @@ class BlogSettings:
     title: str
     publisher: str
     tagline: str
+    templates_dir: Path
 
     @classmethod
     def from_config(cls, config: RecapConfig) -> BlogSettings:
         """Read and check [blog]."""
-        b, report = config.section("blog"), config.report
+        b, report = config.blog, config.report  # typed when the config loaded
         settings = cls(
-            base_url=str(b["base_url"]).rstrip("/"),
-            content_dir=str(b["content_dir"]),
-            media_dir=str(b["media_dir"]),
-            media_url="/" + str(b["media_url"]).strip("/"),
-            archive_dir=str(b["archive_dir"]),
-            archive_url="/" + str(b["archive_url"]).strip("/"),
-            tags=tuple(str(t) for t in b["tags"]),
-            feed_entries=int(b["feed_entries"]),
+            base_url=b.base_url.rstrip("/"),
+            content_dir=b.content_dir,
+            media_dir=b.media_dir,
+            media_url="/" + b.media_url.strip("/"),
+            archive_dir=b.archive_dir,
+            archive_url="/" + b.archive_url.strip("/"),
+            tags=b.tags,
+            feed_entries=b.feed_entries,
             title=report.title,
             publisher=report.publisher,
             tagline=report.tagline,
+            templates_dir=config.templates_dir,
         )
         if not re.match(r"^https?://[^/\s]+", settings.base_url):
-            raise DeliveryError(f"[blog] base_url must be an http(s) URL, got {b['base_url']!r}")
+            raise DeliveryError(f"[blog] base_url must be an http(s) URL, got {b.base_url!r}")
         for key in ("content_dir", "media_dir", "archive_dir"):
             value = getattr(settings, key)
             if not value or Path(value).is_absolute() or ".." in Path(value).parts:
@@ -125,92 +125,73 @@ def post_date(week_end: dt.date) -> dt.datetime:
     return dt.datetime.combine(week_end, dt.time(16, 0), NEW_YORK)
 
 
-def _yaml(value: str) -> str:
-    # A JSON string is a valid YAML double-quoted scalar, which Hugo and Jekyll both read.
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _md(text: str) -> str:
-    escaped = _MD_SPECIAL.sub(r"\\\1", text)
-    return "\\" + escaped if escaped[:1] in ("#", "+", "-", "=") else escaped
-
-
-def _pct(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    return f"{float(value) * 100:+.2f}%"
-
-
-def _close(value: Any) -> str:
-    return f"{float(value):,.2f}"
-
-
 def post_name(week: str) -> str:
     """The post's file name (Jekyll's _posts/YYYY-MM-DD-title.md form, fine for Hugo)."""
     return f"{week}{POST_SUFFIX}"
 
 
-def render_post(edition: Edition, settings: BlogSettings) -> str:
-    """The week's post: YAML front matter (title, date, summary, tags, images), Markdown."""
-    week, facts = edition.week, edition.facts
-    media = f"{settings.media_url}/{week}"
-    archive = f"{settings.archive_url}/{week}"
-    charts = sorted(edition.charts)
-    images = [f"{media}/{name}.png" for name in charts]
-    front = [
-        "---",
-        f"title: {_yaml(edition.headline)}",
-        f"date: {post_date(edition.week_end).isoformat()}",
-        f"summary: {_yaml(edition.dek)}",
-        f"description: {_yaml(edition.dek)}",
-        f"excerpt: {_yaml(edition.dek)}",
-        "tags: [" + ", ".join(_yaml(t) for t in settings.tags) + "]",
-        "images: [" + ", ".join(_yaml(i) for i in images) + "]",
-        f"week_start: {_yaml(edition.week_start.isoformat())}",
-        f"week_end: {_yaml(week)}",
-        f"source: {_yaml(edition.source)}",
-        "---",
-        "",
-    ]
-    body: list[str] = []
-    if edition.dek:
-        body += [f"*{_md(edition.dek)}*", ""]
-    body += [f"Week of {week_label(edition.week_start, edition.week_end)}.", ""]
-    indexes = facts.get("indexes") or []
-    if indexes:
-        body += ["| Index | Close | Week | YTD |", "| --- | ---: | ---: | ---: |"]
-        for row in indexes:
-            label = row.get("label") or row.get("name", "")
-            body.append(
-                f"| {_md(str(label))} | {_close(row['close'])} | {_pct(row.get('week_return'))} "
-                f"| {_pct(row.get('ytd_return'))} |"
-            )
-        body.append("")
+@dataclass(frozen=True)
+class PostPart:
+    """A run of the narrative's paragraphs under one section heading (none before the first)."""
+
+    section: str
+    chart: bool  # the section's chart goes under its heading (first time it is seen)
+    paragraphs: tuple[str, ...]
+
+
+def post_parts(facts: Mapping[str, Any], charts: Sequence[str]) -> tuple[PostPart, ...]:
+    """The narrative in sections; a paragraph with no section stays in the part before it."""
     paragraphs = [str(p) for p in facts.get("narrative") or []]
     sections = [str(s) for s in facts.get("narrative_sections") or []]
     sections += [""] * (len(paragraphs) - len(sections))
+    parts: list[tuple[str, bool, list[str]]] = []
     placed: set[str] = set()
     current = None
     for text, section in zip(paragraphs, sections, strict=False):
-        if section != current and section:
+        if section and section != current:
             current = section
-            body += [f"## {section.replace('_', ' ').capitalize()}", ""]
-            if section in charts and section not in placed:
-                placed.add(section)
-                body += [f"![{_md(section)} chart]({media}/{section}.png)", ""]
-        body += [_md(text), ""]
-    rest = [c for c in charts if c not in placed]
-    if rest:
-        body += ["## Charts", ""]
-        body += [f"![{_md(c.replace('_', ' '))} chart]({media}/{c}.png)" + "\n" for c in rest]
-    links = [f"[Full recap]({archive}/recap.html)"]
-    if "recap.pdf" in edition.files:
-        links.append(f"[PDF]({archive}/recap.pdf)")
-    body += [" · ".join(links), ""]
-    return "\n".join(front + body)
+            parts.append((section, section in charts and section not in placed, []))
+            placed.add(section)
+        elif not parts:
+            parts.append(("", False, []))
+        parts[-1][2].append(text)
+    return tuple(PostPart(s, c, tuple(ps)) for s, c, ps in parts)
 
 
-def _entry(edition: Edition) -> ArchiveEntry:
+def render_post(edition: Edition, settings: BlogSettings) -> str:
+    """The week's post (templates/blog/post.md.j2): YAML front matter, then Markdown."""
+    week, facts = edition.week, edition.facts
+    media = f"{settings.media_url}/{week}"
+    charts = sorted(edition.charts)
+    parts = post_parts(facts, charts)
+    placed = {p.section for p in parts if p.chart}
+    indexes = [
+        {
+            "label": str(row.get("label") or row.get("name", "")),
+            "close": row.get("close"),
+            "week_return": row.get("week_return"),
+            "ytd_return": row.get("ytd_return"),
+        }
+        for row in facts.get("indexes") or []
+    ]
+    return render_template(
+        settings.templates_dir,
+        "blog/post.md.j2",
+        edition=edition,
+        settings=settings,
+        date=post_date(edition.week_end).isoformat(),
+        images=[f"{media}/{name}.png" for name in charts],
+        indexes=indexes,
+        parts=parts,
+        other_charts=[c for c in charts if c not in placed],
+        media=media,
+        archive=f"{settings.archive_url}/{week}",
+        has_pdf="recap.pdf" in edition.files,
+    )
+
+
+def archive_entry(edition: Edition) -> ArchiveEntry:
+    """How the archive lists a week about to be published."""
     return ArchiveEntry(
         week_start=edition.week_start,
         week_end=edition.week_end,
@@ -245,62 +226,13 @@ def read_archive(archive: Path) -> dict[str, ArchiveEntry]:
 
 
 def render_index(entries: Sequence[ArchiveEntry], settings: BlogSettings) -> str:
-    """The archive's index.html: self-contained, newest first, links to HTML and PDF."""
-    e = html_lib.escape
-    items = []
-    for entry in sorted(entries, key=lambda x: x.week_end, reverse=True):
-        links = [f'<a href="{e(entry.week)}/recap.html">Read</a>']
-        if entry.has_pdf:
-            links.append(f'<a href="{e(entry.week)}/recap.pdf">PDF</a>')
-        items.append(
-            "<li>"
-            f'<time datetime="{e(entry.week)}">'
-            f"{e(week_label(entry.week_start, entry.week_end))}</time>"
-            f'<h2><a href="{e(entry.week)}/recap.html">{e(entry.headline)}</a></h2>'
-            f"<p>{e(entry.dek)}</p>"
-            f'<p class="links">{" · ".join(links)}</p>'
-            "</li>"
-        )
-    title = e(settings.title)
-    description = e(settings.tagline or f"Every issue of {settings.title}, newest first.")
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}: archive</title>
-<meta name="description" content="{description}">
-<link rel="icon" href="{ICON_SVG}" type="image/svg+xml">
-<link rel="alternate" type="application/atom+xml" title="{title}" href="feed.xml">
-<style>
-body {{ font-family: Georgia, 'Times New Roman', serif; color: #1a1a1a; margin: 0;
-       background: #fafaf7; }}
-main {{ max-width: 720px; margin: 0 auto; padding: 32px 20px 64px; }}
-header p {{ color: #555; margin-top: 0; }}
-ol {{ list-style: none; padding: 0; }}
-li {{ border-top: 1px solid #ddd; padding: 18px 0; }}
-time {{ font: 13px/1.4 Helvetica, Arial, sans-serif; color: #666;
-        text-transform: uppercase; letter-spacing: .04em; }}
-h2 {{ font-size: 22px; margin: 6px 0; }}
-h2 a {{ color: inherit; text-decoration: none; }}
-h2 a:hover {{ text-decoration: underline; }}
-.links {{ font: 14px Helvetica, Arial, sans-serif; }}
-a {{ color: #0b5394; }}
-</style>
-</head>
-<body>
-<main>
-<header>
-<h1>{title}</h1>
-<p>{e(settings.tagline)} · <a href="feed.xml">Atom feed</a></p>
-</header>
-<ol>
-{chr(10).join(items)}
-</ol>
-</main>
-</body>
-</html>
-"""
+    """The archive's index.html (templates/blog/index.html.j2): self-contained, newest first."""
+    return render_template(
+        settings.templates_dir,
+        "blog/index.html.j2",
+        entries=sorted(entries, key=lambda x: x.week_end, reverse=True),
+        settings=settings,
+    )
 
 
 def entry_url(settings: BlogSettings, week: str) -> str:
@@ -491,7 +423,7 @@ def publish(
     entries = read_archive(site / archive_rel)
     posts = {e.week: (e, render_post(e, settings)) for e in editions}
     for edition in editions:
-        entries[edition.week] = _entry(edition)
+        entries[edition.week] = archive_entry(edition)
     index = render_index(list(entries.values()), settings)
     feed = render_feed(list(entries.values()), settings)
     report = PublishReport(site=site)
@@ -531,11 +463,14 @@ def publish(
 
 __all__ = [
     "ArchiveEntry",
+    "archive_entry",
     "BlogSettings",
     "entry_url",
+    "PostPart",
     "PublishReport",
     "post_date",
     "post_name",
+    "post_parts",
     "publish",
     "read_archive",
     "recover_site",

@@ -106,15 +106,4 @@ def check_deliverable(edition: Edition, action: str) -> None:
         raise DeliveryError(f"refusing to {action} the week ending {edition.week}: no headline")
 
 
-def week_label(start: dt.date, end: dt.date) -> str:
-    """'Jan 12-16, 2026', 'Dec 29, 2025 - Jan 2, 2026': the week as a reader says it."""
-    if start.year != end.year:
-        return f"{start:%b} {start.day}, {start.year} - {end:%b} {end.day}, {end.year}"
-    if start.month != end.month:
-        return f"{start:%b} {start.day} - {end:%b} {end.day}, {end.year}"
-    if start == end:
-        return f"{end:%b} {end.day}, {end.year}"
-    return f"{start:%b} {start.day}-{end.day}, {end.year}"
-
-
-__all__ = ["Edition", "check_deliverable", "load_edition", "week_label"]
+__all__ = ["Edition", "check_deliverable", "load_edition"]

@@ -20,24 +20,26 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html as html_lib
 import logging
 import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime, formataddr
+from pathlib import Path
 
 from recap.config import RecapConfig
-from recap.delivery.edition import Edition, check_deliverable, week_label
+from recap.delivery.edition import Edition, check_deliverable
 from recap.delivery.fitness import content_ids, external_urls, unfit_reasons
 from recap.delivery.smtp import PASSWORD_ENV, smtp_password
 from recap.delivery.subscribers import Subscriber, check_address
 from recap.delivery.unsubscribe import make_token, read_secret
 from recap.errors import DeliveryError, RenderError
+from recap.formatting import week_span
 from recap.render import inline_css as _inline
+from recap.render import render_template
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +54,34 @@ _STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.S)
 _AT_BLOCK = re.compile(r"@[^{;]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
 
 
+class MessagePolicy(EmailPolicy):
+    """SMTP's policy (CRLF, lines folded at 78), except that the Subject is never folded.
+
+    Python 3.11's folder leaves a space at the end of the line it breaks before an
+    encoded word, such as the one the week label's en dash needs, so a reader would
+    see a double space in the subject. A Subject line may be 998 characters long.
+    """
+
+    def fold(self, name: str, value: str) -> str:
+        """The header as text; the Subject on one line."""
+        if name.lower() == "subject":
+            return str(_UNFOLDED.fold(name, value))
+        return str(super().fold(name, value))
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        """The header as bytes; the Subject on one line."""
+        if name.lower() == "subject":
+            return _UNFOLDED.fold_binary(name, value)
+        return super().fold_binary(name, value)
+
+
+_UNFOLDED = SMTP.clone(max_line_length=998)
+MESSAGE_POLICY = MessagePolicy(linesep="\r\n")  # what email.policy.SMTP sets
+
+
 @dataclass(frozen=True)
 class EmailSettings:
-    """The validated [email] table."""
+    """The validated [email] table, and the templates folder (the greeting and footer)."""
 
     host: str
     port: int
@@ -71,6 +98,7 @@ class EmailSettings:
     retries: int
     backoff_seconds: float
     timeout_seconds: float
+    templates_dir: Path
 
     @classmethod
     def from_config(cls, config: RecapConfig) -> EmailSettings:
@@ -92,6 +120,7 @@ class EmailSettings:
             retries=e.retries,
             backoff_seconds=float(e.backoff_seconds),
             timeout_seconds=float(e.timeout_seconds),
+            templates_dir=config.templates_dir,
         )
         settings.check()
         return settings
@@ -212,9 +241,13 @@ def prepare(edition: Edition, settings: EmailSettings) -> Newsletter:
             + "; ".join(problems)
         )
     pdf = edition.require("recap.pdf") if settings.attach_pdf else None
+    # Each recipient's greeting and footer come from templates: rendered once here, so a
+    # broken one stops the run before anything is published or sent.
+    personal_html(settings, html, "Reader", "https://example.org/unsubscribe")
+    personal_text(settings, "", "Reader", "https://example.org/unsubscribe")
     subject = settings.subject.format(
         headline=edition.headline,
-        week=week_label(edition.week_start, edition.week_end),
+        week=week_span(edition.week_start, edition.week_end),
         week_end=edition.week,
     )
     return Newsletter(
@@ -247,35 +280,20 @@ def unsubscribe_links(
     return tuple(links)
 
 
-# Both sit inside the message's padded column (at the marks), fluid like it.
-def _greeting_html(name: str) -> str:
-    return (
-        '<table role="presentation" width="100%" align="center" cellpadding="0" '
-        'cellspacing="0" border="0" style="width:100%;max-width:600px;margin:0 auto;">'
-        '<tr><td style="padding:4px 0 0;font-family:Helvetica,Arial,sans-serif;'
-        f'font-size:16px;color:#222222;">Hi {html_lib.escape(name)},</td></tr></table>'
-    )
+def _part(settings: EmailSettings, template: str, /, **context: str) -> str:
+    # One line placed inline at a mark: the file's own last newline is not part of it.
+    return render_template(settings.templates_dir, template, **context).removesuffix("\n")
 
 
-def _footer_html(link: str) -> str:
-    return (
-        '<table role="presentation" width="100%" align="center" cellpadding="0" '
-        'cellspacing="0" border="0" style="width:100%;max-width:600px;margin:0 auto;">'
-        '<tr><td style="padding:16px 0 8px;font-family:Helvetica,Arial,sans-serif;'
-        'font-size:12px;color:#666666;text-align:center;">You receive this because you '
-        f'subscribed. <a href="{html_lib.escape(link)}" style="color:#666666;">Unsubscribe</a>'
-        "</td></tr></table>"
-    )
-
-
-def _personal_html(html: str, name: str, link: str) -> str:
-    greeting = _greeting_html(name) if name else ""
+def personal_html(settings: EmailSettings, html: str, name: str, link: str) -> str:
+    """The week's email.html as one reader gets it: greeting and footer at their marks."""
+    greeting = _part(settings, "email/greeting.html.j2", name=name) if name else ""
     if GREETING_MARK in html:
         html = html.replace(GREETING_MARK, greeting, 1)
     elif greeting:
         m = _BODY_OPEN.search(html)
         html = html[: m.end()] + greeting + html[m.end() :] if m else greeting + html
-    footer = _footer_html(link)
+    footer = _part(settings, "email/footer.html.j2", link=link)
     if UNSUBSCRIBE_MARK in html:
         return html.replace(UNSUBSCRIBE_MARK, footer, 1)
     closes = list(_BODY_CLOSE.finditer(html))
@@ -285,9 +303,11 @@ def _personal_html(html: str, name: str, link: str) -> str:
     return html + footer
 
 
-def _personal_text(text: str, name: str, link: str) -> str:
-    body = f"Hi {name},\n\n{text}" if name else text
-    return f"{body.rstrip()}\n\n--\nYou receive this because you subscribed.\nUnsubscribe: {link}\n"
+def personal_text(settings: EmailSettings, text: str, name: str, link: str) -> str:
+    """The week's email.txt as one reader gets it: greeting, text, footer."""
+    return render_template(
+        settings.templates_dir, "email/personal.txt.j2", text=text, name=name, link=link
+    )
 
 
 def message_id(week: str, address: str, domain: str) -> str:
@@ -306,7 +326,7 @@ def compose(
 ) -> EmailMessage:
     """One recipient's message (see the module docstring for its structure)."""
     links = unsubscribe_links(settings, subscriber.email, secret)
-    msg = EmailMessage(policy=SMTP_POLICY)
+    msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["Subject"] = newsletter.subject
     msg["From"] = formataddr((settings.sender_name, settings.sender))
     msg["To"] = formataddr((subscriber.name, subscriber.email))
@@ -319,9 +339,11 @@ def compose(
     if links[0].startswith("https://"):
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["X-Recap-Week"] = newsletter.week
-    msg.set_content(_personal_text(newsletter.text, subscriber.name, links[0]), cte="8bit")
+    msg.set_content(personal_text(settings, newsletter.text, subscriber.name, links[0]), cte="8bit")
     msg.add_alternative(
-        _personal_html(newsletter.html, subscriber.name, links[0]), subtype="html", cte="8bit"
+        personal_html(settings, newsletter.html, subscriber.name, links[0]),
+        subtype="html",
+        cte="8bit",
     )
     html_part = msg.get_payload()[1]  # type: ignore[index]
     assert isinstance(html_part, EmailMessage)
@@ -351,6 +373,7 @@ def eml_name(index: int, subscriber: Subscriber) -> str:
 
 
 __all__ = [
+    "MESSAGE_POLICY",
     "PASSWORD_ENV",
     "EmailSettings",
     "Newsletter",
@@ -359,6 +382,8 @@ __all__ = [
     "external_urls",
     "inline_css",
     "needs_inlining",
+    "personal_html",
+    "personal_text",
     "prepare",
     "smtp_password",
     "unsubscribe_secret",
