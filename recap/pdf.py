@@ -16,7 +16,8 @@ logger = logging.getLogger(__name__)
 BASE_URL = "https://recap-build.invalid/"
 
 
-def _fetcher(files: Mapping[str, bytes]) -> Any:
+def build_fetcher(files: Mapping[str, bytes]) -> Any:
+    """WeasyPrint's URL fetcher for a build: ``files`` under BASE_URL, nothing else."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class BuildFetcher(URLFetcher):  # type: ignore[misc]
@@ -39,7 +40,7 @@ def html_to_pdf(html: str, files: Mapping[str, bytes]) -> bytes:
     import weasyprint
 
     try:
-        doc = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=_fetcher(files))
+        doc = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=build_fetcher(files))
         pdf = doc.write_pdf()
     except (ValueError, OSError) as e:
         raise RenderError(f"the PDF could not be rendered: {e}") from None

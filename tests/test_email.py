@@ -587,7 +587,7 @@ def test_no_message_goes_out_unless_sending_was_committed_first(tmp_path, smtp, 
     cfg = config(tmp_path, toml=smtp_toml(smtp.port))
     news, settings = newsletter(cfg, week_files)
     with DeliveryLog(cfg.store_path) as log:
-        log._conn.execute("PRAGMA query_only = ON")  # the store refuses every write
+        log.connection.execute("PRAGMA query_only = ON")  # the store refuses every write
         report = send_batch(
             news, parse_subscribers(subscribers(2)).subscribers, settings, log, now=NOW
         )

@@ -10,7 +10,7 @@ import io
 import pytest
 
 from recap import render
-from recap.pdf import BASE_URL, _fetcher, html_to_pdf
+from recap.pdf import BASE_URL, build_fetcher, html_to_pdf
 from tests._report import CHARTS, SECTIONS, pdf_pages, reference, reference_charts
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -171,13 +171,13 @@ def test_pdf_fetches_nothing_outside_the_build(tmp_path, caplog):
     ],
 )
 def test_fetcher_refuses_everything_but_the_build_files(url):
-    fetch = _fetcher({"charts/ok.png": b"png"})
+    fetch = build_fetcher({"charts/ok.png": b"png"})
     with pytest.raises(ValueError, match="refused"):
         fetch.fetch(url)
 
 
 def test_fetcher_serves_the_build_files():
-    fetch = _fetcher({"charts/ok.png": b"\x89PNG"})
+    fetch = build_fetcher({"charts/ok.png": b"\x89PNG"})
     response = fetch.fetch(BASE_URL + "charts/ok.png")
     body = response.read() if hasattr(response, "read") else response.body
     assert body == b"\x89PNG"

@@ -155,6 +155,11 @@ class DeliveryLog:
         """Close the connection."""
         self._conn.close()
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open connection (autocommit), for SQLite's own controls such as PRAGMAs."""
+        return self._conn
+
     def __enter__(self) -> DeliveryLog:
         return self
 
