@@ -4,6 +4,7 @@ RecapError
  +-- ConfigError          a config file or value is wrong
  +-- DataError            market data is missing, malformed or unusable
  |    +-- SourceError     a data source could not be read or reached
+ |    |    +-- RateLimited Yahoo Finance said "too many requests": try again after a wait
  |    +-- StaleDataError  no close for the last trading day of the week
  |    +-- PriceCheckError a series the report leads with failed the price checks
  |    +-- StoreError      the local store cannot be used, or a write would make it lie
@@ -40,6 +41,10 @@ class SourceError(DataError):
     def __init__(self, message: str, *, offline: bool = False) -> None:
         super().__init__(message)
         self.offline = offline
+
+
+class RateLimited(SourceError):
+    """Yahoo Finance said "too many requests": worth another try after a wait."""
 
 
 class StaleDataError(DataError):

@@ -1,7 +1,8 @@
 """The one retry helper: call again after a failure worth retrying, waiting longer each time.
 
-Every retry loop in recap goes through ``retry_call`` (tenacity underneath), so the
-backoff is the same everywhere: ``backoff``, then twice that, then four times... before
+Every retry loop in recap goes through ``retry_call`` (tenacity underneath): email
+delivery (delivery/batch.py), Yahoo's bars and earnings (sources/yahoo.py). The backoff
+is the same everywhere: ``backoff``, then twice that, then four times... before
 try 2, 3, 4... The sleep is a parameter, so tests run the waits without waiting.
 """
 

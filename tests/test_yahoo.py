@@ -307,6 +307,25 @@ def test_earnings_rate_limit_retried_and_offline_raised():
     assert err.value.offline
 
 
+def test_earnings_waits_are_one_budget_for_the_whole_run():
+    # retries=3: three waits in all, doubling across pages; then Yahoo is a wall for the
+    # pages left, which are not asked.
+    tickers = FakeTicker(
+        {
+            "JPM": [YFRateLimitError(), YFRateLimitError(), _earnings_dates()],
+            "PNC": [YFRateLimitError(), YFRateLimitError()],
+            "RF": [_earnings_dates()],
+        }
+    )
+    sleeps = []
+    source = YahooSource(download=FakeDownload(), ticker_factory=tickers, sleep=sleeps.append)
+    rows = source.fetch_earnings(("JPM", "PNC", "RF"), D(2026, 1, 1), D(2026, 1, 31))
+    assert sleeps == [2.0, 4.0, 8.0]
+    assert set(rows["ticker"]) == {"JPM"}
+    assert set(source.failures.earnings) == {"PNC", "RF"}
+    assert tickers.answers["RF"], "never asked once the budget was spent"
+
+
 def test_latest_session_unknown():
     assert YahooSource(download=FakeDownload()).latest_session(("SPY",)) is None
 

@@ -11,6 +11,7 @@ reason, so the report can say what happened and the store does not keep it as fa
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -27,7 +28,8 @@ import pandas as pd
 import yfinance as yf
 
 from recap.config import RecapConfig
-from recap.errors import SourceError
+from recap.errors import RateLimited, SourceError
+from recap.retry import backoff_delay, retry_call
 from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, FetchFailures, empty_earnings
 from recap.sources.holdings import Holdings, normalized
 from recap.weeks import NEW_YORK
@@ -311,11 +313,6 @@ class YahooSource:
     def _with_session(self) -> dict[str, Any]:
         return {} if self._session is None else {"session": self._session}
 
-    def _backoff(self, attempt: int, what: str) -> None:
-        delay = self.backoff_seconds * 2**attempt
-        logger.warning("Yahoo Finance rate-limited %s; retrying in %.1fs", what, delay)
-        self._sleep(delay)
-
     def _download_chunk(
         self, chunk: tuple[str, ...], start: dt.date, end: dt.date
     ) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[str]]:
@@ -325,7 +322,9 @@ class YahooSource:
         said: dict[str, str] = {}
         notes: list[str] = []
         pending = chunk
-        for attempt in range(self.retries + 1):
+
+        def attempt() -> None:
+            nonlocal pending
             call = functools.partial(
                 self._download,
                 list(pending),
@@ -351,10 +350,19 @@ class YahooSource:
             for ticker in pending:
                 # A whole call that failed left no line per ticker: its error is theirs.
                 said[ticker] = by_ticker.get(ticker.upper(), " | ".join(messages))
-            limited = any(_mentions(m, _RATE_LIMIT) for m in messages)
-            if not pending or not limited or attempt == self.retries:
-                break
-            self._backoff(attempt, f"{len(pending)} tickers")
+            if pending and any(_mentions(m, _RATE_LIMIT) for m in messages):
+                raise RateLimited(f"rate limited, {len(pending)} tickers left")
+
+        # Still refused after the retries: the tickers left are reported by the caller.
+        with contextlib.suppress(RateLimited):
+            retry_call(
+                attempt,
+                retries=self.retries,
+                backoff=self.backoff_seconds,
+                retry_on=RateLimited,
+                sleep=self._sleep,
+                what="Yahoo Finance",
+            )
         return frames, {t: m for t, m in said.items() if t not in frames}, notes
 
     def fetch_bars(
@@ -406,6 +414,42 @@ class YahooSource:
         frame: pd.DataFrame | None = page.get_earnings_dates(limit=self.earnings_limit)
         return frame
 
+    def _earnings_with_retries(
+        self, ticker: str
+    ) -> tuple[pd.DataFrame | None, list[str], str | None, bool, list[str]]:
+        """One earnings page, asked again after a rate limit while the run's shared budget
+        of waits lasts: the last try's (frame, messages, raised), whether it was still
+        rate limited, and the messages of every try."""
+        last: tuple[pd.DataFrame | None, list[str], str | None] = (None, [], None)
+        every: list[str] = []
+
+        def attempt() -> None:
+            nonlocal last
+            frame, messages, raised = call_yfinance(functools.partial(self._earnings_page, ticker))
+            last = (frame, [*messages, raised] if raised is not None else messages, raised)
+            every.extend(last[1])
+            if frame is None and any(_mentions(m, _RATE_LIMIT) for m in last[1]):
+                raise RateLimited(f"rate limited, earnings of {ticker}")
+
+        def sleep(seconds: float) -> None:
+            self._earnings_waits += 1
+            self._sleep(seconds)
+
+        limited = False
+        try:
+            # The waits go on from the run's: backoff x 2 ** (waits so far), and so on.
+            retry_call(
+                attempt,
+                retries=self.retries - self._earnings_waits,
+                backoff=backoff_delay(self.backoff_seconds, self._earnings_waits + 1),
+                retry_on=RateLimited,
+                sleep=sleep,
+                what="Yahoo Finance",
+            )
+        except RateLimited:
+            limited = True
+        return (*last, limited, every)
+
     def fetch_earnings(
         self, tickers: tuple[str, ...], start: dt.date, end: dt.date
     ) -> pd.DataFrame:
@@ -425,17 +469,8 @@ class YahooSource:
             if self._earnings_wall is not None:
                 self.failures.earnings[ticker] = self._earnings_wall
                 continue
-            while True:
-                frame, messages, raised = call_yfinance(
-                    functools.partial(self._earnings_page, ticker)
-                )
-                messages = [*messages, raised] if raised is not None else messages
-                notes.extend(messages)
-                limited = any(_mentions(m, _RATE_LIMIT) for m in messages)
-                if frame is not None or not limited or self._earnings_waits >= self.retries:
-                    break
-                self._backoff(self._earnings_waits, f"earnings of {ticker}")
-                self._earnings_waits += 1
+            frame, messages, raised, limited, every = self._earnings_with_retries(ticker)
+            notes.extend(every)
             if frame is not None:
                 answered = True
                 self.failures.earnings.pop(ticker, None)
