@@ -20,6 +20,7 @@ import msgspec
 
 from recap.errors import ConfigError
 from recap.settings import (
+    PATTERN_MEANING,
     TICKER_PATTERN,
     IndexSpec,
     Settings,
@@ -136,8 +137,9 @@ def _explain(
     got = f", got {value!r}" if value is not None else ""
     if bounded := re.match(r"Expected `(int|float)` (.+)", what):
         return f"{where}: key '{key}' must be a {_NUMBER[bounded.group(1)]} {bounded.group(2)}{got}"
-    if "matching regex" in what:
-        return f"{where}: key '{key}' must be a ticker (A-Z, 0-9, '.', '=', '-', '^'){got}"
+    if "matching regex" in what:  # msgspec quotes the pattern with repr()
+        meaning = next((m for p, m in PATTERN_MEANING.items() if repr(p) in what), "valid")
+        return f"{where}: key '{key}' must be {meaning}{got}"
     if "of length" in what:
         return f"{where}: key '{key}' must not be empty"
     if "enum value" in what:

@@ -24,6 +24,18 @@ PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
 Fraction = Annotated[float, msgspec.Meta(ge=0, le=1)]
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
+HTTP_URL_PATTERN = r"^https?://[^/\s]+"
+# A folder inside the site: relative, without '..', not empty.
+SITE_FOLDER_PATTERN = r"^(?!/)(?!(.*/)?\.\.(/|$)).+$"
+HttpUrl = Annotated[str, msgspec.Meta(pattern=HTTP_URL_PATTERN)]
+SiteFolder = Annotated[str, msgspec.Meta(pattern=SITE_FOLDER_PATTERN)]
+# What each pattern means, for the error message of a value that does not match it.
+PATTERN_MEANING = {
+    TICKER_PATTERN: "a ticker (A-Z, 0-9, '.', '=', '-', '^')",
+    r"^$|" + TICKER_PATTERN: "a ticker (A-Z, 0-9, '.', '=', '-', '^') or empty",
+    HTTP_URL_PATTERN: "an http(s) URL",
+    SITE_FOLDER_PATTERN: "a folder inside the site (relative, no '..')",
+}
 
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -158,11 +170,11 @@ class EmailSettings(_Section, frozen=True, forbid_unknown_fields=True):
 class BlogSettings(_Section, frozen=True, forbid_unknown_fields=True):
     """[blog]: where posts, charts and the archive go inside a site folder."""
 
-    base_url: str
-    content_dir: str
-    media_dir: str
+    base_url: HttpUrl
+    content_dir: SiteFolder
+    media_dir: SiteFolder
     media_url: str
-    archive_dir: str
+    archive_dir: SiteFolder
     archive_url: str
     tags: tuple[str, ...]
     feed_entries: PositiveInt

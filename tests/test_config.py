@@ -159,3 +159,26 @@ def test_accept_entries_are_parsed(tmp_path):
         ("BRK-B", None),
         ("^RUT", dt.date(2025, 4, 9)),
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[blog]\nbase_url = "example.com"\n', r"'blog\.base_url' must be an http\(s\) URL"),
+        ('[blog]\ncontent_dir = "/etc/posts"\n', r"'blog\.content_dir' must be a folder inside"),
+        ('[blog]\nmedia_dir = "static/../../x"\n', r"'blog\.media_dir' must be a folder inside"),
+        ('[blog]\narchive_dir = ".."\n', r"'blog\.archive_dir' must be a folder inside"),
+        ('[blog]\narchive_dir = ""\n', r"'blog\.archive_dir' must be a folder inside"),
+    ],
+)
+def test_blog_paths_are_checked_when_the_config_loads(tmp_path, text, message):
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        read_config(path, cwd=tmp_path)
+
+
+def test_blog_folders_with_dots_in_names_are_fine(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('[blog]\ncontent_dir = "content/posts..old"\nmedia_dir = ".static"\n')
+    assert read_config(path, cwd=tmp_path).blog.media_dir == ".static"
