@@ -82,6 +82,23 @@ def _init_worker(config: RecapConfig, now: dt.datetime, formats: tuple[str, ...]
     _STATE.update(config=config, now=now, formats=formats, opened=opened)
 
 
+def _warm(config: RecapConfig, now: dt.datetime, formats: tuple[str, ...]) -> None:
+    """Open the source and load its closes cache once, before any worker forks: they inherit
+    it, and a cache that needs (re)building is built once, not once per worker."""
+    from recap import pipeline
+
+    _init_worker(config, now, formats)
+    source = _STATE["opened"].source
+    if config.data_dir is None or not hasattr(source, "fetch_closes"):
+        return
+    holdings = pipeline.holdings_for(config)
+    if holdings is None or not holdings.files:
+        return
+    tickers = tuple(dict.fromkeys(t for held in holdings.files for t in held.tickers()))
+    last = holdings.files[-1].as_of
+    source.fetch_closes(tickers, last, last)
+
+
 def _build_week(week_end: dt.date) -> WeekResult:
     """Build and write one week in this process; a RecapError becomes the week's error."""
     from recap import output, pipeline
@@ -130,11 +147,12 @@ def _results(
     # Through the store and the network, one process: SQLite writes and rate limits
     # do not gain from parallel workers.
     if workers == 1 or len(weeks) == 1 or config.data_dir is None:
-        _init_worker(config, now, formats)
+        _warm(config, now, formats)
         for week_end in weeks:
             yield _build_week(week_end)
         return
-    # fork: workers start with the parent's imports, so only the source is loaded per worker
+    _warm(config, now, formats)
+    # fork: workers start with the parent's imports and its loaded closes cache
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         max_workers=min(workers, len(weeks)),

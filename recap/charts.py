@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import io
 import logging
+import math
 import os
 import pickle
 import re
@@ -337,15 +338,15 @@ def index_week(recap: WeeklyRecap, closes: pd.DataFrame) -> Chart | None:
     worst = min(moves, key=lambda m: m.week_return)
     others = [m for m in moves if m is not best]
     if best.week_return > 0 and others and all(m.week_return <= 0 for m in others):
-        title = f"The {best.name} rose {f.pct(best.week_return)} while the others slipped"
+        title = f"The {best.short_name} rose {f.pct(best.week_return)} while the others slipped"
     elif best.week_return <= 0:
-        title = f"Every index fell; the {worst.name} lost most, {f.signed(worst.week_return)}"
+        title = f"Every index fell; the {worst.short_name} lost most, {f.signed(worst.week_return)}"
     else:
-        title = f"The {best.name} led the week, up {f.pct(best.week_return)}"
+        title = f"The {best.short_name} led the week, up {f.pct(best.week_return)}"
     base = f.day(week.base_date)
     # The end labels take the room right of the plot: on a phone, two lines each.
     sep = "\n" if _narrow() else " "
-    names = [f"{m.name}{sep}{f.signed(m.week_return)}" for m in moves]
+    names = [f"{m.short_name}{sep}{f.signed(m.week_return)}" for m in moves]
     lines = [line for n in names for line in n.split("\n")]
     fig, ax = _figure(
         title,
@@ -504,8 +505,10 @@ def _bars(
     ax.set_ylim(-0.6, len(values) - 0.4)
     locator = mticker.MaxNLocator(nbins=max(3, min(7, int(axes_in / 0.5))), steps=[1, 2, 5, 10])
     ax.xaxis.set_major_locator(locator)
-    step = float(locator.tick_values(lo, hi)[1] - locator.tick_values(lo, hi)[0])
-    ax.xaxis.set_major_formatter(_pct_formatter(0 if step >= 1 else 1, unit))
+    ticks = locator.tick_values(lo, hi)
+    step = float(ticks[1] - ticks[0])
+    digits = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
+    ax.xaxis.set_major_formatter(_pct_formatter(digits, unit))
 
 
 def sector_bars(recap: WeeklyRecap) -> Chart | None:
@@ -652,55 +655,113 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def ytd_contribution(recap: WeeklyRecap) -> Chart | None:
-    """(5) Year-to-date contribution by sector (estimate), or YTD sector returns."""
-    if recap.sectors is None:
+def _attribution_source(recap: WeeklyRecap) -> str:
+    a = recap.attribution
+    if a is None or a.week is None:
+        return _source(recap)
+    held = a.week.holdings_as_of
+    if a.method == "constituents" and held is not None:
+        return (
+            f"{_source(recap)}; weights: {a.fund} holdings of {f.long_date(held)}, drifted by price"
+        )
+    return f"{_source(recap)}; ESTIMATE: sector weights x small-cap sector funds"
+
+
+def attribution_sectors(recap: WeeklyRecap) -> Chart | None:
+    """(5) Points each sector added to the small-cap index: the week and the year to date."""
+    a = recap.attribution
+    if a is None or a.week is None:
         return None
-    lead = next((x for x in recap.sectors.leadership if x.period == "ytd"), None)
-    if lead is not None and lead.contributions:
-        items = sorted(
-            ((c.sector, c.contribution) for c in lead.contributions), key=lambda i: -i[1]
-        )
-        if lead.top_two_share is not None and len(lead.top_two) == 2:
-            title = (
-                f"{lead.top_two[0]} and {lead.top_two[1]} supplied "
-                f"{f.pct(lead.top_two_share, 0)} of the year's sector gains"
-            )
-        else:
-            title = f"{items[0][0]} contributed most to the year's gains"
-        how = "estimate" if lead.method == "estimate" else "from holdings"
-        subtitle = (
-            f"Contribution to the {lead.index_label} year-to-date return, percentage points "
-            f"({how}: sector weight × sector return)"
-        )
-        weights = lead.weights_source + (
-            f", as of {f.long_date(lead.weights_as_of)}" if lead.weights_as_of else ""
-        )
-        source = f"{_source(recap)}; weights: {weights}"
-        label: Callable[[float], str] = f.pp
-        unit, xlabel = "", "Contribution to the YTD return, % points"
-        what = "contribution to the year-to-date return by sector"
-    else:
-        with_ytd = [m for m in recap.sectors.sectors if m.ytd_return is not None]
-        if not with_ytd:
-            return None
-        items = sorted(((m.name, m.ytd_return or 0.0) for m in with_ytd), key=lambda i: -i[1])
-        title = f"{items[0][0]} leads the sectors this year, {f.signed(items[0][1])}"
-        subtitle = "Year-to-date return of each sector fund, %"
-        source, label, unit = _source(recap), f.signed, "%"
-        xlabel, what = "Year-to-date return, %", "year-to-date return by sector fund"
+    week = {s.sector: s.contribution for s in a.week.sectors if s.contribution is not None}
+    ytd = {
+        s.sector: s.contribution
+        for s in (a.ytd.sectors if a.ytd else ())
+        if s.contribution is not None
+    }
+    order = [s.sector for s in a.week.sectors if s.sector in week]
+    if not order:
+        return None
+    top = order[0]
+    verb = "added" if week[top] > 0 else "subtracted"
+    title = f"{top} {verb} the most to the {a.index} this week, {f.pp(week[top])}"
+    how = (
+        "estimate: sector weight × small-cap sector fund"
+        if a.method == "estimate"
+        else ("each stock's weight × its return, summed by sector")
+    )
     fig, ax = _figure(
-        title, subtitle, source, height=0.78 + 0.24 * len(items) + 0.8, right=0.3, bottom=0.8
+        title,
+        f"Points added to the {a.index}'s return by sector ({how})",
+        _attribution_source(recap),
+        height=0.78 + 0.24 * len(order) * (2 if _narrow() and ytd else 1) + 1.05,
+        right=0.3,
+        bottom=0.8,
     )
-    _inset(fig, ax, max(_text_width(name, 8.5) for name, _ in items) + 0.2)
-    _bars(fig, ax, items, label, unit)
-    ax.set_xlabel(xlabel)
-    first, last = items[0], items[-1]
-    alt = (
-        f"Bar chart of {what}. {title}. Largest: {first[0]} {label(first[1])}; "
-        f"smallest: {last[0]} {label(last[1])}."
+    _inset(fig, ax, max(_text_width(s, 8.5) for s in order) + 0.2)
+    x0, y0, w, h = ax.get_position().bounds
+    panels = [(ax, "This week", [(s, week[s]) for s in order])]
+    if ytd:
+        # Side by side on the page; on a phone, one above the other.
+        if _narrow():
+            gap = 0.55 / fig.get_figheight()
+            half = (h - gap) / 2
+            ax.set_position((x0, y0 + half + gap, w, half))
+            other = fig.add_axes((x0, y0, w, half))
+        else:
+            gap = 0.35 / fig.get_figwidth()
+            half = (w - gap) / 2
+            ax.set_position((x0, y0, half, h))
+            other = fig.add_axes((x0 + half + gap, y0, half, h))
+        panels.append((other, "Year to date", [(s, ytd.get(s, 0.0)) for s in order]))
+    for panel, label, items in panels:
+        _bars(fig, panel, items, f.pp, "")
+        panel.set_title(label, loc="left", fontsize=9, fontweight="bold", color=INK, pad=4)
+    panels[-1][0].set_xlabel("Points")
+    if len(panels) > 1 and not _narrow():
+        panels[0][0].set_xlabel("Points")
+        panels[1][0].tick_params(axis="y", labelleft=False)
+    parts = "; ".join(
+        f"{s} {f.pp(week[s])} this week" + (f", {f.pp(ytd[s])} this year" if s in ytd else "")
+        for s in order
     )
-    return _save(fig, "ytd-sectors", title, alt)
+    alt = f"Bar chart of the points each sector added to the {a.index}'s return. {title}. {parts}."
+    return _save(fig, "attribution", title, alt)
+
+
+def _stock_label(name: str, ticker: str, limit: int = 26) -> str:
+    short = name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+    return f"{short} ({ticker})"
+
+
+def top_stocks(recap: WeeklyRecap, detractors: int = 5) -> Chart | None:
+    """(6) The week's largest contributing and detracting stocks, in points."""
+    a = recap.attribution
+    if a is None or a.week is None or a.method != "constituents" or not a.week.top:
+        return None
+    rows = list(a.week.top) + list(reversed(a.week.bottom[:detractors]))
+    best = a.week.top[0]
+    title = (
+        f"{best.name} ({best.ticker}) added the most to the {a.index}, {f.pp(best.contribution)}"
+    )
+    fig, ax = _figure(
+        title,
+        f"Points added to the {a.index}'s week by its largest contributors and detractors "
+        "(weight × return)",
+        _attribution_source(recap),
+        height=0.78 + 0.24 * len(rows) + 0.8,
+        right=0.3,
+        bottom=0.8,
+    )
+    labels = [_stock_label(r.name, r.ticker, 18 if _narrow() else 26) for r in rows]
+    _inset(fig, ax, max(_text_width(label, 8.5) for label in labels) + 0.2)
+    _bars(fig, ax, list(zip(labels, (r.contribution for r in rows), strict=True)), f.pp, "")
+    ax.set_xlabel("Points added to the week's return")
+    parts = "; ".join(
+        f"{r.name} ({r.ticker}) {f.pp(r.contribution)} on a {f.signed(r.stock_return)} move"
+        for r in rows
+    )
+    alt = f"Bar chart of the stocks that added and subtracted most this week. {title}. {parts}."
+    return _save(fig, "top-stocks", title, alt)
 
 
 _MAKERS: tuple[tuple[str, str], ...] = (
@@ -708,14 +769,16 @@ _MAKERS: tuple[tuple[str, str], ...] = (
     ("small-vs-large", "small caps against large caps over the year"),
     ("sectors", "sector week returns"),
     ("banks", "bank earnings surprise against reaction"),
-    ("ytd-sectors", "year-to-date sectors"),
+    ("attribution", "points added by sector"),
+    ("top-stocks", "the stocks that added and subtracted most"),
 )
 _WHY = {
     "indexes": "the closes of the week are incomplete",
     "small-vs-large": "less than three months of closes for both indexes",
     "sectors": "no sector fund closes for the week",
     "banks": "fewer than two banks reported with an estimate and a price reaction",
-    "ytd-sectors": "no year-to-date sector returns",
+    "attribution": "no attribution of the small-cap index's move this week",
+    "top-stocks": "no prices for the small-cap index's own stocks this week",
 }
 
 
@@ -743,7 +806,9 @@ def _make(name: str, recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConf
         return sector_bars(recap)
     if name == "banks":
         return bank_scatter(recap)
-    return ytd_contribution(recap)
+    if name == "attribution":
+        return attribution_sectors(recap)
+    return top_stocks(recap)
 
 
 def _draw_in_child(
@@ -791,8 +856,8 @@ def draw_charts(
 ) -> tuple[tuple[Chart, ...], tuple[str, ...]]:
     """Every chart the data allows, and a data note for each one left out.
 
-    With ``parallel`` (and where forking is safe) a second process draws two of the
-    five charts, which takes about a third off the charts' share of a build.
+    With ``parallel`` (and where forking is safe) a second process draws half of the
+    charts, which takes about a third off the charts' share of a build.
     """
     _font()
     names = [n for n, _ in _MAKERS]

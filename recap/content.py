@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from recap import drivers as drivers_mod
+from recap.analytics import attribution as attribution_mod
 from recap.analytics import banks as banks_mod
 from recap.analytics import risks as risks_mod
 from recap.analytics import sectors as sectors_mod
@@ -21,19 +23,19 @@ from recap.analytics.indexes import move_for_role
 from recap.config import RecapConfig
 from recap.errors import ConfigError
 from recap.model import (
+    Attribution,
     BankSection,
     IndexMove,
-    Leadership,
+    MarketBreadth,
     RiskNote,
     RiskSection,
-    SectorMove,
     SectorSection,
     Watchlist,
     Week,
     WeekAhead,
     WeeklyRecap,
 )
-from recap.sources.holdings import Holdings
+from recap.sources.holdings import IndexHoldings
 from recap.weeks import next_week
 
 
@@ -42,6 +44,8 @@ class Content:
     """What compute_content found, before it goes into the WeeklyRecap."""
 
     sectors: SectorSection | None
+    attribution: Attribution | None
+    market_breadth: MarketBreadth | None
     banks: BankSection | None
     risks: RiskSection | None
     week_ahead: WeekAhead | None
@@ -75,6 +79,7 @@ def content_tickers(config: RecapConfig) -> tuple[str, ...]:
         out.extend(tickers)
     out.extend(config.section("banks").get("large", []))
     out.append(str(config.section("risks").get("semis", "")))
+    out.extend(drivers_mod.driver_tickers(config))
     return tuple(t for t in dict.fromkeys(out) if t)
 
 
@@ -111,103 +116,11 @@ def _missing_note(tickers: Sequence[str], where: str, week: Week, closes: pd.Dat
     return f"{said} in the data; left out of {where}."
 
 
-def _config_weights(
-    config: RecapConfig,
-) -> tuple[tuple[tuple[str, float], ...], str, dt.date | None]:
-    table = config.section("contribution")
-    rows = table.get("weights", [])
-    if not rows:
-        return (), "", None
-    source = str(table.get("weights_source", "")).strip()
-    as_of_text = str(table.get("weights_as_of", "")).strip()
-    if not source or not as_of_text:
-        raise ConfigError(
-            "key 'contribution.weights' needs 'contribution.weights_source' and "
-            "'contribution.weights_as_of' (where the weights come from, and when)"
-        )
-    try:
-        as_of = dt.date.fromisoformat(as_of_text)
-    except ValueError:
-        raise ConfigError(
-            f"key 'contribution.weights_as_of' must be a date (YYYY-MM-DD), got {as_of_text!r}"
-        ) from None
-    weights: list[tuple[str, float]] = []
-    for i, row in enumerate(rows):
-        if not isinstance(row, Mapping) or not isinstance(row.get("sector"), str):
-            raise ConfigError(f"key 'contribution.weights[{i}]' must have a 'sector' name")
-        w = row.get("weight")
-        if isinstance(w, bool) or not isinstance(w, int | float) or not 0 <= w <= 1:
-            raise ConfigError(
-                f"key 'contribution.weights[{i}].weight' must be a fraction from 0 to 1, got {w!r}"
-            )
-        weights.append((row["sector"], float(w)))
-    if sum(w for _, w in weights) > 1.0001:
-        raise ConfigError("key 'contribution.weights': the weights add up to more than 1")
-    return tuple(weights), source, as_of
-
-
-def _leadership(
-    sectors: Sequence[SectorMove],
-    gics: Mapping[str, str],
-    holdings: Holdings | None,
-    config: RecapConfig,
-    indexes: Sequence[IndexMove],
-    left_out: Collection[str] = (),
-) -> tuple[tuple[Leadership, ...], tuple[str, ...]]:
-    etf = str(config.section("contribution").get("etf", ""))
-    label = next((m.label for m in indexes if etf in (m.symbol, m.index_symbol)), etf)
-    if holdings is not None:
-        weights, source, as_of = holdings.sector_weights, holdings.source, holdings.as_of
-    else:
-        weights, source, as_of = _config_weights(config)
-    if not weights:
-        return (), (
-            f"No sector weights for {label} (no holdings file and no weights in config): "
-            "contribution by sector is left out.",
-        )
-    by_sector = {gics[m.ticker]: m for m in sectors if gics.get(m.ticker)}
-    notes: list[str] = []
-    uncovered = [(s, w) for s, w in weights if s not in by_sector]
-    if uncovered:
-        share = sum(w for _, w in uncovered)
-        fund_of = {sector: ticker for ticker, sector in gics.items() if sector}
-        missing = [s for s, _ in uncovered if fund_of.get(s) not in left_out]
-        dropped = [f"{s} ({fund_of[s]})" for s, _ in uncovered if fund_of.get(s) in left_out]
-        why = []
-        if missing:
-            why.append(f"no sector ETF for {', '.join(missing)}")
-        if dropped:
-            why.append(f"the fund of {', '.join(dropped)} failed the price checks")
-        notes.append(
-            f"Contribution by sector covers {1 - share:.1%} of {label}'s weight; "
-            + "; ".join(why)
-            + "."
-        )
-    out: list[Leadership] = []
-    for period in ("week", "ytd"):
-        returns = {
-            s: (m.week_return if period == "week" else m.ytd_return) for s, m in by_sector.items()
-        }
-        lead = sectors_mod.compute_leadership(
-            weights,
-            {s: r for s, r in returns.items() if r is not None},
-            period=period,
-            index_label=label,
-            method="estimate",
-            weights_source=source,
-            weights_as_of=as_of,
-        )
-        if lead is not None:
-            out.append(lead)
-    return tuple(out), tuple(notes)
-
-
 def _sector_section(
     closes: pd.DataFrame,
     week: Week,
-    indexes: Sequence[IndexMove],
     config: RecapConfig,
-    holdings: Holdings | None,
+    attribution: Attribution | None,
     left_out: Collection[str] = (),
 ) -> tuple[SectorSection | None, dict[str, Watchlist], tuple[str, ...]]:
     table = config.section("sectors")
@@ -241,8 +154,10 @@ def _sector_section(
         return None, lists, tuple(notes)
     top = int(table.get("leaders", 3))
     gics = {s["ticker"]: s.get("gics", "") for s in etfs}
-    leadership, lead_notes = _leadership(sectors, gics, holdings, config, indexes, left_out)
-    notes.extend(lead_notes)
+    small_caps = drivers_mod.compare_sectors(sectors, gics, attribution, closes, week, config)
+    funds = drivers_mod.sector_funds(config)
+    priced = _with_week(closes, week)
+    note_missing([t for t in funds.values() if t not in priced], "the small-cap sector comparison")
     every = list(sectors) + list(inds) + [m for wl in lists.values() for m in wl.members]
     ytd_sorted = sorted(
         (m for m in sectors if m.ytd_rank is not None), key=lambda m: m.ytd_rank or 0
@@ -254,11 +169,17 @@ def _sector_section(
         laggards=tuple(reversed(sectors[-top:])) if len(sectors) > top else (),
         ytd_leaders=tuple(ytd_sorted[:top]),
         watchlists=tuple(lists.values()),
-        leadership=leadership,
+        small_caps=small_caps,
         breadth=sectors_mod.compute_breadth(every),
         rank_changes=sectors_mod.rank_changes(sectors, int(table.get("rank_shift", 5))),
     )
     return section, lists, tuple(notes)
+
+
+def _with_week(closes: pd.DataFrame, week: Week) -> set[str]:
+    """Tickers with a close on the base date and the week's last session."""
+    rows = closes.loc[closes.index.isin([pd.Timestamp(week.base_date), pd.Timestamp(week.end)])]
+    return set(rows.columns[rows.notna().sum() == 2]) if len(rows) == 2 else set()
 
 
 def _bank_section(
@@ -312,20 +233,15 @@ def _risk_section(
     week: Week,
     indexes: Sequence[IndexMove],
     config: RecapConfig,
-    sectors: SectorSection | None,
+    attribution: Attribution | None,
     lists: Mapping[str, Watchlist],
 ) -> RiskSection:
     table = config.section("risks")
     window = int(table.get("window_sessions", 63))
     share_limit, hhi_limit = float(table["share_threshold"]), float(table["hhi_threshold"])
-    ytd = next((x for x in (sectors.leadership if sectors else ()) if x.period == "ytd"), None)
-    flagged = bool(
-        ytd is not None
-        and (
-            (ytd.top_two_share is not None and ytd.top_two_share > share_limit)
-            or (ytd.hhi is not None and ytd.hhi > hhi_limit)
-        )
-    )
+    ytd = attribution.ytd if attribution else None
+    two, share, hhi = attribution_mod.concentration(ytd) if ytd else ((), None, None)
+    flagged = (share is not None and share > share_limit) or (hhi is not None and hhi > hhi_limit)
     small = move_for_role(indexes, config, "small")
     large = move_for_role(indexes, config, "large")
     basket_name = str(table.get("basket", ""))
@@ -335,10 +251,10 @@ def _risk_section(
     semis = str(table.get("semis", ""))
     diff = risks_mod.difference
     return RiskSection(
-        index_label=ytd.index_label if ytd else (small.label if small else ""),
-        concentration_share=ytd.top_two_share if ytd else None,
-        concentration_sectors=ytd.top_two if ytd else (),
-        hhi=ytd.hhi if ytd else None,
+        index_label=attribution.index if attribution else (small.label if small else ""),
+        concentration_share=share,
+        concentration_sectors=two,
+        hhi=hhi,
         concentration_flagged=flagged,
         share_threshold=share_limit,
         hhi_threshold=hhi_limit,
@@ -366,31 +282,46 @@ def compute_content(
     week: Week,
     indexes: Sequence[IndexMove],
     config: RecapConfig,
-    holdings: Holdings | None,
+    holdings: IndexHoldings | None,
     left_out: Collection[str] = (),
+    *,
+    constituents: pd.DataFrame | None = None,
 ) -> Content:
-    """Sectors, banks, risks and the week ahead for one week (closes end at week.end).
+    """Sectors, attribution, banks, risks and the week ahead for one week (closes end at
+    week.end; ``constituents``: the closes of the index's own stocks).
 
     ``left_out``: tickers the price checks took out; the pipeline names them in the data
     notes, so they are not reported again as missing.
     """
-    sectors, lists, notes = _sector_section(closes, week, indexes, config, holdings, left_out)
+    found = drivers_mod.compute_drivers(closes, constituents, week, indexes, config, holdings)
+    sectors, lists, notes = _sector_section(closes, week, config, found.attribution, left_out)
+    notes = found.notes + notes
     earnings = banks_mod.drop_repeats(earnings, int(config.section("banks")["duplicate_days"]))
     banks = _bank_section(closes, earnings, week, config, lists)
-    risks = _risk_section(closes, week, indexes, config, sectors, lists)
+    risks = _risk_section(closes, week, indexes, config, found.attribution, lists)
     ahead = next_week(week)
     groups = dict(_watchlists(config))
     groups["Large banks"] = [str(t) for t in config.section("banks").get("large", [])]
     week_ahead = WeekAhead(
         week=ahead, earnings=banks_mod.upcoming(earnings, ahead, groups, _names(config))
     )
-    return Content(sectors=sectors, banks=banks, risks=risks, week_ahead=week_ahead, notes=notes)
+    return Content(
+        sectors=sectors,
+        attribution=found.attribution,
+        market_breadth=found.market_breadth,
+        banks=banks,
+        risks=risks,
+        week_ahead=week_ahead,
+        notes=notes,
+    )
 
 
 def content_fields(content: Content) -> dict[str, Any]:
     """The WeeklyRecap fields this module fills."""
     return {
         "sectors": content.sectors,
+        "attribution": content.attribution,
+        "market_breadth": content.market_breadth,
         "banks": content.banks,
         "risks": content.risks,
         "week_ahead": content.week_ahead,

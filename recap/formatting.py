@@ -91,6 +91,13 @@ def times(value: float | None) -> str:
     return f"{value:.1f}x"
 
 
+def count(value: int | None) -> str:
+    """A count with thousands separators: 1128 -> '1,128'."""
+    if value is None:
+        return DASH
+    return f"{value:,}"
+
+
 def sign_class(value: float | None) -> str:
     """CSS class for a figure: 'up', 'down' or 'flat' (colour always goes with a sign)."""
     if _missing(value):
@@ -140,6 +147,7 @@ def week_span(start: dt.date, end: dt.date) -> str:
 
 __all__ = [
     "bps",
+    "count",
     "day",
     "eps",
     "long_date",

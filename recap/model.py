@@ -48,6 +48,7 @@ class IndexMove:
     """How one index (or its ETF proxy) moved over the week."""
 
     name: str = _help("Name of what the numbers track, e.g. 'Nasdaq-100' for QQQ")
+    short_name: str = _help("Short name for tight places and later references, e.g. 'Dow'")
     symbol: str = _help("Symbol whose closes were used, e.g. '^RUT' or 'IWM'")
     index_symbol: str = _help("The index's own Yahoo symbol, e.g. '^RUT'")
     is_proxy: bool = _help("True when an ETF stood in for the index")
@@ -67,6 +68,11 @@ class IndexMove:
     def label(self) -> str:
         """'Russell 2000 (IWM)' for a proxy, 'S&P 500' for the index itself."""
         return f"{self.name} ({self.symbol})" if self.is_proxy else self.name
+
+    @property
+    def short_label(self) -> str:
+        """'Nasdaq-100 (QQQ)' for a proxy, 'Dow' for the index itself."""
+        return f"{self.short_name} ({self.symbol})" if self.is_proxy else self.short_name
 
 
 @dataclass(frozen=True)
@@ -168,38 +174,114 @@ class Watchlist(_Record):
     missing: tuple[str, ...] = _help("Members without data for the week (listed in data notes)")
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """One sector's share of an index's move."""
-
-    sector: str = _help("GICS sector name")
-    weight: float = _help("Weight in the index (fraction) at the start of the period")
-    sector_return: float = _help("Return of the sector over the period (fraction)")
-    contribution: float = _help("weight x return: fraction of the index's return")
-    share: float | None = _help("contribution / sum of positive contributions (gains only)")
+def _json(name: str, text: str) -> Any:
+    """A field whose recap.json key differs from its Python name ('return' is a keyword)."""
+    return field(metadata={"help": text, "json": name})
 
 
 @dataclass(frozen=True)
-class Leadership(_Record):
-    """Which sectors drove an index's move over a period (week or year to date)."""
+class SectorContribution:
+    """One sector of an index: its weight, its own return, and what it added to the index."""
 
-    period: str = _help("'week' or 'ytd'")
-    index_label: str = _help("The index whose move is broken down, e.g. 'Russell 2000 (IWM)'")
-    method: str = _help("'exact' (holdings x their prices) or 'estimate' (weights x sector ETFs)")
-    weights_source: str = _help("Where the weights came from, e.g. 'iShares IWM holdings file'")
-    weights_as_of: dt.date | None = _help("As-of date of the weights")
-    contributions: tuple[Contribution, ...] = _help("By sector, largest contribution first")
-    total: float = _help("Sum of contributions: the estimated index return")
-    top_two: tuple[str, ...] = _help("The two sectors with the largest positive contribution")
-    top_two_share: float | None = _help("Their share of the sum of positive contributions")
-    hhi: float | None = _help("Herfindahl index of the positive shares (1.0 = one sector)")
+    sector: str = _help("Sector, as the holdings file names it (GICS)")
+    weight: float = _help("The sector's weight in the index at the period's base date (fraction)")
+    sector_return: float | None = _json(
+        "return",
+        "Cap-weighted return of the sector's priced stocks (or its small-cap fund, for an "
+        "estimate); None when it has none",
+    )
+    contribution: float | None = _help(
+        "Points the sector added to the index's return (fraction): sum of weight x return "
+        "over its priced stocks; None when it has none"
+    )
+
+
+@dataclass(frozen=True)
+class StockContribution:
+    """One constituent's part in an index's move."""
+
+    ticker: str = _help("Yahoo symbol")
+    name: str = _help("Company name")
+    sector: str = _help("Sector, as the holdings file names it")
+    weight: float = _help("Weight in the index at the period's base date (drifted by price)")
+    stock_return: float = _json("return", "The stock's return over the period")
+    contribution: float = _help("weight x return: points added to the index's return (fraction)")
+
+
+@dataclass(frozen=True)
+class PeriodAttribution(_Record):
+    """Where an index's move over one period (the week, or the year to date) came from."""
+
+    holdings_as_of: dt.date | None = _help(
+        "As-of date of the holdings file used (the latest on or before base_date, else the "
+        "earliest); None for an estimate from sector weights without a date"
+    )
+    base_date: dt.date = _help("Session whose close is the base of the period's returns")
+    index_return: float | None = _help(
+        "Return of the index ETF (the fund) over the period: what the contributions add up to"
+    )
+    contributions_total: float = _help("Sum of the contributions of every priced stock (fraction)")
+    residual: float | None = _help("index_return minus contributions_total")
+    coverage: float = _help("Share of the index's weight whose return is known (0 to 1)")
+    sectors: tuple[SectorContribution, ...] = _help("By sector, largest contribution first")
+    top: tuple[StockContribution, ...] = _help("The ten largest contributors, largest first")
+    bottom: tuple[StockContribution, ...] = _help("The ten largest detractors, worst first")
+
+
+@dataclass(frozen=True)
+class Attribution(_Record):
+    """Which sectors and stocks drove the small-cap index, for the week and the year."""
+
+    index: str = _help("The index whose move is broken down, e.g. 'Russell 2000'")
+    fund: str = _help("The ETF whose holdings give the weights, e.g. 'IWM'")
+    method: str = _help(
+        "'constituents' (each holding's drifted weight x its own return) or 'estimate' "
+        "(sector weight x the small-cap sector fund's return)"
+    )
+    week: PeriodAttribution | None = _help("The week, from the close of week.base_date")
+    ytd: PeriodAttribution | None = _help("The year to date, from the prior year's last close")
+
+
+@dataclass(frozen=True)
+class MarketBreadth:
+    """How the index's own stocks moved on the week."""
+
+    universe: str = _help("Which stocks, e.g. 'Russell 2000 stocks (IWM holdings of 2025-11-05)'")
+    names: int = _help("Stocks with a close on the base date and the week's last session")
+    advancers: int = _help("Stocks up on the week")
+    decliners: int = _help("Stocks down on the week")
+    unchanged: int = _help("Stocks whose week return rounds to 0.00%")
+    above_50d: int = _help("Stocks closing above their 50-session average")
+    with_50d: int = _help("Stocks with 50 sessions of history (the base of above_50d)")
+    new_highs_52w: int = _help(
+        "Stocks that closed above every close of the prior 52 weeks on a session of the week "
+        "(counted only with a year of history)"
+    )
+    new_lows_52w: int = _help("Stocks that closed below every close of the prior 52 weeks")
+
+
+@dataclass(frozen=True)
+class SectorComparison:
+    """One sector's week and year in large caps (Select Sector SPDR) and small caps."""
+
+    sector: str = _help("GICS sector")
+    large_ticker: str = _help("The large-cap sector fund, e.g. 'XLK' ('' when none)")
+    large_week: float | None = _help("Its week return")
+    large_ytd: float | None = _help("Its YTD return")
+    small_week: float | None = _help("Cap-weighted week return of the index's own stocks in it")
+    small_ytd: float | None = _help("Cap-weighted YTD return of the index's own stocks in it")
+    fund_ticker: str = _help("The small-cap sector fund, e.g. 'PSCT' ('' when none)")
+    fund_week: float | None = _help("Its week return")
+    fund_ytd: float | None = _help("Its YTD return")
 
 
 @dataclass(frozen=True)
 class Breadth:
     """How many names of the universe rose and fell on the week."""
 
-    names: int = _help("Tickers of the sector and watchlist universe with data for the week")
+    names: int = _help(
+        "Sector funds, industry funds and watchlist stocks tracked here with data for the week"
+    )
     advancers: int = _help("Names up on the week")
     decliners: int = _help("Names down on the week")
     unchanged: int = _help("Names flat on the week")
@@ -217,8 +299,10 @@ class SectorSection(_Record):
     laggards: tuple[SectorMove, ...] = _help("Bottom three sectors on the week, worst first")
     ytd_leaders: tuple[SectorMove, ...] = _help("Top three sectors year to date")
     watchlists: tuple[Watchlist, ...] = _help("Themes from config, in config order")
-    leadership: tuple[Leadership, ...] = _help("Contribution by sector: week, then YTD")
-    breadth: Breadth | None = _help("Advancers and decliners in the universe")
+    small_caps: tuple[SectorComparison, ...] = _help(
+        "Each sector in large caps and in small caps (the index's stocks, its sector fund)"
+    )
+    breadth: Breadth | None = _help("Advancers and decliners among the funds and watchlists")
     rank_changes: tuple[tuple[str, int, int], ...] = _help(
         "(ticker, ytd_rank, week_rank) for sectors whose week rank differs from YTD by 5+"
     )
@@ -288,9 +372,15 @@ class RiskSection(_Record):
     """Risk Spotlight: concentration of gains and the AI-hardware trade."""
 
     index_label: str = _help("The index whose YTD gains are broken down")
-    concentration_share: float | None = _help("YTD share of gains from the top two sectors")
-    concentration_sectors: tuple[str, ...] = _help("Those two sectors")
-    hhi: float | None = _help("Herfindahl index of YTD sector shares of gains")
+    concentration_share: float | None = _help(
+        "The top two sectors' YTD contributions / the sum of all contributions; None unless "
+        "that sum is positive, coverage at least 90% and the residual within 1 point"
+    )
+    concentration_sectors: tuple[str, ...] = _help("The two sectors that added most this year")
+    hhi: float | None = _help(
+        "Herfindahl index of the sectors' shares of the positive YTD contributions (1.0 = one "
+        "sector); None under the same conditions as concentration_share"
+    )
     concentration_flagged: bool = _help("Share or HHI above the config thresholds")
     share_threshold: float = _help("Config threshold for the top-two share")
     hhi_threshold: float = _help("Config threshold for the HHI")
@@ -335,13 +425,19 @@ class WeeklyRecap(_Record):
     dek: str = _help("One-line summary under the headline")
     narrative: tuple[Paragraph, ...] = _help("Prose for every section, written from the facts")
     sectors: SectorSection | None = _help("Sector Highlights and Drivers; None without sector data")
+    attribution: Attribution | None = _help(
+        "Where the small-cap index's move came from; None without holdings or sector weights"
+    )
+    market_breadth: MarketBreadth | None = _help(
+        "Advancers, decliners, 50-day and 52-week figures across the index's own stocks"
+    )
     banks: BankSection | None = _help("Regional-bank earnings; None when no bank reported")
     risks: RiskSection | None = _help("Risk Spotlight")
     week_ahead: WeekAhead | None = _help("The next trading week")
 
-    def paragraphs(self, section: str) -> tuple[str, ...]:
-        """The narrative paragraphs of one section."""
-        return tuple(p.text for p in self.narrative if p.section == section)
+    def paragraphs(self, *sections: str) -> tuple[str, ...]:
+        """The narrative paragraphs of these sections, in the order of the text."""
+        return tuple(p.text for p in self.narrative if p.section in sections)
 
 
 def _plain(value: Any) -> Any:
@@ -350,7 +446,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        return {
+            f.metadata.get("json", f.name): _plain(getattr(value, f.name)) for f in fields(value)
+        }
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

@@ -16,10 +16,11 @@ from typing import Any
 import jinja2
 
 from recap import formatting, render
+from recap.analytics.attribution import MIN_COVERAGE
 from recap.analytics.indexes import move_for_role
 from recap.config import RecapConfig
 from recap.errors import RenderError
-from recap.model import IndexMove, Paragraph, WeeklyRecap
+from recap.model import IndexMove, Paragraph, PeriodAttribution, SectorContribution, WeeklyRecap
 from recap.weeks import holiday_names
 
 SECTION_MARK = "@@ "
@@ -68,6 +69,27 @@ def ordinal(n: int) -> str:
     """1 -> '1st', 11 -> '11th'."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def leading_sectors(
+    period: PeriodAttribution, n: int = 3
+) -> tuple[tuple[SectorContribution, ...], SectorContribution | None]:
+    """The sectors that moved the index most in the direction of its move (up to ``n``),
+    and the one that pushed hardest the other way (None when none did).
+
+    The direction is the sign of the sum of contributions, so a falling index is led by
+    the sectors that subtracted most.
+    """
+    rows = [s for s in period.sectors if s.contribution is not None]
+    up = period.contributions_total >= 0
+    same = [s for s in rows if (s.contribution or 0.0) * (1 if up else -1) > 0]
+    other = [s for s in rows if (s.contribution or 0.0) * (1 if up else -1) < 0]
+    same.sort(key=lambda s: -abs(s.contribution or 0.0))
+    other.sort(key=lambda s: -abs(s.contribution or 0.0))
+    # A contribution that prints as 0.00 pts is no driver either way.
+    same = [s for s in same if round((s.contribution or 0.0) * 10000)]
+    other = [s for s in other if round((s.contribution or 0.0) * 10000)]
+    return tuple(same[:n]), (other[0] if other else None)
 
 
 def _role(recap: WeeklyRecap, config: RecapConfig, role: str) -> IndexMove | None:
@@ -187,6 +209,8 @@ def _story(env: jinja2.Environment, recap: WeeklyRecap, config: RecapConfig) -> 
         ],
         holidays=holiday_names(recap.week),
         next_holidays=holiday_names(recap.week_ahead.week) if recap.week_ahead else {},
+        leading_sectors=leading_sectors,
+        min_coverage=MIN_COVERAGE,
     )
 
 

@@ -51,7 +51,7 @@ from recap.model import (
     recap_to_dict,
 )
 from recap.sources.base import PriceSource, closes_frame, failures_of
-from recap.sources.holdings import Holdings
+from recap.sources.holdings import IndexHoldings
 from recap.sources.opening import OpenSource, index_tickers, open_source, resolve_week
 from recap.weeks import CALENDAR_START, latest_complete_week, next_week, sessions_between
 
@@ -70,12 +70,13 @@ class MarketData:
 
     closes: pd.DataFrame
     earnings: pd.DataFrame
-    holdings: Holdings | None
+    holdings: IndexHoldings | None
     source: str
     excluded: tuple[PriceFlag, ...] = ()  # series the price checks took out (all flags)
     unfetched: Mapping[str, str] = dataclasses.field(default_factory=dict)
     earnings_missing: Mapping[str, str] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the checks, the reconciliation and the fetch said
+    constituents: pd.DataFrame | None = None  # closes of the index's own stocks
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,15 @@ def compute_indexes(
     notes: list[str] = []
     for spec, symbol in picked:
         is_proxy = symbol != spec.symbol
-        name = spec.proxy_name if is_proxy else spec.name
+        name = spec.proxy_label if is_proxy else spec.name
         moves.append(
             compute_index_move(
-                closes[symbol], week, name=name, symbol=symbol, index_symbol=spec.symbol
+                closes[symbol],
+                week,
+                name=name,
+                symbol=symbol,
+                index_symbol=spec.symbol,
+                short_name=spec.short(is_proxy),
             )
         )
         if is_proxy:
@@ -201,7 +207,7 @@ def fetch_market(
     source: PriceSource,
     config: RecapConfig,
     week: Week,
-    holdings: Holdings | None = None,
+    holdings: IndexHoldings | None = None,
 ) -> MarketData:
     """Every frame the week needs, in two batched bar calls and one earnings call.
 
@@ -236,8 +242,8 @@ def fetch_market(
             f"in the {source.name} source (its data ends: {last})"
         )
     closes, excluded, notes = screen_prices({**long_history, **recent}, closes, week, config)
-    if holdings is None:
-        holdings = holdings_for(config, week.base_date)
+    if holdings is None and config.data_dir is not None:
+        holdings = holdings_for(config)  # a snapshot's own dated holdings files
     ahead = next_week(week)
     wanted = content_mod.earnings_tickers(config)
     earnings = source.fetch_earnings(wanted, week.start - dt.timedelta(days=7), ahead.end)
@@ -251,10 +257,10 @@ def fetch_market(
     )
     unfetched = {t: r for t, r in failures.bars.items() if t in indexes or t in extra}
     earnings_missing = {t: failures.earnings[t] for t in wanted if t in failures.earnings}
-    return MarketData(
+    market = MarketData(
         closes=closes,
         earnings=earnings,
-        holdings=holdings,
+        holdings=None,
         source=source.name,
         excluded=excluded,
         unfetched=unfetched,
@@ -263,6 +269,61 @@ def fetch_market(
         + earnings_notes
         + _fetch_notes(source, indexes, unfetched, earnings_missing, config),
     )
+    return add_holdings(market, source, config, week, holdings)
+
+
+def add_holdings(
+    market: MarketData,
+    source: PriceSource,
+    config: RecapConfig,
+    week: Week,
+    holdings: IndexHoldings | None,
+) -> MarketData:
+    """The market data with the holdings, and the closes of the stocks the week's
+    attribution and breadth need (from the holdings dates to the week's end), each
+    series checked like every other close: a flagged stock is left out (uncovered)."""
+    from recap.drivers import needed_files
+    from recap.sources.closes import fetch_closes
+
+    files = needed_files(holdings, week)
+    if not files:
+        return dataclasses.replace(market, holdings=holdings)
+    tickers = tuple(dict.fromkeys(t for held in files for t in held.tickers()))
+    start = min(week.start - dt.timedelta(days=CONTENT_LOOKBACK_DAYS), files[0].as_of)
+    end = max(week.end, files[-1].as_of)
+    closes = fetch_closes(source, tickers, start, end, progress=None)
+    closes, flagged, notes = screen_constituents(closes, week, config, files[0].fund)
+    return dataclasses.replace(
+        market,
+        holdings=holdings,
+        constituents=closes,
+        excluded=market.excluded + flagged,
+        notes=market.notes + notes,
+    )
+
+
+def screen_constituents(
+    closes: pd.DataFrame, week: Week, config: RecapConfig, fund: str
+) -> tuple[pd.DataFrame, tuple[PriceFlag, ...], tuple[str, ...]]:
+    """The constituents' closes through the same price checks; a flagged stock is taken
+    out whole (the attribution counts it uncovered) and one note says how many."""
+    if closes.empty:
+        return closes, (), ()
+    sessions = sessions_between(closes.index.min().date(), closes.index.max().date())
+    flags = quality.check_prices(closes, None, sessions, (week.base_date, *week.session_dates))
+    result = quality.screen(closes, flags, leads=(), accept=config.accept)
+    out = tuple(dict.fromkeys(f.ticker for f in result.excluded))
+    if not out:
+        return result.closes, (), ()
+    first = [next(f for f in result.excluded if f.ticker == t) for t in out]
+    shown = "; ".join(str(f) for f in first[:3]) + ("; ..." if len(first) > 3 else "")
+    note = (
+        f"Price checks left {len(out)} of the {fund} holdings' stocks out of the "
+        f"attribution and breadth, counted as unpriced ({shown})."
+    )
+    for flag in first:
+        logger.info("constituent left out: %s", flag)
+    return result.closes, result.excluded, (note,)
 
 
 def _funds(config: RecapConfig) -> set[str]:
@@ -352,7 +413,14 @@ def compute_recap(
     left_out = tuple(dict.fromkeys(f.ticker for f in market.excluded))
     banks = content_mod.bank_tickers(config)
     content = content_mod.compute_content(
-        closes, market.earnings, week, indexes, config, market.holdings, left_out
+        closes,
+        market.earnings,
+        week,
+        indexes,
+        config,
+        market.holdings,
+        left_out,
+        constituents=market.constituents,
     )
     last_bar = closes.index.max().date()
     first_flags = tuple(next(f for f in market.excluded if f.ticker == t) for t in left_out)
@@ -464,14 +532,33 @@ def gather_market(
         detail = str(e).removeprefix("Yahoo Finance could not be reached: ")
         logger.warning("%s (%s)", note, detail)
         market = fetch_market(fallback.source, config, week)
-        return week, dataclasses.replace(market, notes=(note, *market.notes))
-    etf = str(config.section("contribution").get("etf", ""))
-    if market.holdings is None and opened.sector_weights is not None and etf:
+        market = dataclasses.replace(market, notes=(note, *market.notes))
+        return week, _with_holdings(fallback, config, week, market, now)
+    return week, _with_holdings(opened, config, week, market, now)
+
+
+def _with_holdings(
+    opened: OpenSource, config: RecapConfig, week: Week, market: MarketData, now: dt.datetime
+) -> MarketData:
+    """Holdings for a source without its own holdings files. Live: today's iShares file
+    joins those stored by earlier runs, and without any, the fund's sector weights from
+    Yahoo (for the estimate). The store alone: the stored files. Sample data: none."""
+    etf = config.contribution.etf
+    if market.holdings is not None or not etf or market.source == "sample":
+        return market
+    if opened.sector_weights is not None:
         # Asked only once the prices came: offline, the bars say so first and clearly.
-        holdings = opened.sector_weights(etf, now.date())
-        notes = () if holdings else (f"Yahoo Finance returned no sector weights for {etf}.",)
-        market = dataclasses.replace(market, holdings=holdings, notes=market.notes + notes)
-    return week, market
+        from recap.sources.ishares import refresh_holdings
+
+        held = refresh_holdings(config)
+        if held is None:
+            weights = opened.sector_weights(etf, now.date())
+            note = () if weights else (f"Yahoo Finance returned no sector weights for {etf}.",)
+            market = dataclasses.replace(market, notes=market.notes + note)
+            held = IndexHoldings(fund=etf, weights=weights) if weights else None
+    else:
+        held = holdings_for(config)
+    return add_holdings(market, opened.source, config, week, held)
 
 
 def build_week(
@@ -492,20 +579,20 @@ def build_week(
     return BuiltWeek(recap=recap, files=render_files(recap, market, config, formats))
 
 
-def holdings_for(config: RecapConfig, as_of: dt.date) -> Holdings | None:
-    """The index ETF's holdings from the snapshot folder, as known on ``as_of``.
+def holdings_for(config: RecapConfig) -> IndexHoldings | None:
+    """The index ETF's dated holdings files, oldest first: a snapshot's holdings/ folder,
+    or the ones earlier live runs downloaded into the cache folder. Each period of the
+    attribution picks the latest on or before its base date (else the earliest), so a
+    week never uses holdings published after it."""
+    from recap.sources.holdings import read_holdings_folder
+    from recap.sources.ishares import holdings_folder
 
-    The latest dated file (holdings/<ETF>-YYYY-MM-DD.csv) on or before ``as_of``, so a
-    week never uses holdings published after it; when none is that old, the earliest;
-    with no dated file, holdings/<ETF>.csv.
-    """
-    if config.data_dir is None:
+    etf = config.contribution.etf
+    if not etf:
         return None
-    from recap.sources.holdings import holdings_file, read_holdings
-
-    etf = str(config.section("contribution").get("etf", ""))
-    path = holdings_file(config.data_dir / "holdings", etf, as_of) if etf else None
-    return read_holdings(path) if path is not None else None
+    folder = config.data_dir / "holdings" if config.data_dir else holdings_folder(config)
+    files = read_holdings_folder(folder, etf)
+    return IndexHoldings(fund=etf, files=files) if files else None
 
 
 __all__ = [
@@ -515,6 +602,7 @@ __all__ = [
     "build_week",
     "compute_recap",
     "fetch_market",
+    "add_holdings",
     "gather_market",
     "holdings_for",
     "open_source",

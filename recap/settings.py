@@ -73,18 +73,29 @@ class YahooSettings(_Section, frozen=True, forbid_unknown_fields=True):
 
 
 class IndexSpec(_Section, frozen=True, forbid_unknown_fields=True):
-    """An index by its Yahoo symbol, with the ETF that stands in where needed."""
+    """An index by its Yahoo symbol, with the ETF that stands in where needed.
+
+    ``name`` is the full name for a first reference ("Dow Jones Industrial Average");
+    ``short_name`` goes where space is tight (cards, chart labels) and after first use.
+    """
 
     name: Annotated[str, msgspec.Meta(min_length=1)]
     symbol: Ticker
     proxy: OptionalTicker = ""
     proxy_name: str = ""
     role: Literal["large", "small", ""] = ""
+    short_name: str = ""
 
     @property
     def proxy_label(self) -> str:
         """What the proxy ETF's numbers are called ('Nasdaq-100' for QQQ)."""
         return self.proxy_name or self.name
+
+    def short(self, is_proxy: bool) -> str:
+        """The short name of the index, or of what its proxy tracks when that differs."""
+        if is_proxy and self.proxy_label != self.name:
+            return self.proxy_label
+        return self.short_name or self.name
 
 
 class FundSpec(_Section, frozen=True, forbid_unknown_fields=True):
@@ -120,10 +131,23 @@ class SectorWeight(_Section, frozen=True, forbid_unknown_fields=True):
     weight: Fraction
 
 
+class SectorFund(_Section, frozen=True, forbid_unknown_fields=True):
+    """One row of [contribution] sector_funds: a sector's small-cap fund."""
+
+    sector: Annotated[str, msgspec.Meta(min_length=1)]
+    ticker: Ticker
+
+
 class ContributionSettings(_Section, frozen=True, forbid_unknown_fields=True):
-    """[contribution]: the index ETF whose holdings give weights, or weights by hand."""
+    """[contribution]: the index ETF whose holdings give the attribution its weights (its
+    holdings download), the small-cap sector funds of the estimate, or weights by hand."""
 
     etf: OptionalTicker
+    holdings_url: str = ""
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    min_coverage: Fraction = 0.5
+    top: PositiveInt = 10
+    sector_funds: tuple[SectorFund, ...] = ()
     weights_source: str = ""
     weights_as_of: dt.date | None = None
     weights: tuple[SectorWeight, ...] = ()

@@ -145,6 +145,14 @@ def ytd_base_target(week: Week) -> dt.date:
     return dt.date(week.end.year - 1, 12, 31)
 
 
+def ytd_base_session(week: Week) -> dt.date:
+    """The last NYSE session of the year before the week's end: the YTD base."""
+    cal = nyse_calendar()
+    return cal.date_to_session(  # type: ignore[no-any-return]
+        pd.Timestamp(ytd_base_target(week)), direction="previous"
+    ).date()
+
+
 def holiday_names(week: Week) -> dict[dt.date, str]:
     """Names of the week's exchange holidays, e.g. {2026-01-19: "Martin Luther King Jr. Day"}."""
     if not week.holidays:

@@ -34,7 +34,8 @@ def render(data_dir: Path) -> str:
     from recap import pipeline
     from recap.config import read_config
 
-    cfg = read_config(None, {"data_dir": data_dir}, cwd=data_dir)
+    # The project's cache folder (the columnar cache of closes), never the data folder.
+    cfg = read_config(None, {"data_dir": data_dir, "cache_dir": ROOT / ".cache"}, cwd=data_dir)
     built = pipeline.build_week(
         pipeline.open_source(cfg, NOW), cfg, week_date=WEEK, now=NOW, formats=("html",)
     )

@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import CACHE_DIR
+
 NOW = dt.datetime(2026, 1, 31, 18, tzinfo=dt.UTC)
 REFERENCE_WEEK = dt.date(2026, 1, 16)
 
@@ -41,6 +43,7 @@ def config(tmp: Path, market_dir: Path | None = None, toml: str = "") -> Any:
     overrides: dict[str, Any] = {"out_dir": tmp / "out", "store": tmp / "store.sqlite"}
     if market_dir is not None:
         overrides["data_dir"] = market_dir
+        overrides["cache_dir"] = CACHE_DIR
     return read_config(path, overrides, cwd=tmp)
 
 
@@ -50,7 +53,7 @@ def built_files(market_dir: Path, week: dt.date = REFERENCE_WEEK) -> dict[str, b
     from recap import pipeline
     from recap.config import read_config
 
-    cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
+    cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
     built = pipeline.build_week(pipeline.open_source(cfg, NOW), cfg, week_date=week, now=NOW)
     return dict(built.files)
 

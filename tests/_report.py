@@ -10,6 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import CACHE_DIR
+
 NOW = dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC)
 WEEK = dt.date(2026, 1, 16)
 SECTIONS = (
@@ -21,7 +23,7 @@ SECTIONS = (
     "Conclusion",
     "Data notes",
 )
-CHARTS = ("indexes", "small-vs-large", "sectors", "banks", "ytd-sectors")
+CHARTS = ("indexes", "small-vs-large", "sectors", "banks", "attribution", "top-stocks")
 
 
 @lru_cache(maxsize=2)
@@ -30,7 +32,7 @@ def reference(market_dir: Path) -> tuple[Any, Any, Any]:
     from recap import pipeline
     from recap.config import read_config
 
-    cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
+    cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
     week, market = pipeline.gather_market(pipeline.open_source(cfg, NOW), cfg, WEEK, NOW)
     return pipeline.compute_recap(market, week, cfg, NOW), market.closes, cfg
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import feedparser
@@ -101,8 +102,9 @@ def test_a_failing_week_is_reported_and_the_rest_go_on(tmp_path, market_dir, mon
     assert sorted(p.name for p in cfg.out_dir.iterdir()) == ["2026-01-09", "2026-01-23"]
 
 
-def test_the_snapshot_is_read_once_per_process(tmp_path, market_dir, monkeypatch):
+def test_the_snapshot_is_read_once_then_cached(tmp_path, market_dir, monkeypatch):
     from recap.sources import snapshot
+    from recap.sources.closes_cache import cache_path
 
     reads: list[str] = []
     real = snapshot.read_price_csv
@@ -112,12 +114,26 @@ def test_the_snapshot_is_read_once_per_process(tmp_path, market_dir, monkeypatch
         return real(path)
 
     monkeypatch.setattr(snapshot, "read_price_csv", counting)
-    toml = tmp_path / "recap.toml"
-    toml.write_text("[backfill]\nworkers = 1\n")
-    cfg = config(tmp_path, market_dir, toml=toml.read_text())
+    monkeypatch.setattr(snapshot, "_CLOSES", {})  # a fresh process, and a fresh cache
+    cache = tmp_path / "cache"
+    toml = "[backfill]\nworkers = 1\n"
+    cfg = dataclasses.replace(config(tmp_path, market_dir, toml=toml), cache_dir=cache)
     report = backfill(cfg, *JANUARY, NOW, formats=("json",), progress=False)
     assert report.ok
-    assert reads and len(reads) == len(set(reads)), "a price file was parsed twice"
+    assert len(reads) > 1800, "the constituents' files were not read"
+    assert len(reads) == len(set(reads)), "a price file was parsed twice"
+    saved = cache_path(cache, market_dir / "prices")
+    stamp = saved.stat().st_mtime_ns
+    # A later run, in two forked workers: the closes come from the cache file, which
+    # the parent loads once; nothing is parsed into it again or rewritten.
+    monkeypatch.setattr(snapshot, "_CLOSES", {})
+    reads.clear()
+    two = config(tmp_path, market_dir, toml="[backfill]\nworkers = 2\n")
+    two = dataclasses.replace(two, cache_dir=cache)
+    report = backfill(two, *JANUARY, NOW, formats=("json",), progress=False)
+    assert report.ok and len(report.results) == 3
+    assert saved.stat().st_mtime_ns == stamp
+    assert reads == []
 
 
 def test_a_week_failing_for_any_reason_is_reported_and_the_others_are_published(

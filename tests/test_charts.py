@@ -63,7 +63,18 @@ def test_titles_state_the_point_and_alt_text_comes_from_the_data(charts, ref):
         assert r.ticker in by_name["banks"].alt
     # 3 of 5 beats rose (MTB slipped, BAC fell); every miss fell.
     assert by_name["banks"].title.startswith("Beats were no sure thing: 3 of 5 beats rose")
-    assert "58%" in by_name["ytd-sectors"].title
+    attribution = by_name["attribution"]
+    assert (
+        attribution.title == "Industrials added the most to the Russell 2000 this week, +0.87 pts"
+    )
+    for sector in recap.attribution.week.sectors:
+        assert sector.sector in attribution.alt
+    assert "Industrials +0.87 pts this week, +2.79 pts this year" in attribution.alt
+    assert "IWM holdings of November 5, 2025" in attribution.svg
+    stocks = by_name["top-stocks"]
+    assert stocks.title.startswith("Bloom Energy (BE) added the most to the Russell 2000, +0.11")
+    for x in recap.attribution.week.top:
+        assert f"({x.ticker})" in stocks.alt
 
 
 def test_svg_is_deterministic_and_holds_no_urls_or_dates(charts, ref):
@@ -99,7 +110,7 @@ def test_a_chart_without_data_is_left_out_with_a_note(ref):
     no_banks = dataclasses.replace(recap, banks=None)
     charts, notes = draw_charts(no_banks, pd.DataFrame(), cfg)
     names = [c.name for c in charts]
-    assert names == ["sectors", "ytd-sectors"]
+    assert names == ["sectors", "attribution", "top-stocks"]
     assert any(
         n.startswith("Chart of bank earnings surprise against reaction left out") for n in notes
     )
@@ -111,8 +122,19 @@ def test_a_chart_without_data_is_left_out_with_a_note(ref):
 def test_no_sectors_means_no_sector_charts(ref):
     recap, closes, cfg = ref
     charts, notes = draw_charts(dataclasses.replace(recap, sectors=None), closes, cfg)
-    assert {c.name for c in charts} == {"indexes", "small-vs-large", "banks"}
-    assert len(notes) == 2
+    # The attribution's charts need only the attribution.
+    assert {c.name for c in charts} == {
+        "indexes",
+        "small-vs-large",
+        "banks",
+        "attribution",
+        "top-stocks",
+    }
+    assert len(notes) == 1
+    no_attribution = dataclasses.replace(recap, attribution=None)
+    charts, notes = draw_charts(no_attribution, closes, cfg)
+    assert "attribution" not in {c.name for c in charts}
+    assert any(n.startswith("Chart of points added by sector left out") for n in notes)
 
 
 def test_short_history_leaves_out_the_year_chart(ref):

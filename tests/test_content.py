@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from recap.analytics import banks
-from recap.analytics.sectors import compute_leadership, compute_moves
+from recap.analytics.sectors import compute_moves
 from recap.weeks import week_containing
+from tests.conftest import CACHE_DIR
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -64,53 +65,6 @@ def test_breadth_counts_each_name_once(reference_recap):
     assert 0 < b.with_50d <= b.names and b.above_50d <= b.with_50d
 
 
-def test_contribution_uses_the_ishares_weights(reference_recap):
-    week, ytd = reference_recap.sectors.leadership
-    assert (week.period, ytd.period) == ("week", "ytd")
-    assert week.method == "estimate"
-    # The latest holdings file on or before the week's base date (2026-01-09), not the
-    # 2026-01-21 file published after the week.
-    assert week.weights_as_of == dt.date(2025, 11, 5)
-    assert "iShares Russell 2000 ETF" in week.weights_source
-    weights = {c.sector: c.weight for c in week.contributions}
-    # The file's equity weights (Industrials 18.07%, Financials 17.03%), normalized to 1.
-    assert weights["Industrials"] / weights["Financials"] == pytest.approx(18.07 / 17.03)
-    assert sum(weights.values()) == pytest.approx(1.0, abs=0.001)  # "Other" has no ETF
-    for c in week.contributions:
-        assert c.contribution == pytest.approx(c.weight * c.sector_return)
-    gains = [c for c in week.contributions if c.contribution > 0]
-    assert sum(c.share for c in gains) == pytest.approx(1.0)
-    assert week.top_two == tuple(c.sector for c in gains[:2])
-
-
-def test_leadership_needs_weights():
-    assert (
-        compute_leadership(
-            [],
-            {"Energy": 0.01},
-            period="week",
-            index_label="X",
-            method="estimate",
-            weights_source="s",
-            weights_as_of=None,
-        )
-        is None
-    )
-    lead = compute_leadership(
-        [("A", 0.5), ("B", 0.3), ("C", 0.2)],
-        {"A": 0.02, "B": -0.01, "C": 0.04},
-        period="week",
-        index_label="X",
-        method="estimate",
-        weights_source="s",
-        weights_as_of=None,
-    )
-    assert lead.top_two == ("A", "C")
-    assert lead.top_two_share == pytest.approx(1.0)  # the only two gainers
-    assert lead.total == pytest.approx(0.01 - 0.003 + 0.008)
-    assert lead.hhi == pytest.approx((0.01 / 0.018) ** 2 + (0.008 / 0.018) ** 2)
-
-
 def test_banks_that_reported(reference_recap):
     k = reference_recap.banks
     assert [r.ticker for r in k.reported] == ["MTB", "PNC", "RF"]
@@ -162,6 +116,9 @@ def test_risks(reference_recap):
     assert r.concentration_flagged == (
         r.concentration_share > r.share_threshold or r.hhi > r.hhi_threshold
     )
+    # From the index's own stocks: Industrials and Information Technology, 56% of the gains.
+    assert r.concentration_sectors == ("Industrials", "Information Technology")
+    assert round(r.concentration_share, 2) == 0.56
 
 
 def _closes(data: dict[str, list[float]], days: list[str]) -> pd.DataFrame:
@@ -250,10 +207,12 @@ def test_without_weights_contribution_is_left_out_and_noted(market_dir, snapshot
     from recap import pipeline
     from recap.config import read_config
 
-    cfg = read_config(None, {}, cwd=market_dir)  # no data folder: no holdings file
+    # No data folder: no holdings file.
+    cfg = read_config(None, {"cache_dir": CACHE_DIR}, cwd=market_dir)
     week = week_containing(dt.date(2026, 1, 16))
     market = pipeline.fetch_market(snapshot_source, cfg, week, None)
     recap = pipeline.compute_recap(market, week, cfg, dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC))
-    assert recap.sectors.leadership == ()
-    assert any("No sector weights" in n for n in recap.data.notes)
+    assert recap.attribution is None and recap.market_breadth is None
+    assert any("No holdings or sector weights for IWM" in n for n in recap.data.notes)
     assert recap.risks.concentration_share is None
+    assert all(c.small_week is None for c in recap.sectors.small_caps)

@@ -14,6 +14,7 @@ from recap import formatting
 from recap.checker import check_story
 from recap.model import Paragraph
 from recap.narrative import headline, join_names, ordinal, verb
+from tests.conftest import CACHE_DIR
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -100,7 +101,7 @@ def test_a_build_whose_prose_fails_the_checker_fails(market_dir, snapshot_source
         return h, d, (*paras, Paragraph(section="conclusion", text="Stocks rose 42.42% in a day."))
 
     monkeypatch.setattr(narrative, "write_story", lying)
-    cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
+    cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
     week = week_containing(dt.date(2026, 1, 16))
     market = pipeline.fetch_market(snapshot_source, cfg, week)
     with pytest.raises(RenderError, match="42.42%"):
@@ -174,11 +175,12 @@ def test_every_week_of_the_snapshot_passes_the_checker(market_dir, snapshot_sour
     from recap.config import read_config
     from recap.weeks import weeks_between
 
-    cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
+    cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
+    holdings = pipeline.holdings_for(cfg)  # read once, picked by date per week
     now = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
     headlines = set()
     for week in weeks_between(dt.date(2025, 2, 1), dt.date(2026, 1, 30)):
-        market = pipeline.fetch_market(snapshot_source, cfg, week)
+        market = pipeline.fetch_market(snapshot_source, cfg, week, holdings)
         recap = pipeline.compute_recap(market, week, cfg, now)
         assert recap.headline and recap.narrative
         headlines.add(recap.headline)

@@ -109,7 +109,9 @@ def test_tables_are_marked_up_for_screen_readers(files):
     html = files["recap.html"].decode()
     tags = _parse(html).tags
     ths = [a for t, a in tags if t == "th"]
-    assert ths and all(a.get("scope") in ("col", "row") for a in ths)
+    assert ths and all(a.get("scope") in ("col", "row", "colgroup") for a in ths)
+    # A column group's header spans its columns.
+    assert all(a.get("colspan") for a in ths if a.get("scope") == "colgroup")
     assert html.count("<caption>") == html.count("<table")
     wraps = [a for t, a in tags if t == "div" and "table-wrap" in (a.get("class") or "")]
     assert wraps and all(a.get("role") == "region" and a.get("aria-label") for a in wraps)
@@ -203,13 +205,15 @@ def test_values_from_data_are_escaped(ref):
 
 def test_sections_without_data_are_left_out_cleanly(ref):
     recap, charts, cfg = ref
-    gone = {"banks", "risks", "week_ahead", "sectors"}
+    gone = {"banks", "risks", "week_ahead", "sectors", "attribution"}
     bare = dataclasses.replace(
         recap,
         banks=None,
         risks=None,
         week_ahead=None,
         sectors=None,
+        attribution=None,
+        market_breadth=None,
         narrative=tuple(p for p in recap.narrative if p.section not in gone),
     )
     kept = tuple(c for c in charts if c.name in ("indexes", "small-vs-large"))

@@ -51,7 +51,13 @@ def ytd_base(closes: pd.Series, week: Week) -> tuple[dt.date, float] | None:
 
 
 def compute_index_move(
-    closes: pd.Series, week: Week, *, name: str, symbol: str, index_symbol: str
+    closes: pd.Series,
+    week: Week,
+    *,
+    name: str,
+    symbol: str,
+    index_symbol: str,
+    short_name: str = "",
 ) -> IndexMove:
     """The index table row for one symbol (closes: its full history up to any date)."""
     series = closes.loc[closes.index <= _ts(week.end)].dropna()
@@ -71,6 +77,7 @@ def compute_index_move(
             records.append(day)
     return IndexMove(
         name=name,
+        short_name=short_name or name,
         symbol=symbol,
         index_symbol=index_symbol,
         is_proxy=symbol != index_symbol,

@@ -1,4 +1,4 @@
-"""Sector and theme moves, breadth, and contribution by sector (pure pandas)."""
+"""Sector and theme moves, and breadth among them (pure pandas)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from recap.model import Breadth, Contribution, Leadership, SectorMove, Watchlist, Week
+from recap.model import Breadth, SectorMove, Watchlist, Week
 from recap.weeks import ytd_base_target
 
 AVERAGE_SESSIONS = 50
@@ -139,65 +139,6 @@ def compute_breadth(moves: Sequence[SectorMove]) -> Breadth | None:
         unchanged=len(flat),
         above_50d=sum(1 for m in with_avg if m.above_50d),
         with_50d=len(with_avg),
-    )
-
-
-def compute_leadership(
-    weights: Sequence[tuple[str, float]],
-    sector_returns: Mapping[str, float],
-    *,
-    period: str,
-    index_label: str,
-    method: str,
-    weights_source: str,
-    weights_as_of: dt.date | None,
-) -> Leadership | None:
-    """Contribution by sector: weight x return, and how concentrated the gains were.
-
-    Shares are of the sum of positive contributions (the gains), so "the top two
-    sectors supplied 70% of the gains" holds whatever the losers did. Sectors without
-    a return are left out; None when no sector has one.
-    """
-    rows = [
-        Contribution(
-            sector=s,
-            weight=w,
-            sector_return=sector_returns[s],
-            contribution=w * sector_returns[s],
-            share=None,
-        )
-        for s, w in weights
-        if s in sector_returns
-    ]
-    if not rows:
-        return None
-    gains = sum(c.contribution for c in rows if c.contribution > 0)
-    if gains > 0:
-        rows = [
-            Contribution(
-                sector=c.sector,
-                weight=c.weight,
-                sector_return=c.sector_return,
-                contribution=c.contribution,
-                share=c.contribution / gains if c.contribution > 0 else 0.0,
-            )
-            for c in rows
-        ]
-    rows.sort(key=lambda c: -c.contribution)
-    positive = [c for c in rows if c.contribution > 0]
-    top_two = positive[:2]
-    shares = [c.share for c in positive if c.share is not None]
-    return Leadership(
-        period=period,
-        index_label=index_label,
-        method=method,
-        weights_source=weights_source,
-        weights_as_of=weights_as_of,
-        contributions=tuple(rows),
-        total=sum(c.contribution for c in rows),
-        top_two=tuple(c.sector for c in top_two),
-        top_two_share=sum(c.share or 0.0 for c in top_two) if top_two and gains > 0 else None,
-        hhi=sum(s * s for s in shares) if shares else None,
     )
 
 

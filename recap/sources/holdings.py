@@ -1,8 +1,11 @@
-"""An index ETF's holdings file (the iShares layout) read into sector weights.
+"""An index ETF's holdings files (the iShares layout): its constituents, their sectors
+and weights, dated by the file's "Fund Holdings as of" line.
 
 iShares writes nine header lines (fund name, "Fund Holdings as of", ...), then a
 table with Ticker, Name, Sector, Asset Class, Weight (%), ... and a legal footer.
-Only equity rows count; weights are normalized over them.
+Only equity rows count; weights are normalized over them. A folder of dated files
+(``IWM-2025-11-05.csv``, ``IWM-2026-01-21.csv``, ...) is a history of holdings: the
+attribution picks, for each period, the file that was current at its start.
 """
 
 from __future__ import annotations
@@ -10,13 +13,20 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import pandas as pd
 
 from recap.errors import DataError
 
 # iShares names a few sectors differently from the Select Sector SPDRs (GICS names).
 SECTOR_ALIASES = {"Communication": "Communication Services"}
+REQUIRED = ("Ticker", "Sector", "Asset Class", "Weight (%)")
+# Rows iShares lists without a market (rights, CVRs, delisted shells): never priced.
+UNLISTED = "NO MARKET"
+DATED_FILE = re.compile(r"^(?P<fund>[A-Za-z0-9]+)-(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,51 @@ class Holdings:
     source: str
     sector_weights: tuple[tuple[str, float], ...]  # (GICS sector, fraction), largest first
     positions: int
+
+
+@dataclass(frozen=True, eq=False)
+class HoldingsFile:
+    """One dated holdings file: the fund's equity positions.
+
+    ``table`` has one row per position: ``ticker`` (the Yahoo symbol, "" when the
+    position has no market), ``name``, ``sector`` and ``weight`` (fractions summing to 1).
+    """
+
+    fund: str  # the fund's name as the file gives it, e.g. "iShares Russell 2000 ETF"
+    as_of: dt.date
+    source: str  # the file's name, e.g. "IWM-2025-11-05.csv"
+    table: pd.DataFrame = field(repr=False)
+
+    @property
+    def positions(self) -> int:
+        """Number of equity positions."""
+        return len(self.table)
+
+    def sector_weights(self) -> tuple[tuple[str, float], ...]:
+        """Weights summed by sector, largest first."""
+        sums = self.table.groupby("sector", sort=True)["weight"].sum()
+        return normalized({str(k): float(v) for k, v in sums.items()})
+
+    def tickers(self) -> tuple[str, ...]:
+        """The Yahoo symbols of the listed positions, in file order."""
+        return tuple(t for t in self.table["ticker"] if t)
+
+
+@dataclass(frozen=True)
+class IndexHoldings:
+    """What the attribution has to go on for one index ETF: dated holdings files
+    (oldest first) or, without them, only sector weights (Yahoo's fund data, config)."""
+
+    fund: str  # the ETF's ticker, e.g. "IWM"
+    files: tuple[HoldingsFile, ...] = ()
+    weights: Holdings | None = None
+
+    def pick(self, base: dt.date) -> HoldingsFile | None:
+        """The latest file dated on or before ``base``; the earliest when none is that old."""
+        if not self.files:
+            return None
+        before = [f for f in self.files if f.as_of <= base]
+        return before[-1] if before else self.files[0]
 
 
 def _as_of(text: str) -> dt.date | None:
@@ -43,29 +98,35 @@ def _number(text: str) -> float:
     return float(text.replace(",", "").strip())
 
 
-def read_holdings(path: Path) -> Holdings:
-    """Sector weights from an iShares holdings CSV; DataError naming the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read the holdings file ({e})") from None
-    rows = list(csv.reader(io.StringIO(text)))
+def yahoo_symbol(ticker: str) -> str:
+    """iShares ticker -> Yahoo symbol: 'BRK.B' -> 'BRK-B'; '-' (no ticker) -> ''."""
+    t = ticker.strip().upper()
+    if not t or t == "-" or not re.fullmatch(r"[A-Z0-9.\-/ ]+", t):
+        return ""
+    return re.sub(r"[./ ]", "-", t)
+
+
+def parse_holdings(text: str, where: str, fallback_date: dt.date | None = None) -> HoldingsFile:
+    """The equity positions of an iShares holdings CSV; DataError naming ``where`` and the line."""
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     header_at = next((i for i, r in enumerate(rows) if r[:1] == ["Ticker"]), None)
     if header_at is None:
-        raise DataError(f"{path}: no 'Ticker,Name,Sector,...' header line (not an iShares file?)")
-    fund = rows[0][0].strip() if rows and rows[0] else path.stem
+        raise DataError(f"{where}: no 'Ticker,Name,Sector,...' header line (not an iShares file?)")
+    fund = rows[0][0].strip() if rows and rows[0] else where
     as_of = None
     for r in rows[:header_at]:
         if len(r) >= 2 and r[0].strip().lower() == "fund holdings as of":
             as_of = _as_of(r[1])
+    as_of = as_of or fallback_date
+    if as_of is None:
+        raise DataError(f"{where}: no 'Fund Holdings as of' date in the header lines")
     header = [h.strip() for h in rows[header_at]]
-    need = ("Sector", "Asset Class", "Weight (%)")
-    missing = [n for n in need if n not in header]
+    missing = [n for n in REQUIRED if n not in header]
     if missing:
-        raise DataError(f"{path}, line {header_at + 1}: missing column(s) {', '.join(missing)}")
-    col = {n: header.index(n) for n in need}
-    totals: dict[str, float] = {}
-    positions = 0
+        raise DataError(f"{where}, line {header_at + 1}: missing column(s) {', '.join(missing)}")
+    col = {n: header.index(n) for n in header}
+    out: dict[str, list[str]] = {"ticker": [], "name": [], "sector": []}
+    weights: list[float] = []
     for lineno, r in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if len(r) < len(header) or r[col["Asset Class"]].strip() != "Equity":
             continue
@@ -73,21 +134,90 @@ def read_holdings(path: Path) -> Holdings:
             weight = _number(r[col["Weight (%)"]]) / 100.0
         except ValueError:
             raise DataError(
-                f"{path}, line {lineno}: weight {r[col['Weight (%)']]!r} is not a number"
+                f"{where}, line {lineno}: weight {r[col['Weight (%)']]!r} is not a number"
             ) from None
+        listed = "Exchange" not in col or not r[col["Exchange"]].upper().startswith(UNLISTED)
+        ticker = yahoo_symbol(r[col["Ticker"]]) if listed else ""
         sector = r[col["Sector"]].strip()
-        sector = SECTOR_ALIASES.get(sector, sector)
-        totals[sector] = totals.get(sector, 0.0) + weight
-        positions += 1
-    weights = normalized(totals)
-    if positions == 0 or not weights:
-        raise DataError(f"{path}: no equity holdings with a weight")
+        out["ticker"].append(ticker)
+        out["name"].append(r[col["Name"]].strip() if "Name" in col else ticker)
+        out["sector"].append(SECTOR_ALIASES.get(sector, sector))
+        weights.append(max(weight, 0.0))
+    total = sum(weights)
+    if not weights or total <= 0:
+        raise DataError(f"{where}: no equity holdings with a weight")
+    table = pd.DataFrame({**out, "weight": [w / total for w in weights]})
+    table = _merge_repeats(table)
+    return HoldingsFile(fund=fund, as_of=as_of, source=Path(where).name, table=table)
+
+
+def _merge_repeats(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per listed ticker (a ticker listed twice gets the sum of its weights)."""
+    listed = table.loc[table["ticker"] != ""]
+    if not listed["ticker"].duplicated().any():
+        return table.reset_index(drop=True)
+    merged = listed.groupby("ticker", sort=False).agg(
+        name=("name", "first"), sector=("sector", "first"), weight=("weight", "sum")
+    )
+    merged = merged.reset_index()
+    return pd.concat([merged, table.loc[table["ticker"] == ""]], ignore_index=True)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: cannot read the holdings file ({e})") from None
+
+
+def read_holdings_file(path: Path) -> HoldingsFile:
+    """One holdings CSV; a dated name (IWM-2025-11-05.csv) stands in for a missing date line."""
+    match = DATED_FILE.match(path.name)
+    fallback = dt.date.fromisoformat(match["date"]) if match else None
+    return parse_holdings(_read_text(path), str(path), fallback)
+
+
+def read_holdings_folder(folder: Path, fund: str) -> tuple[HoldingsFile, ...]:
+    """Every holdings file of ``fund`` in ``folder`` (dated files and <fund>.csv), oldest
+    first, one per as-of date (a dated file wins over the undated copy)."""
+    if not folder.is_dir():
+        return ()
+    paths = sorted(p for p in folder.glob(f"{fund}-*.csv") if DATED_FILE.match(p.name))
+    plain = folder / f"{fund}.csv"
+    if plain.is_file():
+        paths.append(plain)
+    by_date: dict[dt.date, HoldingsFile] = {}
+    for path in paths:
+        held = _read_once(path)
+        by_date.setdefault(held.as_of, held)
+    return tuple(by_date[d] for d in sorted(by_date))
+
+
+# Files already parsed by this process, by path, size and time: a backfill reads each
+# holdings file once, not once per week.
+_PARSED: dict[tuple[Path, int, int], HoldingsFile] = {}
+
+
+def _read_once(path: Path) -> HoldingsFile:
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read the holdings file ({e.strerror})") from None
+    key = (path.resolve(), st.st_size, st.st_mtime_ns)
+    if key not in _PARSED:
+        _PARSED[key] = read_holdings_file(path)
+    return _PARSED[key]
+
+
+def read_holdings(path: Path) -> Holdings:
+    """Sector weights from an iShares holdings CSV; DataError naming the file and line."""
+    held = read_holdings_file(path)
     return Holdings(
-        fund=fund,
-        as_of=as_of,
-        source=f"{fund} holdings file",
-        sector_weights=weights,
-        positions=positions,
+        fund=held.fund,
+        as_of=held.as_of,
+        source=f"{held.fund} holdings file",
+        sector_weights=held.sector_weights(),
+        positions=held.positions,
     )
 
 
@@ -114,3 +244,33 @@ def normalized(totals: dict[str, float]) -> tuple[tuple[str, float], ...]:
     if total <= 0:
         return ()
     return tuple(sorted(((s, w / total) for s, w in totals.items()), key=lambda x: -x[1]))
+
+
+_SUFFIXES = frozenset(
+    {"INC", "CORP", "CORPORATION", "CO", "LTD", "PLC", "LLC", "LP", "SA", "NV", "AG", "THE"}
+)
+_ACRONYMS = frozenset({"REIT", "ETF", "USA", "US", "AI"})
+_SMALL_WORDS = frozenset({"AND", "OF", "THE", "FOR", "IN", "ON", "AT", "DE"})
+
+
+def company_name(raw: str) -> str:
+    """'BLOOM ENERGY CLASS A CORP' -> 'Bloom Energy'; 'TTM TECHNOLOGIES INC' -> 'TTM Technologies'.
+
+    iShares writes names in capitals with legal suffixes and share classes; the report
+    wants the name a reader knows. Short words without a vowel stay capitals (TTM, UMB).
+    """
+    words = raw.replace(",", " ").split()
+    text = " ".join(words)
+    text = re.sub(r"\bCLASS [A-Z]\b|\bCL [A-Z]\b", " ", text.upper())
+    words = text.split()
+    while len(words) > 1 and (words[-1] in _SUFFIXES or words[-1] in ("CLASS", "CL")):
+        words.pop()
+    out = []
+    for i, w in enumerate(words):
+        if any(c.isdigit() for c in w) or w in _ACRONYMS or not re.search(r"[AEIOUY]", w):
+            out.append(w)
+        elif i and w in _SMALL_WORDS:
+            out.append(w.lower())
+        else:
+            out.append("-".join(part.capitalize() for part in w.split("-")))
+    return " ".join(out) or raw.strip()

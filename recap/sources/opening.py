@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 class OpenSource:
     """A build's data: the source, the live source's fund sector weights, and where to
     turn when the source is offline. (A snapshot's holdings files are read per week, by
-    ``pipeline.fetch_market``.)"""
+    ``pipeline.fetch_market``; live, ``pipeline.gather_market`` downloads the day's.)"""
 
     source: PriceSource
     # (etf, today) -> weights; asked only once the prices came.
@@ -76,7 +76,8 @@ def open_source(config: RecapConfig, now: dt.datetime) -> OpenSource:
     if config.data_dir is not None:
         from recap.sources.snapshot import SnapshotSource
 
-        return OpenSource(SnapshotSource(config.data_dir))
+        # Closes through the columnar cache in the cache folder (sources/closes_cache.py).
+        return OpenSource(SnapshotSource(config.data_dir, cache_dir=config.cache_dir))
     from recap.sources.cached import CachedSource
     from recap.sources.yahoo import YahooSource
     from recap.store import Store

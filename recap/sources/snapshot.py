@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from recap.errors import SourceError
-from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, empty_earnings
+from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, close_series, empty_earnings
+from recap.sources.closes_cache import ClosesCache, cache_path
 
 PRICE_HEADER = ("Date", *BAR_COLUMNS)
 
@@ -111,10 +112,32 @@ def read_earnings_csv(path: Path) -> pd.DataFrame:
     return out
 
 
-class SnapshotSource:
-    """Prices and earnings from a snapshot folder; no network."""
+def _read_closes(path: Path) -> pd.Series:
+    return close_series(read_price_csv(path))
 
-    def __init__(self, root: Path, name: str = "snapshot") -> None:
+
+# One closes cache per (prices folder, cache file) and process: every source opened on
+# the same snapshot shares what was loaded.
+_CLOSES: dict[tuple[Path, Path | None], ClosesCache] = {}
+
+
+def closes_cache(prices_dir: Path, cache_dir: Path | None) -> ClosesCache:
+    """The process's closes cache of ``prices_dir`` (saved in ``cache_dir`` when given)."""
+    path = cache_path(cache_dir, prices_dir) if cache_dir is not None else None
+    key = (prices_dir.resolve(), path)
+    if key not in _CLOSES:
+        _CLOSES[key] = ClosesCache(prices_dir, path, lambda p: _read_closes(p))
+    return _CLOSES[key]
+
+
+class SnapshotSource:
+    """Prices and earnings from a snapshot folder; no network.
+
+    ``cache_dir``: where the columnar cache of closes lives (see closes_cache.py);
+    without one, closes are parsed once per process and kept in memory only.
+    """
+
+    def __init__(self, root: Path, name: str = "snapshot", cache_dir: Path | None = None) -> None:
         self.root = Path(root)
         self.name = name
         if not (self.root / "prices").is_dir():
@@ -124,6 +147,7 @@ class SnapshotSource:
             )
         self._cache: dict[str, pd.DataFrame] = {}
         self._earnings: pd.DataFrame | None = None
+        self._closes = closes_cache(self.root / "prices", cache_dir)
 
     def _price_path(self, ticker: str) -> Path:
         return self.root / "prices" / f"{ticker}.csv"
@@ -154,6 +178,10 @@ class SnapshotSource:
             if len(window):
                 out[ticker] = window
         return out
+
+    def fetch_closes(self, tickers: tuple[str, ...], start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Wide frame of closes in [start, end] from the columnar cache (many tickers)."""
+        return self._closes.closes(tickers, pd.Timestamp(start), pd.Timestamp(end))
 
     def fetch_earnings(
         self, tickers: tuple[str, ...], start: dt.date, end: dt.date

@@ -1,0 +1,97 @@
+"""The iShares holdings download: the CSV behind a fund page's "Detailed Holdings and
+Analytics" link, stored by its as-of date so that a history of holdings builds up.
+
+Each run asks for the current file and saves it as ``<cache>/holdings/<ETF>-<as-of>.csv``
+(replacing a file of the same date only when the text changed, atomically); the
+attribution then reads every stored file, as it reads a snapshot's dated files. A
+failed download (offline, a changed page) is a warning: the stored history is used.
+The HTTP call is a seam (``get``) so tests hand in recorded bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from recap.config import RecapConfig
+from recap.errors import DataError, SourceError
+from recap.sources.holdings import HoldingsFile, IndexHoldings, parse_holdings, read_holdings_folder
+
+logger = logging.getLogger(__name__)
+
+HttpGet = Callable[[str, float], bytes]
+# iShares answers a script's default user agent with an error page.
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) recap/0.1 (weekly market recap)"
+
+
+def http_get(url: str, timeout: float) -> bytes:
+    """The body of ``url``; SourceError naming the URL when it cannot be had."""
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (https URL from config)
+            body: bytes = answer.read()
+            return body
+    except urllib.error.HTTPError as e:
+        raise SourceError(f"{url}: HTTP {e.code} {e.reason}") from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise SourceError(f"{url}: cannot be reached ({reason})", offline=True) from None
+
+
+def holdings_folder(config: RecapConfig) -> Path:
+    """Where downloaded holdings files are kept: <cache>/holdings/."""
+    return config.cache_dir / "holdings"
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.is_file() and path.read_text(encoding="utf-8-sig") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return True
+
+
+def download_holdings(
+    url: str, fund: str, folder: Path, *, timeout: float = 30.0, get: HttpGet = http_get
+) -> tuple[HoldingsFile, Path]:
+    """Fetch the fund's holdings file and store it by its as-of date.
+
+    SourceError when the download fails, DataError when the answer is not a holdings
+    file (an error page, a changed layout); nothing is stored then.
+    """
+    body = get(url, timeout)
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{fund} holdings from {url}: not a UTF-8 text file") from None
+    text = text.replace("\r\n", "\n")
+    held = parse_holdings(text, f"{fund} holdings from {url}")
+    path = folder / f"{fund}-{held.as_of.isoformat()}.csv"
+    if _write_if_changed(path, text):
+        logger.info("saved %s holdings as of %s to %s", fund, held.as_of, path)
+    return held, path
+
+
+def refresh_holdings(config: RecapConfig, *, get: HttpGet | None = None) -> IndexHoldings | None:
+    """Download the current holdings into the cache folder, then every stored file;
+    None when there are none at all."""
+    c = config.contribution
+    fund, url = c.etf, c.holdings_url
+    if not fund:
+        return None
+    folder = holdings_folder(config)
+    if url:
+        try:
+            download_holdings(url, fund, folder, timeout=c.timeout_seconds, get=get or http_get)
+        except (SourceError, DataError, OSError) as e:
+            logger.warning("%s holdings not downloaded (%s); using the stored files", fund, e)
+    files = read_holdings_folder(folder, fund)
+    return IndexHoldings(fund=fund, files=files) if files else None

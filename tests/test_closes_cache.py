@@ -1,0 +1,138 @@
+"""The columnar cache of a snapshot's closes: built once, reused, rebuilt for a changed file;
+and constituent closes through the store (the live path's batching), with no network."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+
+import pandas as pd
+import pytest
+
+from recap.sources import snapshot
+from recap.sources.closes import fetch_closes
+from recap.sources.closes_cache import cache_path
+from recap.sources.snapshot import SnapshotSource, read_price_csv
+
+TICKERS = ("BE", "KTOS", "TTMI", "IWM", "ZION")
+START, END = dt.date(2025, 11, 1), dt.date(2026, 1, 16)
+
+
+@pytest.fixture
+def mini(market_dir, tmp_path):
+    """A small snapshot: five real price files copied into a temporary folder."""
+    prices = tmp_path / "snap" / "prices"
+    prices.mkdir(parents=True)
+    for t in TICKERS:
+        shutil.copy2(market_dir / "prices" / f"{t}.csv", prices / f"{t}.csv")
+    return tmp_path / "snap"
+
+
+@pytest.fixture
+def fresh_process(monkeypatch):
+    """As if in a new process: no closes cache loaded in memory yet."""
+    monkeypatch.setattr(snapshot, "_CLOSES", {})
+
+
+def _open(root, cache_dir):
+    snapshot._CLOSES.clear()  # a new process each time
+    return SnapshotSource(root, cache_dir=cache_dir)
+
+
+def test_cache_is_built_once_then_reused(mini, tmp_path, fresh_process):
+    cache = tmp_path / "cache"
+    first = _open(mini, cache)
+    frame = first.fetch_closes(TICKERS + ("NOPE",), START, END)
+    assert first._closes.parsed == len(TICKERS)
+    assert list(frame.columns) == list(TICKERS)  # a ticker without a file is left out
+    path = cache_path(cache, mini / "prices")
+    assert path.is_file()
+    stamp = path.stat().st_mtime_ns
+    second = _open(mini, cache)
+    again = second.fetch_closes(TICKERS, START, END)
+    assert second._closes.parsed == 0, "the cache was rebuilt instead of reused"
+    assert path.stat().st_mtime_ns == stamp  # nothing rewritten
+    pd.testing.assert_frame_equal(frame, again)
+    # The same closes the CSV gives, ZION's adjusted close where Close is empty.
+    bars = read_price_csv(mini / "prices" / "BE.csv")
+    expected = bars["Close"].loc[str(START) : str(END)]
+    assert frame["BE"].dropna().to_numpy().tolist() == expected.to_numpy().tolist()
+    assert frame["ZION"].notna().sum() > 40
+
+
+def test_a_changed_file_is_parsed_again(mini, tmp_path, fresh_process):
+    cache = tmp_path / "cache"
+    _open(mini, cache).fetch_closes(TICKERS, START, END)
+    path = mini / "prices" / "BE.csv"
+    text = path.read_text().replace("2026-01-16,,,,149.5,,", "2026-01-16,,,,150.5,,")
+    assert "150.5" in text
+    path.write_text(text)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    source = _open(mini, cache)
+    frame = source.fetch_closes(TICKERS, START, END)
+    assert source._closes.parsed == 1  # only the changed file
+    assert frame.loc["2026-01-16", "BE"] == 150.5
+    assert _open(mini, cache).fetch_closes(("BE",), START, END).loc["2026-01-16", "BE"] == 150.5
+
+
+def test_a_bad_file_is_named_and_the_cache_kept(mini, tmp_path, fresh_process):
+    from recap.errors import SourceError
+
+    cache = tmp_path / "cache"
+    _open(mini, cache).fetch_closes(TICKERS, START, END)
+    saved = cache_path(cache, mini / "prices").read_bytes()
+    (mini / "prices" / "KTOS.csv").write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n2026-01-16,1,2\n"
+    )
+    with pytest.raises(SourceError, match=r"KTOS\.csv, line 2"):
+        _open(mini, cache).fetch_closes(TICKERS, START, END)
+    assert cache_path(cache, mini / "prices").read_bytes() == saved
+
+
+def test_an_unwritable_cache_folder_costs_time_not_the_build(mini, tmp_path, fresh_process, caplog):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("x")
+    frame = _open(mini, blocked).fetch_closes(TICKERS, START, END)
+    assert set(frame.columns) == set(TICKERS)
+    assert "not saved" in caplog.text
+
+
+class _Upstream:
+    """A price source that answers from the real snapshot and records each call."""
+
+    name = "yahoo"
+
+    def __init__(self, market_dir):
+        self.snapshot = SnapshotSource(market_dir)
+        self.calls = []
+
+    def fetch_bars(self, tickers, start, end):
+        self.calls.append((tuple(tickers), start, end))
+        return self.snapshot.fetch_bars(tickers, start, end)
+
+    def fetch_earnings(self, tickers, start, end):
+        return self.snapshot.fetch_earnings(tickers, start, end)
+
+
+def test_constituents_come_through_the_store_in_chunks(market_dir, tmp_path):
+    from recap.sources.cached import CachedSource
+    from recap.sources.holdings import read_holdings_folder
+    from recap.store import Store
+
+    held = read_holdings_folder(market_dir / "holdings", "IWM")[0]
+    tickers = held.tickers()[:300]
+    upstream = _Upstream(market_dir)
+    now = dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC)
+    with Store(tmp_path / "store.sqlite") as store:
+        live = CachedSource(upstream, store, now=now)
+        frame = fetch_closes(live, tickers, START, END, progress=False)
+        assert len(upstream.calls) == 2  # 300 tickers in chunks of 250
+        assert 280 < frame.shape[1] <= 300
+        assert frame.loc["2026-01-16", "BE"] == 149.5
+        again = fetch_closes(CachedSource(upstream, store, now=now), tickers, START, END)
+        # The second run asks again only for the few that came back empty (no data at
+        # all: delisted names), never for what the store holds.
+        asked = {t for call in upstream.calls[2:] for t in call[0]}
+        assert asked == set(tickers) - set(frame.columns) and len(asked) < 20
+        pd.testing.assert_frame_equal(frame, again)
