@@ -53,13 +53,22 @@ from recap.model import (
 from recap.sources.base import PriceSource, closes_frame, failures_of
 from recap.sources.holdings import IndexHoldings
 from recap.sources.opening import OpenSource, index_tickers, open_source, resolve_week
-from recap.weeks import CALENDAR_START, latest_complete_week, next_week, sessions_between
+from recap.weeks import (
+    CALENDAR_START,
+    latest_complete_week,
+    next_week,
+    sessions_between,
+    ytd_base_session,
+)
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("html", "pdf", "json", "email")
 # Enough history before the week for 52-week highs, YTD, 50-day averages, 3-month stats.
 CONTENT_LOOKBACK_DAYS = 400
+# The constituents' price flags that count: back to the attribution's holdings dates and
+# YTD base, and at least this far (50 sessions, for the 50-day average).
+CHECKED_DAYS = dt.timedelta(days=75)
 
 
 @dataclass(frozen=True)
@@ -292,7 +301,12 @@ def add_holdings(
     start = min(week.start - dt.timedelta(days=CONTENT_LOOKBACK_DAYS), files[0].as_of)
     end = max(week.end, files[-1].as_of)
     closes = fetch_closes(source, tickers, start, end, progress=None)
-    closes, flagged, notes = screen_constituents(closes, week, config, files[0].fund)
+    # A flag counts where the attribution and the 50-day average read: from the holdings
+    # dates, the YTD base or 75 days back; older history only sets 52-week highs and lows.
+    first = min(files[0].as_of, ytd_base_session(week), week.start - CHECKED_DAYS)
+    flagged, notes = screen_constituents(closes, week, config, files[0].fund, first)
+    out = {f.ticker for f in flagged}
+    closes = closes.drop(columns=[c for c in closes.columns if c in out])
     return dataclasses.replace(
         market,
         holdings=holdings,
@@ -303,18 +317,20 @@ def add_holdings(
 
 
 def screen_constituents(
-    closes: pd.DataFrame, week: Week, config: RecapConfig, fund: str
-) -> tuple[pd.DataFrame, tuple[PriceFlag, ...], tuple[str, ...]]:
-    """The constituents' closes through the same price checks; a flagged stock is taken
-    out whole (the attribution counts it uncovered) and one note says how many."""
+    closes: pd.DataFrame, week: Week, config: RecapConfig, fund: str, since: dt.date
+) -> tuple[tuple[PriceFlag, ...], tuple[str, ...]]:
+    """The constituents' closes through the same price checks (each series judged on its
+    whole history read): the flags dated ``since`` or later of the stocks to take out
+    whole (the attribution counts them unpriced), and one note for them."""
     if closes.empty:
-        return closes, (), ()
+        return (), ()
     sessions = sessions_between(closes.index.min().date(), closes.index.max().date())
     flags = quality.check_prices(closes, None, sessions, (week.base_date, *week.session_dates))
-    result = quality.screen(closes, flags, leads=(), accept=config.accept)
+    recent = [flag for flag in flags if flag.date >= since]
+    result = quality.screen(closes, recent, leads=(), accept=config.accept)
     out = tuple(dict.fromkeys(f.ticker for f in result.excluded))
     if not out:
-        return result.closes, (), ()
+        return (), ()
     first = [next(f for f in result.excluded if f.ticker == t) for t in out]
     shown = "; ".join(str(f) for f in first[:3]) + ("; ..." if len(first) > 3 else "")
     note = (
@@ -323,7 +339,7 @@ def screen_constituents(
     )
     for flag in first:
         logger.info("constituent left out: %s", flag)
-    return result.closes, result.excluded, (note,)
+    return result.excluded, (note,)
 
 
 def _funds(config: RecapConfig) -> set[str]:
