@@ -195,7 +195,8 @@ def test_chart_text_is_9px_and_readable_as_drawn(rendered, scheme, width):
     facts = rendered[scheme, width, "recap.html"]
     texts = facts["texts"]
     assert {t["chart"] for t in texts} == {
-        f"chart-{n}" for n in ("indexes", "small-vs-large", "sectors", "banks", "ytd-sectors")
+        f"chart-{n}"
+        for n in ("indexes", "small-vs-large", "sectors", "banks", "attribution", "top-stocks")
     }
     small = [(t["chart"], t["text"], round(t["px"], 2)) for t in texts if t["px"] < MIN_CHART_PX]
     assert small == []

@@ -495,3 +495,30 @@ def test_too_few_priced_stocks_fall_back_to_the_estimate(reference_market, refer
     held = recap.attribution.week
     assert held.holdings_as_of == dt.date(2025, 11, 5)  # sector weights of that file
     assert check_story(recap) == ()
+
+
+def test_constituents_go_through_the_price_checks(reference_config):
+    """A bad print where the attribution reads takes the stock out (unpriced, named in one
+    note); the same print a year earlier only sets old highs and lows, and is let be."""
+    from recap.pipeline import screen_constituents
+
+    from recap.weeks import sessions_between
+
+    index = sessions_between(dt.date(2025, 1, 2), dt.date(2026, 1, 16)).rename("Date")
+    rng = [100.0 * (1.0 + 0.01 * ((i * 7) % 5 - 2)) for i in range(len(index))]
+    good = pd.Series(rng, index=index)
+
+    def bad_print(day):
+        s = good.copy()
+        s.loc[day] = s.loc[day] * 6  # one close six times the others, undone the next day
+        return s
+
+    closes = pd.DataFrame(
+        {"GOOD": good, "LATE": bad_print("2025-12-10"), "EARLY": bad_print("2025-03-12")}
+    )
+    flags, notes = screen_constituents(
+        closes, WEEK, reference_config, "iShares Russell 2000 ETF", dt.date(2025, 11, 1)
+    )
+    assert {f.ticker for f in flags} == {"LATE"} and flags[0].kind == "bad-print"
+    assert len(notes) == 1 and notes[0].startswith("Price checks left 1 of the iShares")
+    assert "LATE 2025-12-10" in notes[0]

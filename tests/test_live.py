@@ -43,6 +43,15 @@ industries = [
   { ticker = "SMH", name = "VanEck Semiconductors", gics = "" },
   { ticker = "KRE", name = "Regional Banks", gics = "" },
 ]
+
+[contribution]
+# No iShares download here (test_ishares.py tests it through its HTTP seam): without
+# holdings files the live path falls back to Yahoo's sector weights x small-cap funds.
+holdings_url = ""
+sector_funds = [
+  { sector = "Information Technology", ticker = "PSCT" },
+  { sector = "Industrials", ticker = "PSCI" },
+]
 """
 EARNINGS = ("NVDA", "TSM", "PNC", "RF", "MTB", "ZION", "JPM")
 
@@ -179,16 +188,29 @@ def test_a_week_later_the_store_fetches_only_the_new_days(live, week_one, snapsh
     assert recap.banks == reference.banks
     assert [r.ticker for r in recap.banks.reported] == ["MTB", "PNC", "RF"]
     assert recap.banks.large[0].ticker == "JPM"
-    assert recap.sectors.leadership[0].weights_source.startswith("Yahoo Finance fund data for IWM")
+    assert recap.attribution.method == "estimate" and recap.market_breadth is None
+    assert any(
+        n.startswith("Contribution by sector is an estimate") and "Yahoo Finance fund data" in n
+        for n in recap.data.notes
+    )
+    by = {s.sector: s for s in recap.attribution.week.sectors}
+    small = {c.sector: c for c in reference.sectors.small_caps}
+    assert by["Information Technology"].sector_return == small["Information Technology"].fund_week
 
 
 def test_a_rate_limited_index_is_named_and_its_etf_stands_in(live):
     live.replay.fail("chart", "^DJI", 429)
     recap = live.build(WEEK_TWO).recap
     dow = recap.indexes[1]
-    assert (dow.symbol, dow.is_proxy, dow.label) == ("DIA", True, "Dow 30 (DIA)")
-    assert "Dow 30: ^DJI could not be fetched (rate limited); the DIA ETF stands in." in (
-        recap.data.notes
+    assert (dow.symbol, dow.is_proxy, dow.label) == (
+        "DIA",
+        True,
+        "Dow Jones Industrial Average (DIA)",
+    )
+    assert dow.short_name == "Dow"
+    assert (
+        "Dow Jones Industrial Average: ^DJI could not be fetched (rate limited); the DIA ETF "
+        "stands in." in recap.data.notes
     )
     assert not any("does not carry" in n for n in recap.data.notes)
     assert live.sleeps == [2.0, 4.0, 8.0]  # backoff, then the run goes on without it
