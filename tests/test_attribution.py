@@ -501,7 +501,6 @@ def test_constituents_go_through_the_price_checks(reference_config):
     """A bad print where the attribution reads takes the stock out (unpriced, named in one
     note); the same print a year earlier only sets old highs and lows, and is let be."""
     from recap.pipeline import screen_constituents
-
     from recap.weeks import sessions_between
 
     index = sessions_between(dt.date(2025, 1, 2), dt.date(2026, 1, 16)).rename("Date")
