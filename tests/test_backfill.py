@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import feedparser
+import msgspec
 import pytest
 from click.testing import CliRunner
 
@@ -117,7 +117,7 @@ def test_the_snapshot_is_read_once_then_cached(tmp_path, market_dir, monkeypatch
     monkeypatch.setattr(snapshot, "_CLOSES", {})  # a fresh process, and a fresh cache
     cache = tmp_path / "cache"
     toml = "[backfill]\nworkers = 1\n"
-    cfg = dataclasses.replace(config(tmp_path, market_dir, toml=toml), cache_dir=cache)
+    cfg = msgspec.structs.replace(config(tmp_path, market_dir, toml=toml), cache_dir=cache)
     report = backfill(cfg, *JANUARY, NOW, formats=("json",), progress=False)
     assert report.ok
     assert len(reads) > 1800, "the constituents' files were not read"
@@ -129,7 +129,7 @@ def test_the_snapshot_is_read_once_then_cached(tmp_path, market_dir, monkeypatch
     monkeypatch.setattr(snapshot, "_CLOSES", {})
     reads.clear()
     two = config(tmp_path, market_dir, toml="[backfill]\nworkers = 2\n")
-    two = dataclasses.replace(two, cache_dir=cache)
+    two = msgspec.structs.replace(two, cache_dir=cache)
     report = backfill(two, *JANUARY, NOW, formats=("json",), progress=False)
     assert report.ok and len(report.results) == 3
     assert saved.stat().st_mtime_ns == stamp
