@@ -136,3 +136,16 @@ def test_constituents_come_through_the_store_in_chunks(market_dir, tmp_path):
         asked = {t for call in upstream.calls[2:] for t in call[0]}
         assert asked == set(tickers) - set(frame.columns) and len(asked) < 20
         pd.testing.assert_frame_equal(frame, again)
+
+
+def test_caches_of_vanished_snapshots_are_removed(mini, tmp_path, fresh_process):
+    cache = tmp_path / "cache"
+    _open(mini, cache).fetch_closes(TICKERS[:2], START, END)
+    gone = tmp_path / "gone" / "prices"
+    shutil.copytree(mini / "prices", gone)
+    _open(gone.parent, cache).fetch_closes(TICKERS[:1], START, END)
+    assert cache_path(cache, gone).is_file()
+    shutil.rmtree(gone.parent)
+    # The next cache written clears the one whose snapshot folder is gone.
+    _open(mini, cache).fetch_closes(TICKERS, START, END)
+    assert sorted(p.name for p in cache.iterdir()) == [cache_path(cache, mini / "prices").name]

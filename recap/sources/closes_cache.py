@@ -89,6 +89,7 @@ class ClosesCache:
                 np.savez(
                     fh,
                     version=np.int64(CACHE_VERSION),
+                    root=np.array(str(self.prices_dir.resolve())),
                     tickers=np.array(tickers, dtype=str),
                     sizes=np.array([e.size for e in entries], dtype=np.int64),
                     mtimes=np.array([e.mtime_ns for e in entries], dtype=np.int64),
@@ -100,6 +101,8 @@ class ClosesCache:
         except OSError as e:
             # A cache that cannot be written costs time, never a build.
             logger.warning("closes cache %s not saved: %s", self.path, e.strerror or e)
+            return
+        _prune(self.path.parent)
 
     def _fresh(self, ticker: str) -> _Entry | None:
         """The ticker's entry, parsing its file when the cache lacks it or it changed."""
@@ -139,6 +142,19 @@ class ClosesCache:
         if self.parsed != before:
             self._save()
         return _wide(found, start, end)
+
+
+def _prune(folder: Path) -> None:
+    """Remove the caches of snapshot folders that no longer exist (a test's temporary
+    snapshot, a folder moved): each cache names the folder it was built from."""
+    for other in folder.glob("closes-*.npz"):
+        try:
+            with np.load(other, allow_pickle=False) as data:
+                root = str(data["root"]) if "root" in data.files else ""
+        except (OSError, ValueError):
+            continue
+        if root and not Path(root).is_dir():
+            other.unlink(missing_ok=True)
 
 
 def _wide(found: dict[str, _Entry], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
