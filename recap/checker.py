@@ -1,17 +1,23 @@
-"""Hold the prose to the numbers: run on every build, a build with problems fails.
+"""Hold the prose to the numbers and to its meaning: run on every build, a build with
+problems fails.
 
-Checks over the headline, dek and every paragraph:
+Over the headline, dek and every paragraph:
   1. every number in the text is one of the model's figures, as the filters format it;
   2. a direction word (rose, fell, beat, up, added, subtracted...) and the number after
      it agree in sign, and a signed figure (+2.13%) has the sign of a model figure that
      prints that way;
-  3. no superlative ("record", "all-time high", "best week since") without the fact;
-  4. a figure tagged to a fund or stock ("Financials (XLF, -2.31%)") is that one's return,
-     and points tagged to a sector or stock ("Industrials (+0.87 pts)", "Bloom Energy
-     (BE, +0.11 pts)") are what that one added to the index;
-  5. a share of the gains ("56% of the Russell 2000's gains") is the model's share, and
+  3. a sized verb ("surged", "edged up") fits the size of its figure (recap.words);
+  4. no superlative ("record", "all-time high", "best week since") without the fact;
+  5. a figure tagged to a fund or stock ("Financials (-2.31%)") is that one's return or
+     reaction to results, and points tagged to a sector or stock ("Industrials (+0.87
+     pts)", "Bloom Energy (BE, +0.11 pts)") are what that one added to the index;
+  6. a share of the gains ("56% of the Russell 2000's gains") is the model's share, and
      only stated where the model gives one (the index gained, its stocks priced cover
-     90% of its weight and explain its move within a point).
+     90% of its weight and explain its move within a point);
+  7. the rules of meaning and style in recap.prose_rules: rank words against signs,
+     "gains" only for an index that rose, beats and misses by the cent, records for the
+     index that set them, sentences of at most 40 words, full names at first reference,
+     a ticker at most once.
 """
 
 from __future__ import annotations
@@ -25,29 +31,39 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from recap import formatting as f
+from recap import prose_rules as rules
+from recap import words as w
 from recap.model import WeeklyRecap
 
 UP_WORDS = frozenset(
-    {"surged", "climbed", "rose", "gained", "rallied", "advanced", "jumped", "up"}
-    | {"beat", "beating", "beats", "ahead", "higher", "added"}
+    {"surged", "soared", "climbed", "rose", "gained", "added", "rallied", "advanced"}
+    | {"jumped", "up", "beat", "beating", "beats", "ahead", "higher"}
 )
 DOWN_WORDS = frozenset(
-    {"fell", "slipped", "tumbled", "dropped", "declined", "lost", "down", "lower"}
-    | {"missed", "missing", "misses", "behind", "trailed", "trailing", "subtracted"}
+    {"fell", "slipped", "eased", "tumbled", "plunged", "dropped", "declined", "slid", "sank"}
+    | {"lost", "down", "lower", "missed", "missing", "misses", "behind", "trailed", "trailing"}
+    | {"subtracted"}
 )
-NUMBER = re.compile(r"(?<![\w.])[+-]?\$?\d+(?:,\d{3})*(?:\.\d+)?(?:%| pts| bp|x\b)?")
-WORD = re.compile(r"[A-Za-z][A-Za-z-]*|[+-]?\$?\d+(?:,\d{3})*(?:\.\d+)?(?:%| pts| bp|x\b)?")
+# A comparison between the verb and the figure: the figure is a gap, not the move.
+COMPARATIVES = frozenset({"than", "less", "more", "further", "gap", "margin"})
+SIZED = frozenset(v for v in w.SCALED_VERBS if " " not in v) | {"edged"}
+UNIT = r"(?:%| pts| percentage points?| bp|x\b)?"
+NUMBER = re.compile(r"(?<![\w.])[+-]?\$?\d+(?:,\d{3})*(?:\.\d+)?" + UNIT)
+WORD = re.compile(r"[A-Za-z][A-Za-z-]*|[+-]?\$?\d+(?:,\d{3})*(?:\.\d+)?" + UNIT)
+POINTS = re.compile(r" percentage points?$")
 # How many words may sit between a direction word and its number ("beat the estimate by 4.5%").
 REACH = 6
+# "Best week since April" is held to the week behind it (prose_rules.since_problems);
+# these have no fact in the model at all.
 SUPERLATIVES = (
-    re.compile(r"\bbest (?:week|day|month) since\b", re.I),
-    re.compile(r"\bworst (?:week|day|month) since\b", re.I),
+    re.compile(r"\b(?:best|worst) (?:day|month) since\b", re.I),
     re.compile(r"\b(?:highest|lowest) since\b", re.I),
 )
 RECORD = re.compile(r"\b(?:record|all-time high)\b", re.I)
 NO_RECORD_CLAIM = re.compile(r"too short to call a record", re.I)
 BAD_TOKENS = re.compile(r"\b(?:nan|None|inf)\b|\u2014%")
-STANDING = ("50", "52", "100")  # "50-day average", "52-week high", "rebased to 100"
+STANDING = ("50", "52", "100")
+HEADLINE_LENGTH = 70  # "50-day average", "52-week high", "rebased to 100"
 
 
 def _walk(value: Any) -> Iterator[Any]:
@@ -89,6 +105,9 @@ def _signs(recap: WeeklyRecap) -> dict[str, set[int]]:
             continue
         sign = (value > 0) - (value < 0)
         texts = [f.price(value), f.ratio(value), f.times(value), f.eps(value), f.bps(value)]
+        texts.append(f.eps(abs(value)))  # "lost $0.12 a share": the verb carries the sign
+        if value.is_integer():
+            texts.append(f"{int(value):,}")  # a round level: "6,500"
         for digits in (0, 1, 2):
             texts += [f.pct(value, digits), f.signed(value, digits), f.pp(value, digits)]
             texts.append(f.pp(value, digits).lstrip("+-"))
@@ -99,9 +118,14 @@ def _signs(recap: WeeklyRecap) -> dict[str, set[int]]:
     return out
 
 
+def _unit(token: str) -> str:
+    """'2.4 percentage points' -> '2.4 pts', as the filters print it."""
+    return POINTS.sub(" pts", token)
+
+
 def _number_problems(text: str, signs: dict[str, set[int]]) -> list[str]:
     problems = []
-    for token in NUMBER.findall(text):
+    for token in map(_unit, NUMBER.findall(text)):
         if token not in signs:
             problems.append(f"'{token}' is not a figure of the model")
         elif token[0] in "+-" and token[1:2] != "$":
@@ -111,26 +135,59 @@ def _number_problems(text: str, signs: dict[str, set[int]]) -> list[str]:
     return problems
 
 
+def _figure_after(tokens: list[str], i: int, skip: frozenset[str] = frozenset()) -> str | None:
+    """The unsigned figure a word at ``i`` governs: the first number within reach, unless
+    another direction word, a comparison or a signed figure comes first."""
+    for nxt in tokens[i + 1 : i + 1 + REACH]:
+        lower = nxt.lower()
+        if lower in skip:
+            continue
+        if lower in UP_WORDS | DOWN_WORDS or lower in COMPARATIVES:
+            return None
+        if not NUMBER.fullmatch(nxt):
+            continue
+        return None if nxt[0] in "+-" else _unit(nxt)  # a signed figure carries its sign
+    return None
+
+
+def _clause_tokens(text: str) -> list[list[str]]:
+    """Words and figures clause by clause: a direction word reaches no further."""
+    return [WORD.findall(c) for s in rules.sentences(text) for c in re.split(r"[;:]", s)]
+
+
 def _direction_problems(text: str, signs: dict[str, set[int]]) -> list[str]:
     problems = []
-    words = WORD.findall(text)
-    for i, word in enumerate(words):
+    for tokens in _clause_tokens(text):
+        problems += _directions_in(tokens, signs)
+    return problems
+
+
+def _directions_in(tokens: list[str], signs: dict[str, set[int]]) -> list[str]:
+    problems = []
+    for i, word in enumerate(tokens):
         lower = word.lower()
         want = 1 if lower in UP_WORDS else -1 if lower in DOWN_WORDS else 0
         if not want:
             continue
-        for nxt in words[i + 1 : i + 1 + REACH]:
-            if nxt.lower() in UP_WORDS | DOWN_WORDS:
-                break
-            if not NUMBER.fullmatch(nxt):
-                continue
-            if nxt[0] in "+-":
-                break  # a signed figure carries its own direction (checked above)
-            found = signs.get(nxt, set())
-            if found and want not in found and 0 not in found:
-                problems.append(f"'{word} ... {nxt}': the figure {nxt} moved the other way")
-            break
+        nxt = _figure_after(tokens, i)
+        found = signs.get(nxt, set()) if nxt else set()
+        if nxt and found and want not in found and 0 not in found:
+            problems.append(f"'{word} ... {nxt}': the figure {nxt} moved the other way")
     return problems
+
+
+def _size_problems(text: str) -> list[str]:
+    pairs = []
+    for tokens in _clause_tokens(text):
+        for i, word in enumerate(tokens):
+            if word.lower() not in SIZED:
+                continue
+            edged = word.lower() == "edged"
+            skip = frozenset({"up", "down", "higher", "lower"}) if edged else frozenset()
+            nxt = _figure_after(tokens, i, skip)
+            if nxt and nxt.endswith("%"):
+                pairs.append((word.lower(), nxt))
+    return rules.verb_size_problems(pairs)
 
 
 def _claim_problems(text: str, recap: WeeklyRecap) -> list[str]:
@@ -155,13 +212,21 @@ SHARE_OF_GAINS = re.compile(r"(\d+(?:\.\d+)?%) of (?:the |its |their )?[^.;:%]*?
 
 
 def _moves_by_key(recap: WeeklyRecap) -> dict[str, set[str]]:
-    """Ticker or name -> how its week return prints, for "Name (TICKER, +2.13%)" checks."""
+    """Ticker or name -> how its week return (or its reaction to results) prints, for
+    "Name (TICKER, +2.13%)" checks."""
     out: dict[str, set[str]] = defaultdict(set)
     s = recap.sectors
-    moves = []
-    if s is not None:
-        moves = list(s.sectors) + list(s.industries) + [x for w in s.watchlists for x in w.members]
-    for m in moves:
+    results = list(recap.earnings) + (
+        list(recap.banks.reported + recap.banks.large) if recap.banks else []
+    )
+    for r in results:
+        if r.reaction is not None:
+            for digits in (1, 2):
+                out[r.ticker].add(f.signed(r.reaction, digits))
+                out[r.name].add(f.signed(r.reaction, digits))
+    if s is None:
+        return out
+    for m in list(s.sectors) + list(s.industries) + [x for wl in s.watchlists for x in wl.members]:
         for digits in (1, 2):
             out[m.ticker].add(f.signed(m.week_return, digits))
             out[m.name].add(f.signed(m.week_return, digits))
@@ -239,6 +304,18 @@ def _share_problems(text: str, recap: WeeklyRecap) -> list[str]:
     return problems
 
 
+def _meaning_problems(where: str, text: str, recap: WeeklyRecap) -> list[str]:
+    return (
+        rules.style_problems(where, text)
+        + rules.rank_problems(text)
+        + rules.gains_problems(recap, text)
+        + rules.small_caps_problems(recap, text)
+        + rules.earnings_problems(recap, text)
+        + rules.record_problems(recap, text)
+        + rules.since_problems(recap, text)
+    )
+
+
 def check_story(recap: WeeklyRecap) -> tuple[str, ...]:
     """Every problem found in the headline, dek and paragraphs, each naming its text."""
     signs = _signs_without_prose(recap)
@@ -251,11 +328,20 @@ def check_story(recap: WeeklyRecap) -> tuple[str, ...]:
         found = (
             _number_problems(text, signs)
             + _direction_problems(text, signs)
+            + _size_problems(text)
             + _claim_problems(text, recap)
             + _tagged_problems(text, moves, points)
             + _share_problems(text, recap)
+            + _meaning_problems(where, text, recap)
         )
         problems.extend(f"{where}: {p} (in: {text[:80]!r})" for p in found)
+    if len(recap.headline) > HEADLINE_LENGTH:
+        problems.append(f"headline: {len(recap.headline)} characters (at most {HEADLINE_LENGTH})")
+    body = " ".join(p.text for p in recap.narrative)
+    whole = rules.naming_problems(recap, body) + rules.ticker_problems(recap, body)
+    if recap.narrative:
+        whole += rules.lead_problems(recap.narrative[0].text)
+    problems.extend(f"prose: {p}" for p in whole)
     return tuple(problems)
 
 

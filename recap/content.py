@@ -7,6 +7,7 @@ notes here, so the report names them instead of dropping them or showing a zero.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from recap.config import RecapConfig
 from recap.errors import ConfigError
 from recap.model import (
     Attribution,
+    BankResult,
     BankSection,
+    Gap,
     IndexMove,
     MarketBreadth,
     RiskNote,
@@ -50,6 +53,8 @@ class Content:
     risks: RiskSection | None
     week_ahead: WeekAhead | None
     notes: tuple[str, ...]
+    earnings: tuple[BankResult, ...] = ()
+    gaps: tuple[Gap, ...] = ()
 
 
 def _specs(config: RecapConfig, key: str) -> list[dict[str, str]]:
@@ -99,21 +104,97 @@ def bank_tickers(config: RecapConfig) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*regional, *(str(t) for t in table.get("large", []))]))
 
 
-def _missing_note(tickers: Sequence[str], where: str, week: Week, closes: pd.DataFrame) -> str:
-    """'KRE: no close for 2026-01-30 in the data; left out of the industry table.', naming
-    for each ticker the very dates it lacks (the week's base and last session)."""
-    groups: dict[str, list[str]] = {}
-    for ticker in tickers:
-        series = closes.get(ticker)
-        days = [
-            d.isoformat()
-            for d in (week.base_date, week.end)
-            if series is None or pd.isna(series.get(pd.Timestamp(d)))
-        ]
-        lacking = f"no close for {' and '.join(days)}" if days else "no usable close"
-        groups.setdefault(lacking, []).append(ticker)
-    said = "; ".join(f"{', '.join(names)}: {lacking}" for lacking, names in groups.items())
-    return f"{said} in the data; left out of {where}."
+# A watchlist with fewer of its names priced than this share is left out whole: the average
+# of one or two names is not the theme's move.
+MIN_WATCHLIST_SHARE = 0.5
+
+
+def _span(closes: pd.DataFrame, ticker: str) -> tuple[dt.date, dt.date] | None:
+    """First and last dates with a close, or None when the data holds none."""
+    if ticker not in closes:
+        return None
+    valid = closes[ticker].dropna()
+    if valid.empty:
+        return None
+    return valid.index[0].date(), valid.index[-1].date()
+
+
+def _why_missing(closes: pd.DataFrame, ticker: str, week: Week) -> str:
+    """What the data lacks for ``ticker`` this week, in words that are true."""
+    span = _span(closes, ticker)
+    if span is None:
+        # The data is fetched up to the week's end: say how far it was looked at.
+        return f"no prices in the data through {week.end.isoformat()}"
+    first, last = span
+    if first > week.base_date:
+        return f"prices in the data start {first.isoformat()}"
+    if last < week.end:
+        return f"prices in the data end {last.isoformat()}"
+    series = closes[ticker]
+    lacking = [
+        d.isoformat()
+        for d in (week.base_date, week.end)
+        if pd.isna(series.get(pd.Timestamp(d), float("nan")))
+    ]
+    return f"no close for {' or '.join(lacking)} in the data"
+
+
+def _missing_notes(
+    closes: pd.DataFrame,
+    tickers: Sequence[str],
+    where: str,
+    week: Week,
+    checked_out: Collection[str] = (),
+) -> list[str]:
+    """One note per reason: 'AVGO, MU: prices in the data start 2025-10-31; left out of ...'.
+
+    A series the price checks left out (``checked_out``) has its own note already.
+    """
+    by_reason: dict[str, list[str]] = {}
+    for t in tickers:
+        if t in checked_out:
+            continue
+        by_reason.setdefault(_why_missing(closes, t, week), []).append(t)
+    return [f"{', '.join(ts)}: {why}; left out of {where}." for why, ts in by_reason.items()]
+
+
+def _gaps(
+    closes: pd.DataFrame,
+    week: Week,
+    where: tuple[str, str],
+    tickers: Sequence[str],
+    members: int,
+    names: Mapping[str, str],
+    left_out: bool,
+    checked_out: Collection[str],
+) -> list[Gap]:
+    """What the prose says is missing: the series with no prices for the week, and apart,
+    those whose prices failed the checks."""
+    section, subject = where
+    out = []
+    for failed in (False, True):
+        group = [t for t in tickers if (t in checked_out) == failed]
+        if not group:
+            continue
+        spans = [None if failed else _span(closes, t) for t in group]
+        firsts = [s[0] for s in spans if s is not None]
+        lasts = [s[1] for s in spans if s is not None]
+        all_later = len(firsts) == len(group) and all(f > week.base_date for f in firsts)
+        all_ended = len(lasts) == len(group) and all(x < week.end for x in lasts)
+        out.append(
+            Gap(
+                section=section,
+                subject=subject,
+                tickers=tuple(group),
+                names=tuple(names.get(t, t) for t in group),
+                members=members,
+                left_out=left_out,
+                starts=min(firsts) if all_later else None,
+                ends=max(lasts) if all_ended else None,
+                failed_check=failed,
+            )
+        )
+    return out
 
 
 def _sector_section(
@@ -122,42 +203,81 @@ def _sector_section(
     config: RecapConfig,
     attribution: Attribution | None,
     left_out: Collection[str] = (),
-) -> tuple[SectorSection | None, dict[str, Watchlist], tuple[str, ...]]:
+) -> tuple[SectorSection | None, dict[str, Watchlist], tuple[str, ...], tuple[Gap, ...]]:
     table = config.section("sectors")
     names = _names(config)
     notes: list[str] = []
-
-    def note_missing(tickers: Sequence[str], where: str) -> None:
-        # A series the price checks left out has its own note; it is not "missing".
-        absent = [t for t in tickers if t not in left_out]
-        if absent:
-            notes.append(_missing_note(absent, where, week, closes))
-
     etfs, industries = _specs(config, "etfs"), _specs(config, "industries")
+    gaps: list[Gap] = []
+    fund_names = {s["ticker"]: s["name"] for s in etfs + industries}
     sectors, missing = sectors_mod.compute_moves(
         closes, week, [(s["ticker"], s["name"]) for s in etfs], "sector"
     )
-    note_missing(missing, "the sector table")
+    if missing:
+        notes.extend(_missing_notes(closes, missing, "the sector table", week, left_out))
+        gaps += _gaps(
+            closes,
+            week,
+            ("sectors", "sector funds"),
+            missing,
+            len(etfs),
+            fund_names,
+            not sectors,
+            left_out,
+        )
     inds, missing = sectors_mod.compute_moves(
         closes, week, [(s["ticker"], s["name"]) for s in industries], "industry"
     )
-    note_missing(missing, "the industry table")
+    if missing:
+        notes.extend(_missing_notes(closes, missing, "the industry table", week, left_out))
+        gaps += _gaps(
+            closes,
+            week,
+            ("sectors", "industry funds"),
+            missing,
+            len(industries),
+            fund_names,
+            not inds,
+            left_out,
+        )
     lists: dict[str, Watchlist] = {}
     for name, tickers in _watchlists(config).items():
         wl = sectors_mod.compute_watchlist(closes, week, name, tickers, names)
-        if wl is None:
-            notes.append(f"Watchlist {name}: no member has data for the week; left out.")
-            continue
-        note_missing(wl.missing, f"the {name} watchlist")
-        lists[name] = wl
+        with_prices = len(wl.members) if wl else 0
+        too_few = with_prices < MIN_WATCHLIST_SHARE * len(tickers)
+        lacking = [t for t in tickers if wl is None or t in wl.missing]
+        if lacking:
+            where = f"the {name} watchlist"
+            if too_few:
+                notes.append(
+                    f"Watchlist {name}: {with_prices} of its {len(tickers)} names "
+                    f"{'has' if with_prices == 1 else 'have'} prices for the week, too few for "
+                    "the theme's average; left out."
+                )
+            notes.extend(_missing_notes(closes, lacking, where, week, left_out))
+            gaps += _gaps(
+                closes,
+                week,
+                ("sectors", where),
+                lacking,
+                len(tickers),
+                names,
+                too_few,
+                left_out,
+            )
+        if wl is not None and not too_few:
+            lists[name] = wl
     if not sectors and not inds and not lists:
-        return None, lists, tuple(notes)
+        return None, lists, tuple(notes), tuple(gaps)
     top = int(table.get("leaders", 3))
     gics = {s["ticker"]: s.get("gics", "") for s in etfs}
     small_caps = drivers_mod.compare_sectors(sectors, gics, attribution, closes, week, config)
     funds = drivers_mod.sector_funds(config)
     priced = _with_week(closes, week)
-    note_missing([t for t in funds.values() if t not in priced], "the small-cap sector comparison")
+    unpriced = [t for t in funds.values() if t not in priced]
+    notes.extend(
+        _missing_notes(closes, unpriced, "the small-cap sector comparison", week, left_out)
+    )
     every = list(sectors) + list(inds) + [m for wl in lists.values() for m in wl.members]
     ytd_sorted = sorted(
         (m for m in sectors if m.ytd_rank is not None), key=lambda m: m.ytd_rank or 0
@@ -173,7 +293,7 @@ def _sector_section(
         breadth=sectors_mod.compute_breadth(every),
         rank_changes=sectors_mod.rank_changes(sectors, int(table.get("rank_shift", 5))),
     )
-    return section, lists, tuple(notes)
+    return section, lists, tuple(notes), tuple(gaps)
 
 
 def _with_week(closes: pd.DataFrame, week: Week) -> set[str]:
@@ -184,19 +304,19 @@ def _with_week(closes: pd.DataFrame, week: Week) -> set[str]:
 
 def _bank_section(
     closes: pd.DataFrame,
-    earnings: pd.DataFrame,
-    week: Week,
+    results: Sequence[BankResult],
     config: RecapConfig,
     lists: Mapping[str, Watchlist],
+    week: Week,
 ) -> BankSection | None:
+    """The regional banks of the bank watchlist that reported, and the large banks."""
     table = config.section("banks")
-    names = _names(config)
     watch = str(table.get("watchlist", ""))
-    regional = _watchlists(config).get(watch, [])
-    reported = banks_mod.bank_results(earnings, closes, week, regional, "regional", names)
-    large = banks_mod.bank_results(
-        earnings, closes, week, [str(t) for t in table.get("large", [])], "large", names
-    )
+    regional = set(_watchlists(config).get(watch, []))
+    large_banks = {str(t) for t in table.get("large", [])}
+    by_date = sorted(results, key=lambda r: (r.report_date, r.ticker))
+    reported = [dataclasses.replace(r, group="regional") for r in by_date if r.ticker in regional]
+    large = [dataclasses.replace(r, group="large") for r in by_date if r.ticker in large_banks]
     if not reported and not large:
         return None
     etf = str(table.get("etf", ""))
@@ -208,6 +328,33 @@ def _bank_section(
         large,
         group.week_return if group else None,
         kre[0] if kre else None,
+    )
+
+
+def _earnings(
+    closes: pd.DataFrame, earnings: pd.DataFrame, week: Week, config: RecapConfig
+) -> tuple[BankResult, ...]:
+    """Every watchlist name and large bank that reported: largest reaction first, then
+    those without a reaction, by date. Each is tagged with its first group in config."""
+    names = _names(config)
+    groups = dict(_watchlists(config))
+    groups["Large banks"] = [str(t) for t in config.section("banks").get("large", [])]
+    group_of: dict[str, str] = {}
+    for group, tickers in groups.items():
+        for t in tickers:
+            group_of.setdefault(t, group)
+    found = banks_mod.earnings_results(earnings, closes, week, list(group_of), "", names)
+    out = [dataclasses.replace(r, group=group_of[r.ticker]) for r in found]
+    return tuple(
+        sorted(
+            out,
+            key=lambda r: (
+                r.reaction is None,
+                -abs(r.reaction or 0.0),
+                r.report_date,
+                r.ticker,
+            ),
+        )
     )
 
 
@@ -294,10 +441,11 @@ def compute_content(
     notes, so they are not reported again as missing.
     """
     found = drivers_mod.compute_drivers(closes, constituents, week, indexes, config, holdings)
-    sectors, lists, notes = _sector_section(closes, week, config, found.attribution, left_out)
+    sectors, lists, notes, gaps = _sector_section(closes, week, config, found.attribution, left_out)
     notes = found.notes + notes
     earnings = banks_mod.drop_repeats(earnings, int(config.section("banks")["duplicate_days"]))
-    banks = _bank_section(closes, earnings, week, config, lists)
+    results = _earnings(closes, earnings, week, config)
+    banks = _bank_section(closes, results, config, lists, week)
     risks = _risk_section(closes, week, indexes, config, found.attribution, lists)
     ahead = next_week(week)
     groups = dict(_watchlists(config))
@@ -313,6 +461,8 @@ def compute_content(
         risks=risks,
         week_ahead=week_ahead,
         notes=notes,
+        earnings=results,
+        gaps=gaps,
     )
 
 
@@ -325,11 +475,16 @@ def content_fields(content: Content) -> dict[str, Any]:
         "banks": content.banks,
         "risks": content.risks,
         "week_ahead": content.week_ahead,
+        "earnings": content.earnings,
+        "gaps": content.gaps,
     }
 
 
-def write_story(recap: WeeklyRecap, config: RecapConfig) -> tuple[str, str, tuple[Any, ...]]:
-    """Headline, dek and paragraphs (narrative.py)."""
+def write_story(
+    recap: WeeklyRecap, config: RecapConfig, earlier: Sequence[Sequence[str]] = ()
+) -> tuple[str, str, tuple[Any, ...]]:
+    """Headline, dek and paragraphs (narrative.py); ``earlier``: the headline options of
+    the weeks before, which the headline must not repeat."""
     from recap.narrative import write_story as _write
 
-    return _write(recap, config)
+    return _write(recap, config, earlier)

@@ -14,8 +14,9 @@ from typing import Any
 SCHEMA_VERSION = 1
 
 
-def _help(text: str) -> Any:
-    return field(metadata={"help": text})
+def _help(text: str, **default: Any) -> Any:
+    """A documented field; ``default=`` for fields added after a record's first version."""
+    return field(metadata={"help": text}, **default)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,31 @@ class IndexMove:
     )
     record_sessions: tuple[dt.date, ...] = _help("Sessions of the week that set a record close")
     history_start: dt.date = _help("First date of the history the source holds")
+    full_name: str = _help(
+        "How the prose names it at first reference: 'the Dow Jones Industrial Average', or "
+        "for a fund standing in, 'the iShares Russell 2000 ETF (IWM)'",
+        default="",
+    )
+    later_name: str = _help("How the prose names it after that: 'the Dow'", default="")
+    record_streak: int = _help(
+        "Consecutive record closes ending on the week's last session", default=0
+    )
+    milestone: float | None = _help(
+        "Highest round level first closed above this week (a multiple of half the leading "
+        "power of ten: 45,000 and 50,000 for the Dow); None for a proxy or without a record",
+        default=None,
+    )
+    milestone_on: dt.date | None = _help(
+        "Session that first closed above the milestone", default=None
+    )
+    larger_move_on: dt.date | None = _help(
+        "Last session of the latest earlier week with a move at least as large in the same "
+        "direction; None when the history holds none",
+        default=None,
+    )
+    weeks_since_larger: int = _help(
+        "Weeks back to that week (the weeks of history when there is none)", default=0
+    )
 
     @property
     def label(self) -> str:
@@ -84,6 +110,14 @@ class SmallVsLarge:
     spread: float = _help("Small-cap week return minus large-cap week return")
     positive_streak_weeks: int = _help(
         "Consecutive weeks, ending this one, in which the spread was positive (0 if not)"
+    )
+    wider_on: dt.date | None = _help(
+        "Last session of the latest earlier week with a spread at least as wide in the same "
+        "direction; None when the history holds none",
+        default=None,
+    )
+    weeks_since_wider: int = _help(
+        "Weeks back to that week (the weeks of history when there is none)", default=0
     )
 
 
@@ -310,22 +344,56 @@ class SectorSection(_Record):
 
 @dataclass(frozen=True)
 class BankResult:
-    """One bank's earnings release in the week and how the stock reacted."""
+    """One company's earnings release in the week (a bank, or any watchlist name) and how
+    the stock reacted."""
 
     ticker: str = _help("Symbol")
     name: str = _help("Company name")
     group: str = _help("'regional' or 'large'")
     report_date: dt.date = _help("Date of the release")
-    release_time: str = _help("'before the open', 'after the close' or 'time unknown'")
+    release_time: str = _help(
+        "'before the open', 'after the close', 'during the session' or 'time unknown' "
+        "(the reaction then assumes before the open, and the text says so)"
+    )
     eps_estimate: float | None = _help("Consensus EPS estimate")
     eps_actual: float | None = _help("Reported EPS")
     surprise: float | None = _help("(actual - estimate) / |estimate|, fraction")
-    outcome: str = _help("'beat', 'miss', 'in line', 'no estimate' or 'not reported'")
+    outcome: str = _help(
+        "'beat' or 'miss' (by at least a cent), 'in line' (equal to the cent), 'no estimate', "
+        "or 'not reported' (the data holds the date, not the figures)"
+    )
     reaction: float | None = _help("Close-to-close move around the release; None if pending")
     reaction_from: dt.date | None = _help("Session whose close is the reaction's base")
     reaction_to: dt.date | None = _help("Session whose close ends the reaction")
     reaction_pending: bool = _help("True when the reaction falls after the week's last bar")
     week_return: float | None = _help("The stock's week return")
+
+
+EarningsResult = BankResult
+
+
+@dataclass(frozen=True)
+class Gap(_Record):
+    """A part of the report with no data for the week, said where the reader would look."""
+
+    section: str = _help("Section key of the prose that says so: 'sectors', 'banks', 'risks'")
+    subject: str = _help("What is missing, e.g. 'the AI hardware watchlist', 'industry funds'")
+    tickers: tuple[str, ...] = _help("The tickers without the week's closes")
+    names: tuple[str, ...] = _help("Their display names, same order")
+    members: int = _help("How many names the subject has in config")
+    left_out: bool = _help("True when the subject is left out whole (too few names with data)")
+    starts: dt.date | None = _help(
+        "When every missing series starts after the week's base date: the earliest first date "
+        "(none of them has a price before it)"
+    )
+    ends: dt.date | None = _help(
+        "When every missing series ends before the week's last session: the latest last date "
+        "(none of them has a price after it)"
+    )
+    failed_check: bool = _help(
+        "True when these series have prices that failed the price checks (data notes say which)",
+        default=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -434,6 +502,14 @@ class WeeklyRecap(_Record):
     banks: BankSection | None = _help("Regional-bank earnings; None when no bank reported")
     risks: RiskSection | None = _help("Risk Spotlight")
     week_ahead: WeekAhead | None = _help("The next trading week")
+    earnings: tuple[BankResult, ...] = _help(
+        "Every watchlist name and large bank that reported in the week (or after the previous "
+        "week's last close), largest next-session reaction first",
+        default=(),
+    )
+    gaps: tuple[Gap, ...] = _help(
+        "Sections, funds and watchlist names without data for the week", default=()
+    )
 
     def paragraphs(self, *sections: str) -> tuple[str, ...]:
         """The narrative paragraphs of these sections, in the order of the text."""

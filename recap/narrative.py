@@ -1,68 +1,61 @@
-"""The prose: headline, dek and a paragraph or more per section, written from the facts.
+"""The prose: headline, dek, lead and a paragraph or more per section, written from the facts.
 
-Headline and dek are chosen by rules over the facts (below). The paragraphs come from
-templates/narrative/story.txt.j2, which gets the recap and a few helpers; every number
-goes through recap.formatting, and every direction word comes from the sign of the
-number it describes (``verb``), so the checker can hold the prose to the model.
+1. ``stories.select_stories`` ranks the week's candidate stories.
+2. The headline comes from ``headlines``: the top story (and the second where it fits),
+   never one of the four previous weeks' (the pipeline passes their options in).
+3. templates/narrative/story.txt.j2 writes the dek (the next stories), the lead (what
+   happened and why, at most 40 words) and every section. It gets the recap, the ranked
+   stories and a few helpers: verbs sized to each move (``recap.words``), names that are
+   full at first reference and short after, and ``choose`` to vary phrasings by week.
+Every number goes through recap.formatting, so the checker can hold the prose to the model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from recap import formatting, render
+from recap import formatting, render, words
 from recap.analytics.attribution import MIN_COVERAGE
-from recap.analytics.indexes import move_for_role
 from recap.config import RecapConfig
 from recap.errors import RenderError
-from recap.model import IndexMove, Paragraph, PeriodAttribution, SectorContribution, WeeklyRecap
+from recap.headlines import INDEX_KINDS, headline_options, pick_headline
+from recap.model import (
+    IndexMove,
+    Paragraph,
+    PeriodAttribution,
+    SectorContribution,
+    SectorMove,
+    WeeklyRecap,
+)
+from recap.stories import (
+    Story,
+    earnings_movers,
+    headline_name,
+    sector_leaders,
+    select_stories,
+    small_and_large,
+    tech_risk,
+)
 from recap.weeks import holiday_names
 
 SECTION_MARK = "@@ "
-# Week moves, by size: (at least, verb). Checked top to bottom; zero is "was flat".
-UP_VERBS = ((0.02, "surged"), (0.01, "climbed"), (0.005, "rose"), (0.0, "edged up"))
-DOWN_VERBS = ((-0.02, "tumbled"), (-0.005, "fell"), (0.0, "slipped"))
-SURGE = 0.02
-LEAD_MARGIN = 0.01  # small caps "lead" large caps by at least a percentage point
-QUIET = 0.005
-NEAR_HIGH = 0.02
-TECH_VOLATILITY = 2.0  # semis volatility as a multiple of the market's
+DEK = "dek"
 
 
 def verb(value: float) -> str:
-    """'surged' for +2.13%, 'slipped' for -0.35%, 'was flat' when it rounds to 0.00%."""
-    if round(value * 10000) == 0:
-        return "was flat"
-    if value > 0:
-        return next(v for limit, v in UP_VERBS if value >= limit)
-    return next(v for limit, v in DOWN_VERBS if value <= limit)
-
-
-def headline_verb(value: float) -> str:
-    """Present tense for headlines: 'Surges', 'Climbs', 'Slips'."""
-    return {
-        "surged": "Surges",
-        "climbed": "Climbs",
-        "rose": "Rises",
-        "edged up": "Edges Up",
-        "was flat": "Holds Steady",
-        "slipped": "Slips",
-        "fell": "Falls",
-        "tumbled": "Tumbles",
-    }[verb(value)]
+    """The first verb of the house scale for an index move: 'climbed' for +2.04%."""
+    return words.verb(value)
 
 
 def join_names(items: Iterable[str]) -> str:
     """['A', 'B', 'C'] -> 'A, B and C'."""
-    names = [str(i) for i in items]
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return words.join(items)
 
 
 def ordinal(n: int) -> str:
@@ -92,81 +85,77 @@ def leading_sectors(
     return tuple(same[:n]), (other[0] if other else None)
 
 
-def _role(recap: WeeklyRecap, config: RecapConfig, role: str) -> IndexMove | None:
-    return move_for_role(recap.indexes, config, role)
+class Namer:
+    """Index names as a reader meets them: full at first reference, short after."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._told: set[str] = set()
+
+    def __call__(self, m: IndexMove) -> str:
+        if m.symbol in self._seen:
+            return m.later_name or m.name
+        self._seen.add(m.symbol)
+        return m.full_name or m.name
+
+    def seen(self, m: IndexMove) -> bool:
+        """True once the index has been named."""
+        return m.symbol in self._seen
+
+    def tell(self, *moves: IndexMove) -> str:
+        """Mark the week's move of these indexes as told; returns '' for use in templates."""
+        self._told.update(m.symbol for m in moves)
+        return ""
+
+    def told(self, m: IndexMove) -> bool:
+        """True once the index's week move has been given."""
+        return m.symbol in self._told
 
 
-def _tech_risk(recap: WeeklyRecap) -> bool:
-    """The AI-hardware basket surged and ran well ahead of the market, in a trade that
-    swings at least twice as hard as the market."""
-    risks = recap.risks
-    if risks is None:
-        return False
-    surged = (risks.basket_week or 0.0) >= SURGE
-    ahead = (risks.basket_vs_large_week or 0.0) >= LEAD_MARGIN
-    return surged and ahead and (risks.volatility_ratio or 0.0) >= TECH_VOLATILITY
+def ranked(members: Sequence[SectorMove], n: int) -> dict[str, Any]:
+    """The top and bottom ``n`` of a best-first list, apart, with the sign each group shares
+    (1 all rose, -1 all fell, 0 mixed): the template picks its rank words from the signs."""
+    n = min(n, len(members) // 2)
+    top = list(members[:n])
+    bottom = list(reversed(members[-n:])) if n else []
+
+    def sign(group: Sequence[SectorMove]) -> int:
+        if group and all(m.week_return > 0 for m in group):
+            return 1
+        if group and all(m.week_return < 0 for m in group):
+            return -1
+        return 0
+
+    return {"top": top, "top_sign": sign(top), "bottom": bottom, "bottom_sign": sign(bottom)}
 
 
-def headline(recap: WeeklyRecap, config: RecapConfig) -> str:
-    """The week's two biggest stories, by rules over the facts."""
-    small, large = _role(recap, config, "small"), _role(recap, config, "large")
-    moves = [m.week_return for m in recap.indexes]
-    first: str
-    if (
-        small
-        and large
-        and small.week_return >= SURGE
-        and (small.week_return - large.week_return >= LEAD_MARGIN)
-    ):
-        first = f"{small.name} {headline_verb(small.week_return)}"
-    elif small and small.record_close and small.week_return > 0:
-        first = f"{small.name} Closes at a Record"
-    elif all(m < 0 for m in moves):
-        first = "Stocks " + ("Tumble" if min(moves) <= -SURGE else "Slide")
-    elif all(m > 0 for m in moves):
-        first = "Stocks " + ("Rally" if max(moves) >= SURGE else "Climb")
-    elif all(abs(m) < QUIET for m in moves):
-        near = all(m.pct_below_52w_high <= NEAR_HIGH for m in recap.indexes)
-        first = "Quiet Week Ends Near Highs" if near else "Stocks Drift in a Quiet Week"
-    else:
-        first = "Stocks Mixed"
-    second = ""
-    banks = recap.banks
-    if _tech_risk(recap):
-        second = "Tech Risks Spotlighted"
-    elif recap.risks is not None and recap.risks.concentration_flagged:
-        second = "Concentration Risks Spotlighted"
-    elif banks is not None and banks.classification == "mixed" and banks.reported:
-        second = "Bank Earnings Diverge"
-    elif banks is not None and banks.classification == "broadly lower" and banks.reported:
-        return f"{first} as Banks Drag"
-    elif recap.sectors is not None and recap.sectors.leaders:
-        second = f"{recap.sectors.leaders[0].name} Leads"
-    return f"{first}; {second}" if second else first
+def _helpers(recap: WeeklyRecap) -> dict[str, Any]:
+    day = recap.week.end
+    pick = words.week_number(day)
 
+    def v(value: float, scale: str = words.INDEX) -> str:
+        return words.verb(value, scale, pick)
 
-def dek(recap: WeeklyRecap, config: RecapConfig) -> str:
-    """One line under the headline: the small-vs-large story and the top sector."""
-    small, large = _role(recap, config, "small"), _role(recap, config, "large")
-    parts: list[str] = []
-    if small and large and recap.small_vs_large:
-        spread = recap.small_vs_large.spread
-        shown = formatting.pp(abs(spread), 1).lstrip("+-")
-        if shown.startswith("0.0 "):
-            parts.append("small caps kept pace with large caps")
-        else:
-            ahead = "beat" if spread > 0 else "trailed"
-            parts.append(f"small caps {ahead} large caps by {shown}")
-    if recap.sectors and recap.sectors.leaders:
-        lead = recap.sectors.leaders[0]
-        parts.append(f"{lead.name} led the sectors at {formatting.signed(lead.week_return)}")
-    if recap.banks and recap.banks.reported:
-        parts.append(
-            f"{len(recap.banks.reported)} regional "
-            f"bank{'s' if len(recap.banks.reported) != 1 else ''} reported"
-        )
-    text = "; ".join(parts)
-    return (text[:1].upper() + text[1:] + ".") if text else ""
+    def choose(key: str, *options: str) -> str:
+        return words.choose(options, day, key)
+
+    return {
+        "v": v,
+        "choose": choose,
+        "nm": Namer(),
+        "ranked": ranked,
+        "cap": words.cap,
+        "ordinal_word": words.ordinal_word,
+        "number_word": words.number_word,
+        "join": words.join,
+        "STOCK": words.STOCK,
+        "sector_leaders": lambda direction: sector_leaders(recap, direction),
+        "headline_name": headline_name,
+        "tech_risk": tech_risk(recap),
+        "movers": earnings_movers(recap),
+        "leading_sectors": leading_sectors,
+        "min_coverage": MIN_COVERAGE,
+    }
 
 
 @lru_cache(maxsize=4)
@@ -175,45 +164,109 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
     # filters. story.txt.j2 is not *.html.j2, so it is not autoescaped: it is plain text,
     # escaped by the HTML templates that show it.
     env = render.environment(templates_dir).overlay()
-    env.filters.update(verb=verb, join_names=join_names, ordinal=ordinal)
+    env.filters.update(
+        verb=verb,
+        join_names=join_names,
+        ordinal=ordinal,
+        cap=words.cap,
+        sector=words.sector_word,
+        points=lambda x, digits=1: (
+            formatting.pp(x, digits).lstrip("+-").replace(" pts", " percentage points")
+        ),
+    )
     return env
 
 
-def paragraphs(recap: WeeklyRecap, config: RecapConfig) -> tuple[Paragraph, ...]:
-    """Render the story template and split it into tagged paragraphs."""
+def _holidays(week: Any) -> dict[dt.date, str]:
+    return {d: words.holiday(d, name) for d, name in holiday_names(week).items()}
+
+
+def _render_story(
+    recap: WeeklyRecap, config: RecapConfig, stories: Sequence[Story], headline: str
+) -> str:
     env = _environment(config.templates_dir)
+    small, large = small_and_large(recap)
     try:
-        text = _story(env, recap, config)
+        return env.get_template("narrative/story.txt.j2").render(
+            recap=recap,
+            stories=list(stories),
+            dek_stories=dek_stories(stories, headline),
+            headline=headline,
+            small=small,
+            large=large,
+            holidays=_holidays(recap.week),
+            next_holidays=_holidays(recap.week_ahead.week) if recap.week_ahead else {},
+            **_helpers(recap),
+        )
     except jinja2.TemplateError as e:
         line = getattr(e, "lineno", None)
         at = f", line {line}" if line else ""
         raise RenderError(f"template narrative/story.txt.j2{at}: {e}") from None
+
+
+def _split(text: str) -> tuple[str, tuple[Paragraph, ...]]:
+    dek = ""
     out: list[Paragraph] = []
     for chunk in text.split(SECTION_MARK)[1:]:
         section, _, body = chunk.partition("\n")
         body = " ".join(body.split()).replace(" ,", ",").replace(" .", ".").replace(" ;", ";")
-        if body:
+        body = body.replace(" :", ":")
+        if not body:
+            continue
+        if section.strip() == DEK:
+            dek = words.cap(body)
+        else:
             out.append(Paragraph(section=section.strip(), text=body))
-    return tuple(out)
+    return dek, tuple(out)
 
 
-def _story(env: jinja2.Environment, recap: WeeklyRecap, config: RecapConfig) -> str:
-    return env.get_template("narrative/story.txt.j2").render(
-        recap=recap,
-        small=_role(recap, config, "small"),
-        large=_role(recap, config, "large"),
-        others=[
-            m
-            for m in recap.indexes
-            if m not in (_role(recap, config, "small"), _role(recap, config, "large"))
-        ],
-        holidays=holiday_names(recap.week),
-        next_holidays=holiday_names(recap.week_ahead.week) if recap.week_ahead else {},
-        leading_sectors=leading_sectors,
-        min_coverage=MIN_COVERAGE,
+def paragraphs(recap: WeeklyRecap, config: RecapConfig) -> tuple[Paragraph, ...]:
+    """The story's paragraphs, tagged by section (the dek aside)."""
+    stories = select_stories(recap)
+    return _split(_render_story(recap, config, stories, recap.headline))[1]
+
+
+def dek_stories(stories: Sequence[Story], headline: str) -> list[Story]:
+    """The next two stories the headline and the lead leave untold. The lead tells the
+    top story and, unless that is the market's move, the market's move beside it."""
+    if not stories:
+        return []
+    top = stories[0]
+    lead_tells = {"move", "quiet"} if top.kind not in ("move", "quiet") else set()
+    same_index = {"record", "milestone", "move"} if top.kind in INDEX_KINDS else set()
+    return [
+        s
+        for s in stories[1:]
+        if not told(headline, s)
+        and s.kind not in lead_tells
+        and not (s.kind in same_index and s.subject == top.subject)
+    ][:2]
+
+
+def told(headline: str, story: Story) -> bool:
+    """True when the headline tells ``story`` (the dek then tells the next ones)."""
+    return any(p in headline for p in story.phrases) or (
+        bool(story.risk) and f"{story.risk} Risks" in headline
     )
 
 
-def write_story(recap: WeeklyRecap, config: RecapConfig) -> tuple[str, str, tuple[Any, ...]]:
-    """(headline, dek, paragraphs) for a recap whose facts are computed."""
-    return headline(recap, config), dek(recap, config), paragraphs(recap, config)
+def write_story(
+    recap: WeeklyRecap, config: RecapConfig, earlier: Sequence[Sequence[str]] = ()
+) -> tuple[str, str, tuple[Paragraph, ...]]:
+    """(headline, dek, paragraphs) for a recap whose facts are computed.
+
+    ``earlier`` holds the headline options of the weeks before (at most four): the
+    headline is none of them.
+    """
+    stories = select_stories(recap)
+    headline = pick_headline(headline_options(stories, recap.week.end), earlier)
+    dek, paras = _split(_render_story(recap, config, stories, headline))
+    return headline, dek, paras
+
+
+def options_for(recap: WeeklyRecap) -> tuple[str, ...]:
+    """Every headline this week's facts allow (what later weeks must not repeat)."""
+    return headline_options(select_stories(recap), recap.week.end)
+
+
+__all__ = ["Namer", "join_names", "options_for", "ordinal", "paragraphs", "verb", "write_story"]

@@ -36,6 +36,7 @@ from recap.config import IndexSpec, RecapConfig
 from recap.errors import (
     DataError,
     PriceCheckError,
+    RecapError,
     RenderError,
     SourceError,
     StaleDataError,
@@ -57,6 +58,7 @@ from recap.weeks import (
     CALENDAR_START,
     latest_complete_week,
     next_week,
+    previous_week,
     sessions_between,
     ytd_base_session,
 )
@@ -64,6 +66,7 @@ from recap.weeks import (
 logger = logging.getLogger(__name__)
 
 FORMATS = ("html", "pdf", "json", "email")
+HEADLINE_MEMORY = 4  # weeks whose headlines a new one must not repeat
 # Enough history before the week for 52-week highs, YTD, 50-day averages, 3-month stats.
 CONTENT_LOOKBACK_DAYS = 400
 # The constituents' price flags that count: back to the attribution's holdings dates and
@@ -161,16 +164,20 @@ def compute_indexes(
     for spec, symbol in picked:
         is_proxy = symbol != spec.symbol
         name = spec.proxy_label if is_proxy else spec.name
-        moves.append(
-            compute_index_move(
-                closes[symbol],
-                week,
-                name=name,
-                symbol=symbol,
-                index_symbol=spec.symbol,
-                short_name=spec.short(is_proxy),
-            )
+        move = compute_index_move(
+            closes[symbol],
+            week,
+            name=name,
+            symbol=symbol,
+            index_symbol=spec.symbol,
+            short_name=spec.short(is_proxy),
         )
+        if is_proxy:
+            # The fund is the subject: its own name, and its ticker once.
+            full, later = f"the {name} fund ({symbol})", f"the {name} fund"
+        else:
+            full, later = spec.first_reference, spec.later_reference
+        moves.append(dataclasses.replace(move, full_name=full, later_name=later))
         if is_proxy:
             notes.append(_proxy_note(spec, symbol, closes, week, unfetched or {}))
         if moves[-1].record_close is None:
@@ -255,7 +262,11 @@ def fetch_market(
         holdings = holdings_for(config)  # a snapshot's own dated holdings files
     ahead = next_week(week)
     wanted = content_mod.earnings_tickers(config)
-    earnings = source.fetch_earnings(wanted, week.start - dt.timedelta(days=7), ahead.end)
+    # The four weeks before this one get their headlines computed too, from these same
+    # rows: reach back far enough that each sees what its own build saw (a dateless row
+    # is told from a repeat by the report before it, up to duplicate_days earlier).
+    since = week.start - dt.timedelta(days=7 * (HEADLINE_MEMORY + 1) + config.banks.duplicate_days)
+    earnings = source.fetch_earnings(wanted, since, ahead.end)
     # A left-out bank's release is a figure too (surprise, reaction); next week's dates stay.
     left_out = {f.ticker for f in excluded}
     earnings = earnings.loc[
@@ -409,11 +420,11 @@ def screen_prices(
     return result.closes, result.excluded, tuple(notes)
 
 
-def compute_recap(
+def compute_facts(
     market: MarketData, week: Week, config: RecapConfig, now: dt.datetime
 ) -> WeeklyRecap:
-    """Steps 3 and 4: the facts, then the prose written from them and checked."""
-    closes = market.closes.loc[market.closes.index <= pd.Timestamp(week.end)]
+    """Step 3: every figure of the week, with no prose yet."""
+    closes = market.closes.loc[: pd.Timestamp(week.end)]
     indexes, notes = compute_indexes(closes, week, config, market.unfetched)
     s = move_for_role(indexes, config, "small")
     lg = move_for_role(indexes, config, "large")
@@ -460,7 +471,41 @@ def compute_recap(
         narrative=(),
         **content_mod.content_fields(content),
     )
-    headline, dek, paragraphs = content_mod.write_story(recap, config)
+    return recap
+
+
+def earlier_headlines(
+    market: MarketData, week: Week, config: RecapConfig, now: dt.datetime
+) -> tuple[tuple[str, ...], ...]:
+    """The headline options of the four weeks before ``week``, from their own facts.
+
+    A week's headline is none of these (narrative.write_story), so it never repeats one
+    of the four before it. Only the facts are computed, from the frames already fetched
+    (the same prices, holdings and earnings those weeks' own builds read, unless a price
+    check or an earnings conflict was settled differently since); a week the data cannot
+    build is skipped.
+    """
+    from recap.narrative import options_for
+
+    out: list[tuple[str, ...]] = []
+    earlier = week
+    for _ in range(HEADLINE_MEMORY):
+        earlier = previous_week(earlier)
+        try:
+            facts = compute_facts(market, earlier, config, now)
+        except RecapError:
+            continue
+        out.append(options_for(facts))
+    return tuple(out)
+
+
+def compute_recap(
+    market: MarketData, week: Week, config: RecapConfig, now: dt.datetime
+) -> WeeklyRecap:
+    """Steps 3 and 4: the facts, then the prose written from them and checked."""
+    recap = compute_facts(market, week, config, now)
+    earlier = earlier_headlines(market, week, config, now)
+    headline, dek, paragraphs = content_mod.write_story(recap, config, earlier)
     recap = dataclasses.replace(recap, headline=headline, dek=dek, narrative=paragraphs)
     problems = check_story(recap)
     if problems:
@@ -616,7 +661,9 @@ __all__ = [
     "BuiltWeek",
     "MarketData",
     "build_week",
+    "compute_facts",
     "compute_recap",
+    "earlier_headlines",
     "fetch_market",
     "add_holdings",
     "gather_market",

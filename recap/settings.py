@@ -85,6 +85,18 @@ class IndexSpec(_Section, frozen=True, forbid_unknown_fields=True):
     proxy_name: str = ""
     role: Literal["large", "small", ""] = ""
     short_name: str = ""
+    full_name: str = ""  # the prose's first reference, when not "the " + name
+    later_name: str = ""  # the prose's later references, when not "the " + short_name
+
+    @property
+    def first_reference(self) -> str:
+        """How the prose names the index first: 'the Dow Jones Industrial Average'."""
+        return self.full_name or f"the {self.name}"
+
+    @property
+    def later_reference(self) -> str:
+        """How the prose names it after that: 'the Dow'."""
+        return self.later_name or f"the {self.short_name or self.name}"
 
     @property
     def proxy_label(self) -> str:

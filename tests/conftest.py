@@ -55,3 +55,36 @@ def reference_config(market_dir):
     from recap.config import read_config
 
     return read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
+
+
+YEAR = (dt.date(2025, 2, 1), dt.date(2026, 1, 30))
+
+
+@pytest.fixture(scope="session")
+def year_weeks(market_dir, snapshot_source):
+    """Every week from February 2025 to January 2026, built once for the whole session.
+
+    Each week's facts come from its own fetch, as a build makes them; its headline may not
+    be any option of the four weeks before, taken from those weeks' own facts (what
+    pipeline.earlier_headlines computes inside a build; test_stories checks the two agree).
+    Returns [(week, recap, options)], oldest first.
+    """
+    import dataclasses
+
+    from recap import pipeline
+    from recap.config import read_config
+    from recap.narrative import options_for, write_story
+    from recap.weeks import weeks_between
+
+    cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
+    now = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    holdings = pipeline.holdings_for(cfg)  # read once, picked by date per week
+    out = []
+    for week in weeks_between(*YEAR):
+        market = pipeline.fetch_market(snapshot_source, cfg, week, holdings)
+        facts = pipeline.compute_facts(market, week, cfg, now)
+        earlier = [options for _, _, options in out[-pipeline.HEADLINE_MEMORY :]]
+        headline, dek, paragraphs = write_story(facts, cfg, earlier)
+        recap = dataclasses.replace(facts, headline=headline, dek=dek, narrative=paragraphs)
+        out.append((week, recap, options_for(facts)))
+    return out

@@ -39,4 +39,4 @@ def test_golden_file_is_normalized():
     text = (Path(__file__).parent / "golden" / "recap-2026-01-16.html").read_text()
     assert "built <time>" in text
     assert "<svg><!-- chart drawn here --></svg>" in text
-    assert "Russell 2000 Surges; Tech Risks Spotlighted" in text
+    assert "Russell 2000 Sets a Third Straight Record" in text

@@ -227,7 +227,7 @@ def test_a_ticker_that_404s_is_left_out_and_named(live):
     watch = next(w for w in recap.sectors.watchlists if w.name == "Regional banks")
     assert watch.missing == ("RF",)
     assert (
-        "RF: no close for 2026-01-16 in the data; left out of the Regional banks watchlist."
+        "RF: prices in the data end 2026-01-09; left out of the Regional banks watchlist."
         in recap.data.notes
     )
     # A 404 is Yahoo not carrying the ticker, not a failure to fetch it.

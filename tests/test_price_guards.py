@@ -114,6 +114,10 @@ def test_a_negative_sector_close_is_left_out_and_named(snapshot_source, referenc
     assert "XLE" not in tickers and len(tickers) == 10
     # The index's own Energy stocks still have their attribution; the fund is not quoted.
     assert "XLE" not in _text(recap) and "Energy (XLE" not in _text(recap)
+    # One sentence says the fund is left out, and why.
+    assert "Energy is left out of the sector table this week: its prices failed a check" in (
+        _text(recap)
+    )
     assert [(f.ticker, f.date, f.kind) for f in recap.data.excluded] == [
         ("XLE", WEEK, "not-positive")
     ]

@@ -63,7 +63,8 @@ def _parse(html: str) -> Tags:
 def test_page_has_every_section_in_order_and_one_h1(files):
     page = _parse(files["recap.html"].decode())
     assert [t for t, _ in page.headings].count("h1") == 1
-    assert ("h1", "Russell 2000 Surges; Tech Risks Spotlighted") in page.headings
+    h1 = [text for tag, text in page.headings if tag == "h1"]
+    assert len(h1) == 1 and h1[0].startswith("Russell 2000 Sets a Third Straight Record")
     h2 = [text for tag, text in page.headings if tag == "h2"]
     assert [h for h in h2 if h in SECTIONS] == list(SECTIONS)
     assert "Key numbers" in h2
@@ -219,7 +220,7 @@ def test_sections_without_data_are_left_out_cleanly(ref):
     kept = tuple(c for c in charts if c.name in ("indexes", "small-vs-large"))
     printed = render.render_html(bare, kept, cfg, for_print=True)
     for html in (render.render_html(bare, kept, cfg), printed):
-        assert "No regional or large bank in the watchlists reported earnings this week." in html
+        assert "The data holds no regional- or large-bank results for this week." in html
         assert "No sector or theme data for this week." in html
         assert ">Risk Spotlight</h2>" not in html and ">Week Ahead</h2>" not in html
         assert not re.search(r"<tbody>\s*</tbody>", html)
@@ -244,7 +245,8 @@ def test_banks_with_no_reports_say_so_in_one_line(ref):
     )
     html = render.render_html(dataclasses.replace(recap, banks=empty), charts, cfg)
     section = html.split('aria-labelledby="banks"')[1].split("</section>")[0]
-    assert "No regional or large bank" in section and "<table" not in section
+    assert "The data holds no regional- or large-bank results" in section
+    assert "<table" not in section
 
 
 def test_sample_data_is_marked_everywhere(ref):
@@ -287,6 +289,6 @@ def test_email_parts(files):
     cids = set(re.findall(r'src="cid:([\w-]+)"', html))
     assert cids and all(f"charts/{c}.png" in files for c in cids)
     text = files["email.txt"].decode()
-    assert "Russell 2000 Surges; Tech Risks Spotlighted" in text
+    assert "Russell 2000 Sets a Third Straight Record" in text
     assert "KEY MARKET MOVES" in text and "<" not in text
     assert all(len(line) <= 78 for line in text.splitlines()), "plain text wraps at 78"

@@ -1,8 +1,12 @@
-"""Bank earnings in a week: surprise, outcome and the stock's reaction (pure pandas).
+"""Earnings in a week, banks and any watchlist name: surprise, outcome and the stock's
+reaction (pure pandas).
 
 Release times are US Eastern clock times as the source gives them. A release before
-the open (or during the session, or at an unknown time) is priced in by that day's
-close; one after the close by the next session's close.
+the open (or during the session) is priced in by that day's close; one after the close
+by the next session's close. A release at an unknown time is measured as if it came
+before the open, and the text says that this is an assumption.
+Beat and miss are decided by the cent, as EPS is published: $0.87 against an estimate
+of $0.87 is in line, whatever the unrounded consensus was.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ BEFORE_OPEN = "before the open"
 AFTER_CLOSE = "after the close"
 DURING_SESSION = "during the session"
 UNKNOWN_TIME = "time unknown"
+NO_FIGURES = "not reported"
 OPEN_AT = dt.time(9, 30)
 CLOSE_AT = dt.time(16, 0)
 # EPS is published to the cent: a surprise is consistent with an estimate and an actual
@@ -70,26 +75,37 @@ def surprise(estimate: float | None, actual: float | None, given_pct: float | No
     return (actual - estimate) / abs(estimate)
 
 
+def cents(value: float) -> int:
+    """EPS in whole cents, as published: 0.8733 -> 87."""
+    return round(value * 100)
+
+
 def outcome(estimate: float | None, actual: float | None, surprise_: float | None) -> str:
-    """'beat', 'miss', 'in line', or 'not reported' when EPS is missing."""
+    """'beat' or 'miss' by at least a cent, 'in line' when equal to the cent, 'no estimate',
+    or 'not reported' when the data holds no EPS."""
     if actual is None:
         return "not reported"
-    if estimate is None or surprise_ is None:
-        return "in line" if estimate is not None and actual == estimate else "no estimate"
-    if round(surprise_, 4) == 0:
+    if estimate is None:
+        return "no estimate"
+    a, e = cents(actual), cents(estimate)
+    if a == e:
         return "in line"
-    return "beat" if surprise_ > 0 else "miss"
+    return "beat" if a > e else "miss"
 
 
-def _sessions(closes: pd.Series) -> list[dt.date]:
-    return [ts.date() for ts in closes.dropna().index]
+def _sessions(closes: pd.Series, around: dt.date) -> list[dt.date]:
+    """Dates with a close within a month of ``around`` (the reaction needs no more)."""
+    near = closes.loc[
+        pd.Timestamp(around - dt.timedelta(days=31)) : pd.Timestamp(around + dt.timedelta(days=31))
+    ]
+    return [ts.date() for ts in near.dropna().index]
 
 
 def reaction(
     closes: pd.Series, report_date: dt.date, when: str, last_bar: dt.date
 ) -> tuple[float | None, dt.date | None, dt.date | None, bool]:
     """(move, from, to, pending): close-to-close around the release."""
-    days = _sessions(closes)
+    days = _sessions(closes, report_date)
     start: dt.date | None
     end: dt.date | None
     if when == AFTER_CLOSE:
@@ -101,7 +117,11 @@ def reaction(
         start = earlier[-1] if earlier else None
         end = report_date
     if end is None or end > last_bar:
-        return None, start, None, True
+        # Pending only when the reaction's session comes after the week's last bar; a
+        # release inside the week whose stock has no prices then is not pending, it is
+        # unpriced.
+        pending = when == AFTER_CLOSE and report_date >= last_bar
+        return None, start, None, pending
     a, b = closes.get(pd.Timestamp(start)) if start else None, closes.get(pd.Timestamp(end))
     if a is None or b is None or not math.isfinite(a) or not math.isfinite(b) or a <= 0:
         return None, start, end, False
@@ -253,13 +273,20 @@ def bank_results(
     group: str,
     names: Mapping[str, str],
 ) -> tuple[BankResult, ...]:
-    """Releases of ``tickers`` dated within the week, by date then ticker."""
+    """Releases of ``tickers`` in the week, by date then ticker.
+
+    A release after the close of the session before the week counts too: its reaction,
+    the first session's move, belongs to this week.
+    """
     start, end = pd.Timestamp(week.start), pd.Timestamp(week.end)
-    rows = earnings.loc[
+    near = earnings.loc[
         earnings["ticker"].isin(list(tickers))
-        & (earnings["date"] >= start)
+        & (earnings["date"] >= pd.Timestamp(week.base_date))
         & (earnings["date"] <= end)
-    ].sort_values(["date", "ticker"])
+    ]
+    after_close = [release_time(t) == AFTER_CLOSE for t in near["time"]]
+    late = (near["date"] < start) & pd.Series(after_close, index=near.index, dtype=bool)
+    rows = near.loc[(near["date"] >= start) | late].sort_values(["date", "ticker"])
     last_bar = week.end
     out: list[BankResult] = []
     for row in _rows(rows):
@@ -272,7 +299,7 @@ def bank_results(
             if row.ticker in closes
             else pd.Series(dtype="float64", index=pd.DatetimeIndex([]))
         )
-        series = series.loc[series.index <= end]
+        series = series.loc[:end]
         move, frm, to, pending = reaction(series, day, when, last_bar)
         out.append(
             BankResult(
@@ -293,6 +320,9 @@ def bank_results(
             )
         )
     return tuple(out)
+
+
+earnings_results = bank_results
 
 
 def classify(reactions: Sequence[float]) -> str | None:
@@ -317,8 +347,12 @@ def summarize(
     group_week_return: float | None,
     kre_week_return: float | None,
 ) -> BankSection:
-    """Beats, misses, the best and worst reaction and their spread."""
-    with_reaction = [r for r in reported if r.reaction is not None]
+    """Beats, misses, the best and worst reaction and their spread.
+
+    Only releases whose figures are in the data count towards the reactions' direction:
+    a date with no EPS is not a result, and "broadly higher" must not rest on it.
+    """
+    with_reaction = [r for r in reported if r.reaction is not None and r.outcome != NO_FIGURES]
     best = max(with_reaction, key=lambda r: r.reaction or 0.0, default=None)
     worst = min(with_reaction, key=lambda r: r.reaction or 0.0, default=None)
     spread = None
@@ -331,7 +365,7 @@ def summarize(
         large=tuple(large),
         beats=sum(1 for r in reported if r.outcome == "beat"),
         misses=sum(1 for r in reported if r.outcome == "miss"),
-        in_line=sum(1 for r in reported if r.outcome not in ("beat", "miss")),
+        in_line=sum(1 for r in reported if r.outcome == "in line"),
         best=best.ticker if best else None,
         worst=worst.ticker if worst and len(with_reaction) >= 2 else None,
         reaction_spread=spread,

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from recap.config import RecapConfig
@@ -50,6 +51,59 @@ def ytd_base(closes: pd.Series, week: Week) -> tuple[dt.date, float] | None:
     return prior.index[-1].date(), float(prior.iloc[-1])
 
 
+def record_streak(series: pd.Series, end: dt.date) -> int:
+    """Consecutive record closes ending on ``end`` (each above every earlier close)."""
+    upto = series.loc[series.index <= _ts(end)].to_numpy()
+    if len(upto) < 2:
+        return 0
+    prior_max = pd.Series(upto).cummax().shift(1).to_numpy()
+    streak = 0
+    for i in range(len(upto) - 1, 0, -1):
+        if upto[i] > prior_max[i]:
+            streak += 1
+        else:
+            break
+    return streak
+
+
+def milestone_step(level: float) -> float:
+    """Half the leading power of ten: 5,000 for the Dow at 48,000, 500 for the S&P at 6,900."""
+    return float(10 ** (len(str(int(max(level, 1.0)))) - 1)) / 2
+
+
+def milestone(series: pd.Series, week: Week) -> tuple[float | None, dt.date | None]:
+    """The highest round level first closed above during the week, and that session.
+
+    A milestone is a multiple of ``milestone_step`` of the earlier record that the index had
+    never closed at or above before the week, and closed at or above on some session of it.
+    """
+    before = series.loc[series.index <= _ts(week.base_date)]
+    during = series.loc[(series.index > _ts(week.base_date)) & (series.index <= _ts(week.end))]
+    if before.empty or during.empty:
+        return None, None
+    prior = float(before.max())
+    step = milestone_step(prior)
+    level = (math.floor(float(during.max()) / step)) * step
+    if level <= prior:
+        return None, None
+    first = during.loc[during >= level].index[0].date()
+    return level, first
+
+
+def _since_larger(history: pd.Series, value: float) -> tuple[dt.date | None, int]:
+    """(the latest earlier entry at least as large as ``value`` in its direction, entries back).
+
+    ``history`` is ordered oldest first and holds only earlier entries; without a larger one,
+    the date is None and the count is the length of the history.
+    """
+    values = history.to_numpy()
+    for back, i in enumerate(range(len(values) - 1, -1, -1), start=1):
+        v = values[i]
+        if (value >= 0 and v >= value) or (value < 0 and v <= value):
+            return history.index[i].date(), back
+    return None, len(values)
+
+
 def compute_index_move(
     closes: pd.Series,
     week: Week,
@@ -60,7 +114,7 @@ def compute_index_move(
     short_name: str = "",
 ) -> IndexMove:
     """The index table row for one symbol (closes: its full history up to any date)."""
-    series = closes.loc[closes.index <= _ts(week.end)].dropna()
+    series = closes.loc[: _ts(week.end)].dropna()
     close = close_on(closes, week.end, symbol, "the week's last session")
     ret = week_return(closes, week, symbol)
     base = ytd_base(series, week)
@@ -75,6 +129,11 @@ def compute_index_move(
         prior_max = running.get(ts, math.nan)
         if ts in series.index and not math.isnan(prior_max) and series[ts] > prior_max:
             records.append(day)
+    weekly = weekly_closes(series).pct_change().dropna()
+    larger_on, since = _since_larger(weekly.loc[weekly.index < _ts(week.start)], ret)
+    mark, mark_on = (
+        milestone(series, week) if long_enough and symbol == index_symbol else (None, None)
+    )
     return IndexMove(
         name=name,
         short_name=short_name or name,
@@ -90,14 +149,23 @@ def compute_index_move(
         record_close=(week.end in records) if long_enough else None,
         record_sessions=tuple(records) if long_enough else (),
         history_start=history_start,
+        record_streak=record_streak(series, week.end) if long_enough else 0,
+        milestone=mark,
+        milestone_on=mark_on,
+        larger_move_on=larger_on,
+        weeks_since_larger=since,
     )
 
 
 def weekly_closes(closes: pd.Series) -> pd.Series:
     """Last close of each Monday-to-Sunday week, indexed by that session's date."""
     s = closes.dropna()
-    weeks = pd.DatetimeIndex(s.index).to_period("W-SUN")
-    return s.groupby(weeks).tail(1)
+    # Monday-based week numbers from the day count (1970-01-01 was a Thursday): a plain
+    # array comparison, as decades of history make a groupby slow.
+    days = pd.DatetimeIndex(s.index).values.astype("datetime64[D]").astype("int64")
+    weeks = (days + 3) // 7
+    last = np.append(weeks[1:] != weeks[:-1], True) if len(weeks) else np.array([], bool)
+    return s.loc[last]
 
 
 def compute_small_vs_large(
@@ -106,8 +174,8 @@ def compute_small_vs_large(
     """Small-cap minus large-cap week return, and its streak of positive weeks."""
     spread = week_return(small, week, small_symbol) - week_return(large, week, large_symbol)
     end = _ts(week.end)
-    ws = weekly_closes(small.loc[small.index <= end])
-    wl = weekly_closes(large.loc[large.index <= end])
+    ws = weekly_closes(small.loc[:end])
+    wl = weekly_closes(large.loc[:end])
     both = pd.concat({"s": ws, "l": wl}, axis=1, sort=True).dropna()
     weekly = both["s"].pct_change() - both["l"].pct_change()
     streak = 0
@@ -119,9 +187,12 @@ def compute_small_vs_large(
                 streak += 1
             else:
                 break
+    wider_on, since = _since_larger(weekly.loc[weekly.index < _ts(week.start)].dropna(), spread)
     return SmallVsLarge(
         small_symbol=small_symbol,
         large_symbol=large_symbol,
         spread=spread,
         positive_streak_weeks=streak,
+        wider_on=wider_on,
+        weeks_since_wider=since,
     )

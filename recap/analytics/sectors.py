@@ -6,12 +6,14 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from recap.model import Breadth, SectorMove, Watchlist, Week
 from recap.weeks import ytd_base_target
 
 AVERAGE_SESSIONS = 50
+WINDOW_DAYS = 400
 
 
 def _value(series: pd.Series, day: dt.date) -> float | None:
@@ -30,7 +32,8 @@ def period_returns(series: pd.Series, week: Week) -> tuple[float, float | None] 
     end, base = _value(series, week.end), _value(series, week.base_date)
     if end is None or base is None or base <= 0:
         return None
-    prior = series.loc[series.index <= pd.Timestamp(ytd_base_target(week))].dropna()
+    # Label slices, not boolean masks: the frames hold decades of dates.
+    prior = series.loc[: pd.Timestamp(ytd_base_target(week))].iloc[-10:].dropna()
     ytd = None
     if not prior.empty and float(prior.iloc[-1]) > 0:
         last_prior = prior.index[-1].date()
@@ -42,7 +45,10 @@ def period_returns(series: pd.Series, week: Week) -> tuple[float, float | None] 
 
 def above_average(series: pd.Series, week: Week) -> bool | None:
     """Close above its 50-session average; None with fewer than 50 sessions."""
-    s = series.loc[series.index <= pd.Timestamp(week.end)].dropna()
+    upto = series.loc[: pd.Timestamp(week.end)]
+    s = upto.iloc[-3 * AVERAGE_SESSIONS :].dropna()
+    if len(s) < AVERAGE_SESSIONS:
+        s = upto.dropna()
     if len(s) < AVERAGE_SESSIONS:
         return None
     return bool(s.iloc[-1] > s.iloc[-AVERAGE_SESSIONS:].mean())
@@ -56,24 +62,59 @@ def _rank(values: Sequence[float | None]) -> list[int | None]:
     return ranks
 
 
+def _row(index: pd.DatetimeIndex, day: dt.date) -> int | None:
+    pos = int(index.searchsorted(pd.Timestamp(day)))
+    return pos if pos < len(index) and index[pos] == pd.Timestamp(day) else None
+
+
 def compute_moves(
     closes: pd.DataFrame, week: Week, members: Sequence[tuple[str, str]], group: str
 ) -> tuple[tuple[SectorMove, ...], tuple[str, ...]]:
-    """Moves of (ticker, name) pairs, best week first, and the tickers lacking the week."""
+    """Moves of (ticker, name) pairs, best week first, and the tickers lacking the week.
+
+    The same figures as period_returns and above_average, column by column over one
+    array: a recap asks for some fifty tickers, and its earlier weeks' headlines again.
+    """
     rows: list[tuple[str, str, float, float, float | None, bool | None]] = []
     missing: list[str] = []
+    target = ytd_base_target(week)
+    # Every figure here needs at most the year's base and some 150 sessions: a short
+    # window keeps each column small when the frame holds decades of index history.
+    start = min(
+        pd.Timestamp(target) - pd.Timedelta(days=10),
+        pd.Timestamp(week.end) - pd.Timedelta(days=WINDOW_DAYS),
+    )
+    present = [t for t, _ in members if t in closes]
+    frame = closes.loc[start : pd.Timestamp(week.end), present]
+    index = pd.DatetimeIndex(frame.index)
+    values = frame.to_numpy(dtype="float64")
+    at_end, at_base = _row(index, week.end), _row(index, week.base_date)
+    prior_rows = int(index.searchsorted(pd.Timestamp(target), side="right"))
     for ticker, name in members:
         if ticker not in closes:
             missing.append(ticker)
             continue
-        returns = period_returns(closes[ticker], week)
-        if returns is None:
+        col = values[:, present.index(ticker)]
+        end = float(col[at_end]) if at_end is not None else math.nan
+        base = float(col[at_base]) if at_base is not None else math.nan
+        if not (math.isfinite(end) and math.isfinite(base)) or base <= 0:
             missing.append(ticker)
             continue
-        close = _value(closes[ticker], week.end)
-        assert close is not None
-        above = above_average(closes[ticker], week)
-        rows.append((ticker, name, close, returns[0], returns[1], above))
+        ytd = None
+        recent = [
+            (index[i].date(), float(col[i]))
+            for i in range(max(0, prior_rows - 10), prior_rows)
+            if math.isfinite(col[i])
+        ]
+        if recent and recent[-1][1] > 0 and (target - recent[-1][0]).days <= 4:
+            ytd = end / recent[-1][1] - 1.0
+        valid = col[np.isfinite(col)]
+        above = (
+            bool(valid[-1] > valid[-AVERAGE_SESSIONS:].mean())
+            if len(valid) >= AVERAGE_SESSIONS
+            else None
+        )
+        rows.append((ticker, name, end, end / base - 1.0, ytd, above))
     rows.sort(key=lambda r: -r[3])
     ytd_ranks = _rank([r[4] for r in rows])
     moves = tuple(
