@@ -45,8 +45,8 @@ def _second_phrases(first: Story, second: Story) -> tuple[str, ...]:
 
 
 def _joins(first: Story, second: Story) -> tuple[str, ...]:
-    if second.risk and not second.phrases:
-        return ("; ",)
+    if second.risk:
+        return ("; ",)  # a risk is its own clause, never "as" or "while" the top story
     joins = ["; "]
     if (
         second.kind in RELATED

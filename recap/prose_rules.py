@@ -68,7 +68,7 @@ TICKER = re.compile(r"\b[A-Z]{2,5}\b")
 
 def sentences(text: str) -> list[str]:
     """Split prose into sentences, keeping 'U.S. Bancorp' and 'Jr. Day' whole."""
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z])", text)
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", text)
     out: list[str] = []
     for part in parts:
         last = out[-1].rsplit(" ", 1)[-1].rstrip(".") if out else ""
@@ -215,7 +215,7 @@ def _named(text: str, recap: WeeklyRecap) -> list[IndexMove]:
         names = {m.name, m.full_name.removeprefix("the "), m.later_name.removeprefix("the ")}
         hit = any(n and re.search(rf"\b{re.escape(n)}\b", text) for n in names)
         if svl is not None:
-            if m.symbol == svl.small_symbol and re.search(r"\bsmall caps\b", text, re.I):
+            if m.symbol == svl.small_symbol and re.search(r"\bsmall[- ]caps?\b", text, re.I):
                 hit = True
             if m.symbol == svl.large_symbol and re.search(r"\blarge caps\b", text, re.I):
                 hit = True
@@ -249,13 +249,13 @@ def _spans(text: str, m: IndexMove, recap: WeeklyRecap) -> list[tuple[int, int]]
     pats = [re.escape(n) for n in names if n]
     svl = recap.small_vs_large
     if svl is not None and m.symbol == svl.small_symbol:
-        pats.append("small caps")
+        pats.append("small[- ]caps?")
     if svl is not None and m.symbol == svl.large_symbol:
         pats.append("large caps")
     return [
         (x.start(), x.end())
         for p in pats
-        for x in re.finditer(rf"\b{p}\b", text, re.I if " caps" in p else 0)
+        for x in re.finditer(rf"\b{p}\b", text, re.I if "caps" in p else 0)
     ]
 
 
@@ -264,13 +264,20 @@ def _period_return(m: IndexMove, text: str) -> float | None:
 
 
 def gains_problems(recap: WeeklyRecap, text: str) -> list[str]:
-    """'Rally', 'gains', 'concentrated' only for an index that rose over that period."""
+    """'Rally', 'gains', 'concentrated' only for an index that rose over that period: the
+    index named last before the word in its clause (or anywhere in the clause)."""
     out = []
     for s in sentences(text):
-        m = GAINS.search(s)
-        if not m:
-            continue
-        for idx in _named(s, recap):
+        for c in clauses(s):
+            out += _gains_in(recap, c)
+    return out
+
+
+def _gains_in(recap: WeeklyRecap, s: str) -> list[str]:
+    out: list[str] = []
+    m = GAINS.search(s)
+    if m:
+        for idx in _nearest(s[: m.start()], recap) or _named(s, recap):
             r = _period_return(idx, s)
             if r is not None and r <= 0:
                 period = "this year" if YEAR.search(s) else "this week"

@@ -448,7 +448,7 @@ def _concentration(recap: WeeklyRecap) -> list[Story]:
         return []
     share = f"{x.concentration_share * 100:.0f}%"
     count = title(number_word(len(x.concentration_sectors)))
-    phrases = (f"{count} Sectors Supply {share} of Small-Cap Gains",)
+    phrases = (f"{count} Sectors Supply {share} of Small-Cap Gains This Year",)
     return [Story("concentration", 2.5, small.symbol, 1, phrases, risk="Concentration")]
 
 
