@@ -229,7 +229,11 @@ def test_checker_holds_points_to_their_sector_and_stock(reference_recap):
 
 
 def test_checker_holds_a_share_of_gains_to_the_model(reference_recap):
-    good = "Industrials and Information Technology supplied 56% of the Russell 2000's gains."
+    # (The full name, as the first reference to an index in a text must be.)
+    good = (
+        "Industrials and Information Technology supplied 56% of the gains of the Russell 2000 "
+        "index of small companies."
+    )
     assert check_story(_with_text(reference_recap, good)) == ()
     problems = check_story(_with_text(reference_recap, good.replace("56%", "66%")))
     assert any("the model's share is 56%" in p for p in problems)
