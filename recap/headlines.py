@@ -31,7 +31,7 @@ VERB_OF = {form.split()[0]: past.split()[0] for past, forms in PRESENT.items() f
 
 
 def _verbs(phrase: str) -> set[str]:
-    return {VERB_OF[w] for w in phrase.split() if w in VERB_OF}
+    return {VERB_OF[w] for w in (x.strip(",;:") for x in phrase.split()) if w in VERB_OF}
 
 
 INDEX_WORDS = ("S&P", "Dow", "Nasdaq", "Russell", "Small Caps")
@@ -48,11 +48,15 @@ def _joins(first: Story, second: Story) -> tuple[str, ...]:
     if second.risk:
         return ("; ",)  # a risk is its own clause, never "as" or "while" the top story
     joins = ["; "]
+    # "as" says the second tells part of the first: the drivers story is about small caps
+    # alone, so it joins only a story about the small-cap index.
+    about_small = second.kind != "drivers" or first.subject == second.index
     if (
         second.kind in RELATED
         and first.kind in INDEX_KINDS
         and first.direction
         and first.direction == second.direction
+        and about_small
     ):
         joins.append(" as ")
     if first.direction and second.direction and first.direction != second.direction:
@@ -85,7 +89,10 @@ def _pairs(first: Story, second: Story, day: dt.date, key: str) -> list[str]:
     for p1 in _ordered(first, day, key + "1"):
         for join in joins:
             for p2 in p2s:
-                if not _clash(p1, p2, join):
+                # "Industrial Stocks Lead" says whom they lead only after "as" joins it
+                # to a small-cap story; on its own it needs its object.
+                bare = second.kind == "drivers" and "Small Caps" not in p2
+                if not _clash(p1, p2, join) and not (bare and join != " as "):
                     out.append(f"{p1}{join}{p2}")
         if first.strong and p1 == first.phrases[0]:
             out.append(p1)  # the strong phrase alone beats a weaker one with company
@@ -104,6 +111,8 @@ def headline_options(stories: Sequence[Story], day: dt.date) -> tuple[str, ...]:
     if not told:
         return (dated("Stocks Close Out the Week", day),)
     first = told[0]
+    if first.kind == "drivers":  # its short phrase needs a story to follow ("as ...")
+        first = Story(**{**first.__dict__, "phrases": first.phrases[:2]})
     rest = [s for s in told[1:] if not _same_subject(first, s) and s.score >= SECOND_MIN]
     out: list[str] = []
     if rest:

@@ -43,6 +43,7 @@ SPREAD_MIN = 0.0075
 THEME_MIN = 0.02
 REACTION_MIN = 0.04
 ROTATION_MIN = 0.03
+CONCENTRATION_MIN = 0.03  # the index's gain for the year before its concentration is news
 LONG_AGO_WEEKS = 26  # "the worst week since ...": only when that is at least half a year
 WHILE_AGO_WEEKS = 8
 TECH_SURGE = 0.02
@@ -61,6 +62,7 @@ class Story:
     phrases: tuple[str, ...]  # headline clauses: present tense, active verb, headline case
     risk: str = ""  # "Tech" or "Concentration": a risk the Risk Spotlight flags
     strong: bool = False  # phrases[0] says it best (worst week in years): never rotated away
+    index: str = ""  # the index symbol a story is about, when it is not its subject
 
 
 def headline_name(m: IndexMove) -> str:
@@ -444,7 +446,10 @@ def _concentration(recap: WeeklyRecap) -> list[Story]:
     small, _ = small_and_large(recap)
     if x is None or not x.concentration_flagged or small is None:
         return []
-    if small.ytd_return is None or small.ytd_return <= 0 or x.concentration_share is None:
+    # A share of a small gain is no story (93% of a 0.4% gain in February).
+    if small.ytd_return is None or small.ytd_return < CONCENTRATION_MIN:
+        return []
+    if x.concentration_share is None:
         return []
     share = f"{x.concentration_share * 100:.0f}%"
     count = title(number_word(len(x.concentration_sectors)))
@@ -469,9 +474,12 @@ def _drivers(recap: WeeklyRecap) -> list[Story]:
     phrases = (
         f"{sector_stocks(top.sector)} Lead Small Caps {way}",
         f"{sector_stocks(top.sector)} Drive Small Caps {way}",
+        f"{sector_stocks(top.sector)} Lead",  # after "as": "... Record as Industrial Stocks Lead"
     )
     score = 1.5 + 100 * abs(top.contribution or 0.0)
-    return [Story("drivers", round(score, 3), top.sector, _sign(total), phrases)]
+    return [
+        Story("drivers", round(score, 3), top.sector, _sign(total), phrases, index=small.symbol)
+    ]
 
 
 def _ahead(recap: WeeklyRecap) -> list[Story]:

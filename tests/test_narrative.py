@@ -43,6 +43,8 @@ def test_reference_week_headline_dek_and_lead(reference_recap):
     assert lead.text.startswith("The Russell 2000 index of small companies")
     assert "2,677.74" in lead.text and "third" in lead.text
     assert "the S&P 500 eased 0.38%" in lead.text
+    # Why, from the index's own stocks (the attribution), not from large-cap sector funds.
+    assert "as its industrial and technology stocks added the most" in lead.text
     assert len(lead.text.split()) <= 40
     assert r.dek and r.dek.endswith(".")
 

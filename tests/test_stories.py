@@ -97,6 +97,29 @@ def test_the_reference_weeks_stories(reference_recap):
     assert select_stories(reference_recap) == stories
 
 
+def test_what_drove_small_caps_comes_from_their_own_stocks(reference_recap):
+    drivers = next(s for s in select_stories(reference_recap) if s.kind == "drivers")
+    assert (drivers.subject, drivers.index, drivers.direction) == ("Industrials", "^RUT", 1)
+    assert drivers.phrases[0] == "Industrial Stocks Lead Small Caps Higher"
+    # An estimate never drives the story.
+    estimate = dataclasses.replace(reference_recap.attribution, method="estimate")
+    r = dataclasses.replace(reference_recap, attribution=estimate)
+    assert not any(s.kind == "drivers" for s in select_stories(r))
+
+
+def test_concentration_is_news_only_on_a_real_gain(reference_recap):
+    flagged = dataclasses.replace(reference_recap.risks, concentration_flagged=True)
+    r = dataclasses.replace(reference_recap, risks=flagged)
+    story = next(s for s in select_stories(r) if s.kind == "concentration")
+    assert story.phrases == ("Two Sectors Supply 56% of Small-Cap Gains This Year",)
+    small = tuple(
+        dataclasses.replace(m, ytd_return=0.004) if m.symbol == "^RUT" else m for m in r.indexes
+    )
+    assert not any(
+        s.kind == "concentration" for s in select_stories(dataclasses.replace(r, indexes=small))
+    )
+
+
 def test_a_midweek_record_that_slipped_reads_as_such(reference_recap):
     r = reference_recap
     indexes = tuple(
@@ -137,6 +160,25 @@ def test_options_join_the_top_two_stories_and_fit_in_70_characters():
     # The same verb twice never: "Stocks Tumble as Energy Stocks Tumble".
     clash = [_story("move", 6.0, ["Stocks Tumble"], -1), stories[1]]
     assert "Stocks Tumble as Energy Stocks Tumble" not in headline_options(clash, DAY)
+
+
+def test_small_cap_drivers_join_only_a_small_cap_story():
+    drivers = Story(
+        "drivers",
+        3.0,
+        "Industrials",
+        1,
+        ("Industrial Stocks Lead Small Caps Higher",),
+        index="^RUT",
+    )
+    market = _story("move", 6.0, ["Stocks Climb"], 1, "^GSPC")
+    small = _story("record", 7.0, ["Russell 2000 Closes at a Record"], 1, "^RUT")
+    assert not any(" as Industrial" in h for h in headline_options([market, drivers], DAY))
+    assert "Russell 2000 Closes at a Record as Industrial Stocks Lead" in (
+        headline_options(
+            [small, dataclasses.replace(drivers, phrases=("Industrial Stocks Lead",))], DAY
+        )
+    )
 
 
 def test_a_risk_is_spotlighted_only_from_the_top_two():
