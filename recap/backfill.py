@@ -68,7 +68,9 @@ class BackfillReport:
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(config: RecapConfig, now: dt.datetime, formats: tuple[str, ...]) -> None:
+def _init_worker(
+    config: RecapConfig, now: dt.datetime, formats: tuple[str, ...], chart_pngs: bool
+) -> None:
     import dataclasses
 
     import matplotlib
@@ -79,15 +81,17 @@ def _init_worker(config: RecapConfig, now: dt.datetime, formats: tuple[str, ...]
     # No offline fallback here: a week the source cannot give fails and is reported,
     # rather than each week falling back to the store or, worse, to sample data.
     opened = dataclasses.replace(open_source(config, now), offline=None)
-    _STATE.update(config=config, now=now, formats=formats, opened=opened)
+    _STATE.update(config=config, now=now, formats=formats, chart_pngs=chart_pngs, opened=opened)
 
 
-def _warm(config: RecapConfig, now: dt.datetime, formats: tuple[str, ...]) -> None:
+def _warm(
+    config: RecapConfig, now: dt.datetime, formats: tuple[str, ...], chart_pngs: bool
+) -> None:
     """Open the source and load its closes cache once, before any worker forks: they inherit
     it, and a cache that needs (re)building is built once, not once per worker."""
     from recap import pipeline
 
-    _init_worker(config, now, formats)
+    _init_worker(config, now, formats, chart_pngs)
     source = _STATE["opened"].source
     if config.data_dir is None or not hasattr(source, "fetch_closes"):
         return
@@ -112,6 +116,7 @@ def _build_week(week_end: dt.date) -> WeekResult:
             week_date=week_end,
             now=_STATE["now"],
             formats=_STATE["formats"],
+            chart_pngs=_STATE["chart_pngs"],
         )
         output.write_built(config.out_dir, built)
     except RecapError as e:
@@ -141,24 +146,28 @@ def backfill_weeks(
 
 
 def _results(
-    config: RecapConfig, weeks: tuple[dt.date, ...], now: dt.datetime, formats: tuple[str, ...]
+    config: RecapConfig,
+    weeks: tuple[dt.date, ...],
+    now: dt.datetime,
+    formats: tuple[str, ...],
+    chart_pngs: bool,
 ) -> Iterator[WeekResult]:
     workers = config.backfill.workers
     # Through the store and the network, one process: SQLite writes and rate limits
     # do not gain from parallel workers.
     if workers == 1 or len(weeks) == 1 or config.data_dir is None:
-        _warm(config, now, formats)
+        _warm(config, now, formats, chart_pngs)
         for week_end in weeks:
             yield _build_week(week_end)
         return
-    _warm(config, now, formats)
+    _warm(config, now, formats, chart_pngs)
     # fork: workers start with the parent's imports and its loaded closes cache
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         max_workers=min(workers, len(weeks)),
         mp_context=context,
         initializer=_init_worker,
-        initargs=(config, now, formats),
+        initargs=(config, now, formats, chart_pngs),
     ) as pool:
         futures = [pool.submit(_build_week, week_end) for week_end in weeks]
         for week_end, future in zip(weeks, futures, strict=True):
@@ -198,7 +207,8 @@ def backfill(
     disable = None if progress is None else not progress
     bar = tqdm(total=len(weeks), unit="week", file=sys.stderr, disable=disable, desc="backfill")
     try:
-        for result in _results(config, weeks, now, formats):
+        # A published week's post shows the charts' PNGs, whatever the formats.
+        for result in _results(config, weeks, now, formats, site is not None):
             report.results.append(result)
             if not result.ok:
                 logger.warning("week ending %s failed: %s", result.week_end, result.error)

@@ -1,8 +1,8 @@
 """Charts: drawn once per build from the recap and its closes, as inline SVG (web page)
-and 2x PNG (PDF, email, blog). One house style: Okabe-Ito colours, the page's font
-(Inter, else DejaVu Sans), a title that states the point, a subtitle naming what is
-plotted and its units, a source line, no chart junk. Each chart carries alt text
-written from its data.
+and 2x PNG (PDF, email, blog), each only when the build's formats show it. One house
+style: Okabe-Ito colours, the page's font (Inter, else DejaVu Sans), a title that states
+the point, a subtitle naming what is plotted and its units, a source line, no chart
+junk. Each chart carries alt text written from its data.
 
 Each chart is drawn twice: 7.2 in wide (the page's SVG and the PNG) and 4 in wide (an SVG
 the page shows on phones), so that no text is under 8 pt, or 9 px on a 375 px screen.
@@ -37,7 +37,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
@@ -89,7 +88,7 @@ SOURCES = {
 @dataclass(frozen=True)
 class Chart:
     """One drawn chart: the same picture as inline SVG and as a 2x PNG, and the SVG of
-    its narrow layout for phones."""
+    its narrow layout for phones. What the build did not ask for is empty ("", b"")."""
 
     name: str
     title: str
@@ -104,10 +103,12 @@ class Chart:
 class _Layout:
     width: float  # inches
     narrow: bool
+    svg: bool = True  # saved for the web page
+    png: bool = True  # saved for the PDF, the email and the blog
 
 
 _WIDE = _Layout(WIDTH, narrow=False)
-_NARROW = _Layout(NARROW_WIDTH, narrow=True)
+_NARROW = _Layout(NARROW_WIDTH, narrow=True, png=False)  # only ever shown as SVG
 _LAYOUT: contextvars.ContextVar[_Layout] = contextvars.ContextVar("chart_layout", default=_WIDE)
 
 
@@ -278,17 +279,22 @@ def _readable_text(fig: Figure) -> None:
 
 
 def _save(fig: Figure, name: str, title: str, alt: str) -> Chart:
+    """The figure as the layout asks: inline SVG, 2x PNG, or both (each costs a draw)."""
+    layout = _LAYOUT.get()
     _readable_text(fig)
-    svg = io.StringIO()
-    # Transparent behind the SVG so the page's dark mode shows through.
-    fig.savefig(svg, format="svg", metadata={"Date": None}, transparent=True)
-    text = _SVG_METADATA.sub("", _SVG_HEADER.sub("", svg.getvalue(), count=1), count=1)
-    if _narrow():  # the phone layout is only ever shown as SVG
-        return Chart(name, title, alt, svg=own_ids(text, f"chart-{name}-narrow-"), png=b"")
+    svg_text = ""
+    if layout.svg:
+        svg = io.StringIO()
+        # Transparent behind the SVG so the page's dark mode shows through.
+        fig.savefig(svg, format="svg", metadata={"Date": None}, transparent=True)
+        text = _SVG_METADATA.sub("", _SVG_HEADER.sub("", svg.getvalue(), count=1), count=1)
+        prefix = f"chart-{name}-narrow-" if layout.narrow else f"chart-{name}-"
+        svg_text = own_ids(text, prefix)
+    if not layout.png:
+        return Chart(name, title, alt, svg=svg_text, png=b"")
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=DPI * 2, metadata={"Software": None}, facecolor="white")
     size = (round(fig.get_figwidth() * DPI * 2), round(fig.get_figheight() * DPI * 2))
-    svg_text = own_ids(text, f"chart-{name}-")
     return Chart(name, title, alt, svg=svg_text, png=png.getvalue(), png_size=size)
 
 
@@ -782,12 +788,25 @@ _WHY = {
 }
 
 
-def _draw(name: str, recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig) -> Chart | None:
-    """One chart in both layouts: the page's (and the PNG's), then the phone's."""
-    with plt.rc_context(_style()):  # type: ignore[arg-type]
-        chart = _make(name, recap, closes, config)
-        if chart is None:
-            return None
+def _draw(
+    name: str,
+    recap: WeeklyRecap,
+    closes: pd.DataFrame,
+    config: RecapConfig,
+    *,
+    svg: bool = True,
+    png: bool = True,
+) -> Chart | None:
+    """One chart: the page's layout (its SVG, the PNG, or both), then with ``svg`` the
+    phone's layout (an SVG only)."""
+    with matplotlib.rc_context(_style()):  # type: ignore[arg-type]
+        token = _LAYOUT.set(dataclasses.replace(_WIDE, svg=svg, png=png))
+        try:
+            chart = _make(name, recap, closes, config)
+        finally:
+            _LAYOUT.reset(token)
+        if chart is None or not svg:
+            return chart
         token = _LAYOUT.set(_NARROW)
         try:
             narrow = _make(name, recap, closes, config)
@@ -812,7 +831,7 @@ def _make(name: str, recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConf
 
 
 def _draw_in_child(
-    names: Sequence[str], recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig
+    names: Sequence[str], draw: Callable[[str], Chart | None]
 ) -> Callable[[], dict[str, Chart | None] | None]:
     """Fork a process that draws ``names``; the returned call collects its charts.
 
@@ -826,7 +845,7 @@ def _draw_in_child(
         code = 1
         try:
             os.close(read)
-            result = {n: _draw(n, recap, closes, config) for n in names}
+            result = {n: draw(n) for n in names}
             with os.fdopen(write, "wb") as pipe:
                 pickle.dump(result, pipe, protocol=pickle.HIGHEST_PROTOCOL)
             code = 0
@@ -852,25 +871,37 @@ def _can_fork() -> bool:
 
 
 def draw_charts(
-    recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig, *, parallel: bool = True
+    recap: WeeklyRecap,
+    closes: pd.DataFrame,
+    config: RecapConfig,
+    *,
+    parallel: bool = True,
+    svg: bool = True,
+    png: bool = True,
 ) -> tuple[tuple[Chart, ...], tuple[str, ...]]:
     """Every chart the data allows, and a data note for each one left out.
 
+    ``svg``: the page's inline SVGs (both layouts); ``png``: the 2x PNGs for the PDF,
+    the email and the blog. A build asks only for what its formats show.
     With ``parallel`` (and where forking is safe) a second process draws half of the
     charts, which takes about a third off the charts' share of a build.
     """
     _font()
     names = [n for n, _ in _MAKERS]
+
+    def draw(name: str) -> Chart | None:
+        return _draw(name, recap, closes, config, svg=svg, png=png)
+
     drawn: dict[str, Chart | None] = {}
     collect = None
     if parallel and _can_fork():
-        collect = _draw_in_child(names[1::2], recap, closes, config)
+        collect = _draw_in_child(names[1::2], draw)
     for name in names[0::2] if collect else names:
-        drawn[name] = _draw(name, recap, closes, config)
+        drawn[name] = draw(name)
     if collect is not None:
         from_child = collect()
         if from_child is None:
-            from_child = {n: _draw(n, recap, closes, config) for n in names[1::2]}
+            from_child = {n: draw(n) for n in names[1::2]}
         drawn.update(from_child)
     charts: list[Chart] = []
     notes: list[str] = []

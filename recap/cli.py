@@ -455,7 +455,7 @@ def publish(week_date: dt.date | None, site: Path, **kwargs: Any) -> None:
     from recap.delivery import jobs
 
     config = load_config(**kwargs)
-    edition = jobs.obtain_edition(config, week_date, _now(), needs=("recap.html",))
+    edition = jobs.obtain_edition(config, week_date, _now(), needs=jobs.PUBLISH_FILES)
     report = jobs.publish_editions(config, [edition], site)
     click.echo(f"published the week ending {edition.week}: {edition.headline}")
     for path in [*report.posts, report.index, report.feed]:

@@ -67,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 FORMATS = ("html", "pdf", "json", "email")
 HEADLINE_MEMORY = 4  # weeks whose headlines a new one must not repeat
+# The formats that show the charts as PNG files; the web page inlines them as SVG.
+PNG_FORMATS = frozenset({"pdf", "email"})
 # Enough history before the week for 52-week highs, YTD, 50-day averages, 3-month stats.
 CONTENT_LOOKBACK_DAYS = 400
 # The constituents' price flags that count: back to the attribution's holdings dates and
@@ -516,9 +518,18 @@ def compute_recap(
 
 
 def render_files(
-    recap: WeeklyRecap, market: MarketData, config: RecapConfig, formats: tuple[str, ...]
+    recap: WeeklyRecap,
+    market: MarketData,
+    config: RecapConfig,
+    formats: tuple[str, ...],
+    *,
+    chart_pngs: bool = False,
 ) -> dict[str, bytes]:
-    """Step 5: charts drawn once, then every requested format rendered in memory."""
+    """Step 5: charts drawn once, then every requested format rendered in memory.
+
+    The page inlines SVG charts; the PDF and the email show charts/*.png, drawn only for
+    them or when ``chart_pngs`` (the blog's images), so an html build writes no PNG.
+    """
     from recap import charts as charts_mod
     from recap import render
 
@@ -529,15 +540,18 @@ def render_files(
         except ValueError as e:  # a NaN or infinity slipped through: never publish it
             raise RenderError(f"recap.json: a figure is not a finite number ({e})") from None
         files["recap.json"] = (text + "\n").encode()
-    if not set(formats) & {"html", "pdf", "email"}:
+    svg = "html" in formats
+    png = chart_pngs or bool(PNG_FORMATS & set(formats))
+    if not (svg or png):
         return files
-    charts, chart_notes = charts_mod.draw_charts(recap, market.closes, config)
+    charts, chart_notes = charts_mod.draw_charts(recap, market.closes, config, svg=svg, png=png)
     if chart_notes:
         recap = dataclasses.replace(
             recap, data=dataclasses.replace(recap.data, notes=recap.data.notes + chart_notes)
         )
-    for chart in charts:
-        files[f"charts/{chart.name}.png"] = chart.png
+    if png:
+        for chart in charts:
+            files[f"charts/{chart.name}.png"] = chart.png
     if "html" in formats:
         files["recap.html"] = render.render_html(recap, charts, config).encode()
     if "pdf" in formats:
@@ -629,15 +643,18 @@ def build_week(
     week_date: dt.date | None,
     now: dt.datetime,
     formats: tuple[str, ...] = FORMATS,
+    chart_pngs: bool = False,
 ) -> BuiltWeek:
     """Steps 1-5: a finished week in memory. Writing it is output.write_week's job.
 
     ``opened`` is what ``open_source(config, now)`` chose; ``week_date`` None means the
-    latest complete week (see ``resolve_week``).
+    latest complete week (see ``resolve_week``). ``chart_pngs``: charts/*.png even when
+    no format shows them (a week about to be published: the blog post's images).
     """
     week, market = gather_market(opened, config, week_date, now)
     recap = compute_recap(market, week, config, now)
-    return BuiltWeek(recap=recap, files=render_files(recap, market, config, formats))
+    files = render_files(recap, market, config, formats, chart_pngs=chart_pngs)
+    return BuiltWeek(recap=recap, files=files)
 
 
 def holdings_for(config: RecapConfig) -> IndexHoldings | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EMAIL_FILES = ("email.html", "email.txt")
-PUBLISH_FILES = ("recap.html",)
+# In ``needs``: the PNG of every chart recap.html shows (the blog post's images), which a
+# week built with --format html alone does not have.
+PAGE_CHART_PNGS = "charts/<page>.png"
+PUBLISH_FILES = ("recap.html", PAGE_CHART_PNGS)
+_PAGE_CHART = re.compile(rb'<figure class="chart" id="chart-([\w-]+)">')
 
 
 # Builds the latest complete week (see build_latest); a test hands in its own.
@@ -88,7 +93,7 @@ def obtain_edition(
     opened = open_source(config, now)
     week = resolve_week(opened.source, config, week_date, now)
     files = None if rebuild else output.read_week(config.out_dir, week.end)
-    if files is not None and all(name in files for name in needs):
+    if files is not None and not missing_files(files, needs):
         logger.info("reusing the built week in %s", output.week_dir(config.out_dir, week.end))
         return load_edition(files)
     from recap import pipeline  # only when building: it loads the whole analytics stack
@@ -96,6 +101,15 @@ def obtain_edition(
     built = pipeline.build_week(opened, config, week_date=week.end, now=now)
     output.write_built(config.out_dir, built)
     return load_edition(built.files)
+
+
+def missing_files(files: Mapping[str, bytes], needs: tuple[str, ...]) -> list[str]:
+    """The files of ``needs`` that a built week lacks (see PAGE_CHART_PNGS)."""
+    wanted = [name for name in needs if name != PAGE_CHART_PNGS]
+    if PAGE_CHART_PNGS in needs:
+        page = files.get("recap.html", b"")
+        wanted += [f"charts/{name.decode()}.png" for name in _PAGE_CHART.findall(page)]
+    return [name for name in wanted if name not in files]
 
 
 def email_needs(config: RecapConfig) -> tuple[str, ...]:
@@ -300,6 +314,7 @@ __all__ = [
     "WeeklyRun",
     "build_latest",
     "email_needs",
+    "missing_files",
     "plan_email",
     "send_newsletter",
     "obtain_edition",
