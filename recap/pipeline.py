@@ -24,6 +24,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -62,6 +63,9 @@ from recap.weeks import (
     sessions_between,
     ytd_base_session,
 )
+
+if TYPE_CHECKING:
+    from recap.charts import Chart
 
 logger = logging.getLogger(__name__)
 
@@ -530,9 +534,26 @@ def render_files(
     The page inlines SVG charts; the PDF and the email show charts/*.png, drawn only for
     them or when ``chart_pngs`` (the blog's images), so an html build writes no PNG.
     """
-    from recap import charts as charts_mod
-    from recap import render
+    svg = "html" in formats
+    png = chart_pngs or bool(PNG_FORMATS & set(formats))
+    charts: tuple[Chart, ...] = ()
+    chart_notes: tuple[str, ...] = ()
+    if svg or png:
+        from recap.charts import draw_charts
 
+        charts, chart_notes = draw_charts(recap, market.closes, config, svg=svg, png=png)
+    return render_drawn(recap, charts, chart_notes, config, formats)
+
+
+def render_drawn(
+    recap: WeeklyRecap,
+    charts: tuple[Chart, ...],
+    chart_notes: tuple[str, ...],
+    config: RecapConfig,
+    formats: tuple[str, ...],
+) -> dict[str, bytes]:
+    """Step 5b: the requested formats from charts already drawn; the charts' data notes
+    join the recap's, and each chart drawn as PNG is written as charts/<name>.png."""
     files: dict[str, bytes] = {}
     if "json" in formats:
         try:
@@ -540,18 +561,17 @@ def render_files(
         except ValueError as e:  # a NaN or infinity slipped through: never publish it
             raise RenderError(f"recap.json: a figure is not a finite number ({e})") from None
         files["recap.json"] = (text + "\n").encode()
-    svg = "html" in formats
-    png = chart_pngs or bool(PNG_FORMATS & set(formats))
-    if not (svg or png):
-        return files
-    charts, chart_notes = charts_mod.draw_charts(recap, market.closes, config, svg=svg, png=png)
     if chart_notes:
         recap = dataclasses.replace(
             recap, data=dataclasses.replace(recap.data, notes=recap.data.notes + chart_notes)
         )
-    if png:
-        for chart in charts:
+    for chart in charts:
+        if chart.png:
             files[f"charts/{chart.name}.png"] = chart.png
+    if not set(formats) & {"html", "pdf", "email"}:
+        return files
+    from recap import render
+
     if "html" in formats:
         files["recap.html"] = render.render_html(recap, charts, config).encode()
     if "pdf" in formats:
@@ -687,6 +707,7 @@ __all__ = [
     "holdings_for",
     "open_source",
     "parse_formats",
+    "render_drawn",
     "render_files",
 ]
 
