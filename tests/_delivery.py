@@ -15,14 +15,11 @@ import socket
 import threading
 from email import policy
 from email.message import EmailMessage
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import CACHE_DIR
-
-NOW = dt.datetime(2026, 1, 31, 18, tzinfo=dt.UTC)
-REFERENCE_WEEK = dt.date(2026, 1, 16)
+from tests._reference import CACHE_DIR, REFERENCE_WEEK, real_week
+from tests._reference import NOW as NOW  # the clock of the delivery tests
 
 
 def free_port() -> int:
@@ -47,15 +44,12 @@ def config(tmp: Path, market_dir: Path | None = None, toml: str = "") -> Any:
     return read_config(path, overrides, cwd=tmp)
 
 
-@lru_cache(maxsize=8)
-def built_files(market_dir: Path, week: dt.date = REFERENCE_WEEK) -> dict[str, bytes]:
-    """A real week built from the snapshot (every format), once per test process."""
-    from recap import pipeline
-    from recap.config import read_config
-
-    cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
-    built = pipeline.build_week(pipeline.open_source(cfg, NOW), cfg, week_date=week, now=NOW)
-    return dict(built.files)
+def built_files(
+    market_dir: Path, week: dt.date = REFERENCE_WEEK, *, pdf: bool = True
+) -> dict[str, bytes]:
+    """A real week built from the snapshot, once per test process (tests/_reference.py):
+    every format, or with ``pdf=False`` all but the PDF (for tests that never read it)."""
+    return real_week(market_dir, week).files(pdf=pdf)
 
 
 def write_built(out_dir: Path, market_dir: Path, week: dt.date = REFERENCE_WEEK) -> Path:

@@ -1,19 +1,18 @@
-"""Helpers for the report tests (render, charts, PDF): the reference week's charts drawn
-once per process, and text out of a PDF. Not a conftest: the modules import these."""
+"""Helpers for the report tests (render, charts, PDF): the reference week and its charts
+(built once per process, in tests/_reference.py), and text out of a PDF. Not a conftest:
+the modules import these."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import subprocess
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import CACHE_DIR
+from tests._reference import NOW, REFERENCE_WEEK, real_week
 
-NOW = dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC)
-WEEK = dt.date(2026, 1, 16)
+WEEK = REFERENCE_WEEK
+__all__ = ["CHARTS", "NOW", "SECTIONS", "WEEK", "pdf_pages", "reference", "reference_charts"]
 SECTIONS = (
     "Key Market Moves",
     "Sector Highlights and Drivers",
@@ -26,24 +25,15 @@ SECTIONS = (
 CHARTS = ("indexes", "small-vs-large", "sectors", "banks", "attribution", "top-stocks")
 
 
-@lru_cache(maxsize=2)
 def reference(market_dir: Path) -> tuple[Any, Any, Any]:
     """(recap, closes, config) of the 2026-01-16 week, from the real snapshot."""
-    from recap import pipeline
-    from recap.config import read_config
-
-    cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
-    week, market = pipeline.gather_market(pipeline.open_source(cfg, NOW), cfg, WEEK, NOW)
-    return pipeline.compute_recap(market, week, cfg, NOW), market.closes, cfg
+    week = real_week(market_dir, WEEK)
+    return week.recap, week.market.closes, week.config
 
 
-@lru_cache(maxsize=2)
 def reference_charts(market_dir: Path) -> tuple[Any, ...]:
     """The reference week's charts, drawn once per process."""
-    from recap.charts import draw_charts
-
-    recap, closes, cfg = reference(market_dir)
-    return draw_charts(recap, closes, cfg)[0]
+    return real_week(market_dir, WEEK).charts
 
 
 def pdf_pages(pdf: bytes, tmp_path: Path) -> list[str]:

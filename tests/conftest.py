@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests._reference import CACHE_DIR as CACHE_DIR  # the tests import it from here too
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MARKET_DIR = (PROJECT_ROOT / ".." / "shared" / "data" / "market").resolve()
 REFERENCE_WEEK = dt.date(2026, 1, 16)
-# The columnar cache of the snapshot's closes (keyed by file sizes and times, so always
-# safe to reuse): shared by every test run, as the CLI shares it between builds.
-CACHE_DIR = PROJECT_ROOT / ".cache"
 
 
 def _require_market() -> Path:
@@ -36,25 +35,24 @@ def snapshot_source(market_dir):
 
 
 @pytest.fixture(scope="session")
-def reference_recap(market_dir, snapshot_source):
-    """The WeeklyRecap of the week of 2026-01-12..16, computed from the real snapshot."""
-    from recap import pipeline
-    from recap.config import read_config
-    from recap.sources.opening import resolve_week
+def reference_week(market_dir):
+    """The week of 2026-01-12..16 from the real snapshot, built once per test process
+    (tests/_reference.py): .config, .week, .market, .recap, .charts, .files(pdf=...)."""
+    from tests._reference import real_week
 
-    cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
-    now = dt.datetime(2026, 1, 31, 23, tzinfo=dt.UTC)
-    week = resolve_week(snapshot_source, cfg, REFERENCE_WEEK, now)
-    market = pipeline.fetch_market(snapshot_source, cfg, week)
-    return pipeline.compute_recap(market, week, cfg, now)
+    return real_week(market_dir, REFERENCE_WEEK)
 
 
 @pytest.fixture(scope="session")
-def reference_config(market_dir):
-    """The shipped config, reading the real snapshot."""
-    from recap.config import read_config
+def reference_recap(reference_week):
+    """The WeeklyRecap of the week of 2026-01-12..16, computed from the real snapshot."""
+    return reference_week.recap
 
-    return read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
+
+@pytest.fixture(scope="session")
+def reference_config(reference_week):
+    """The shipped config, reading the real snapshot."""
+    return reference_week.config
 
 
 YEAR = (dt.date(2025, 2, 1), dt.date(2026, 1, 30))

@@ -45,12 +45,13 @@ def pages(market_dir, tmp_path_factory) -> dict[str, Path]:
     from recap.delivery.email import EmailSettings, compose, prepare
     from recap.delivery.subscribers import Subscriber
 
-    files = built_files(market_dir)
+    files = built_files(market_dir, pdf=False)
     out = tmp_path_factory.mktemp("pages")
     for name, data in files.items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(data)
-    cfg = config(out, market_dir, toml=smtp_toml(2525))
+    # Without the PDF attachment, which plays no part in the HTML checked here.
+    cfg = config(out, market_dir, toml=smtp_toml(2525, attach_pdf="false"))
     settings = EmailSettings.from_config(cfg)
     edition = load_edition(files)
     msg = compose(prepare(edition, settings), Subscriber("ann@example.org", "Ann"), settings, NOW)

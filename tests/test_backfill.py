@@ -61,6 +61,10 @@ def test_backfill_builds_and_publishes_every_week_in_parallel(tmp_path, market_d
         "2026-01-09",
     ]
     assert [e.title for e in feed.entries] == [r.headline for r in reversed(report.results)]
+    # No format shows the charts as PNG, but the posts do: published weeks have them.
+    for end in JANUARY_WEEKS:
+        images = {p.name for p in (site / "static/recap" / end.isoformat()).iterdir()}
+        assert {"indexes.png", "sectors.png"} <= images
 
 
 def test_a_failing_week_is_reported_and_the_rest_go_on(tmp_path, market_dir, monkeypatch):

@@ -30,7 +30,7 @@ SECOND_WEEK = REFERENCE_WEEK.replace(day=23)
 def editions(market_dir):
     return (
         load_edition(built_files(market_dir, REFERENCE_WEEK)),
-        load_edition(built_files(market_dir, SECOND_WEEK)),
+        load_edition(built_files(market_dir, SECOND_WEEK, pdf=False)),  # its PDF is not read
     )
 
 
@@ -208,6 +208,38 @@ def test_hugo_builds_a_site_with_the_post(tmp_path, site, editions, market_dir):
         assert f"/recap/2026-01-16/{name}.png" in page_html
     assert (tmp_path / "public/archive/feed.xml").is_file()
     assert (tmp_path / "public/archive/index.html").is_file()
+
+
+def test_a_week_built_for_the_page_alone_is_built_again_to_be_published(
+    tmp_path, site, editions, reference_recap, market_dir, monkeypatch
+):
+    """`recap build --format html` writes no chart PNG, and the post shows them: `recap
+    publish` builds such a week again, whole, rather than publish a post without images."""
+    from recap import output, pipeline
+    from recap.delivery.jobs import PUBLISH_FILES, missing_files
+
+    first, _ = editions
+    page_only = {name: first.files[name] for name in ("recap.html", "recap.json")}
+    pngs = [f"charts/{name}.png" for name in first.charts]
+    assert len(pngs) >= 4 and sorted(missing_files(page_only, PUBLISH_FILES)) == sorted(pngs)
+    assert missing_files(first.files, PUBLISH_FILES) == []
+    out = tmp_path / "out"
+    output.write_week(out, first.week_end, page_only)
+    asked = []
+
+    def build_week(opened, config, *, week_date, now, **kwargs):
+        asked.append((week_date, kwargs))
+        return pipeline.BuiltWeek(reference_recap, first.files)  # the week, built whole
+
+    monkeypatch.setattr(pipeline, "build_week", build_week)
+    args = ["publish", "--week", "2026-01-16", "--site", str(site), "--out", str(out)]
+    args += ["--store", str(tmp_path / "store.sqlite"), "--data-dir", str(market_dir)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert asked == [(first.week_end, {})], "built again, with every format"
+    images = sorted(p.name for p in (site / "static/recap/2026-01-16").iterdir())
+    assert images == sorted(f"{name}.png" for name in first.charts)
+    assert all((out / "2026-01-16" / png).is_file() for png in pngs)
 
 
 # -- templates: the post and the archive page are rendered from templates/blog/ -----------

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from recap.cli import cli
+from tests._report import CHARTS, NOW
 
 WEEK = "2026-01-16"
 INDEX_FILES = ("SPY", "DIA", "QQQ", "IWM")
@@ -21,21 +22,25 @@ def _invoke(*args):
 
 @pytest.fixture(scope="module")
 def built(market_dir, tmp_path_factory):
+    from recap import cli as cli_mod
+
     out = tmp_path_factory.mktemp("out")
     store = out / "store.sqlite"
-    result = _invoke(
-        "build",
-        "--week",
-        WEEK,
-        "--data-dir",
-        str(market_dir),
-        "--out",
-        str(out),
-        "--store",
-        str(store),
-        "--format",
-        "html,pdf,json",
-    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli_mod, "_now", lambda: NOW)  # the clock of the tests' shared builds
+        result = _invoke(
+            "build",
+            "--week",
+            WEEK,
+            "--data-dir",
+            str(market_dir),
+            "--out",
+            str(out),
+            "--store",
+            str(store),
+            "--format",
+            "html,pdf,json",
+        )
     assert result.exit_code == 0, result.output
     return out / WEEK, result
 
@@ -45,6 +50,17 @@ def test_build_writes_every_format(built):
     assert {"recap.html", "recap.pdf", "recap.json"} <= {p.name for p in folder.iterdir()}
     assert str(folder / "recap.pdf") in result.output
     assert (folder / "recap.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_the_week_the_tests_share_is_what_recap_build_writes(built, reference_week):
+    """tests/_reference.py builds the week in stages, once, for the tests to share: the
+    files are those `recap build` writes, byte for byte (the PDF from the same step)."""
+    folder, _ = built
+    written = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*.*")}
+    shared = reference_week.files(pdf=False)
+    pngs = {f"charts/{name}.png" for name in CHARTS}
+    assert set(written) == {"recap.html", "recap.pdf", "recap.json", *pngs}
+    assert all(written[name] == shared[name] for name in ("recap.html", "recap.json", *pngs))
 
 
 def test_json_has_the_reference_facts(built):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def files(market_dir):
     from tests._delivery import built_files
 
-    return built_files(market_dir)
+    return built_files(market_dir, pdf=False)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,33 @@ def test_every_chart_is_inline_svg_with_alt_text(files):
     for name in CHARTS:
         assert f'id="chart-{name}"' in html
     assert "Real Estate led with +4.22%, Communication Services lagged at -2.32%" in html
+
+
+def test_each_format_gets_only_the_charts_it_shows(reference_week, files, monkeypatch):
+    """An html build draws the page's SVGs and no PNG; an email build draws PNGs and no
+    SVG. Each gives the same bytes as a build of every format (the reference week's)."""
+    from recap import charts, pipeline
+
+    drawn = []
+    real = charts.draw_charts
+
+    def keep(*args, **kwargs):
+        result = real(*args, **kwargs)
+        drawn.append(result[0])
+        return result
+
+    monkeypatch.setattr(charts, "draw_charts", keep)
+    w = reference_week
+    html = pipeline.render_files(w.recap, w.market, w.config, ("html",))
+    assert list(html) == ["recap.html"]
+    assert html["recap.html"] == files["recap.html"]
+    mail = pipeline.render_files(w.recap, w.market, w.config, ("email",))
+    assert set(mail) == {"email.html", "email.txt", *(f"charts/{c}.png" for c in CHARTS)}
+    assert all(mail[name] == files[name] for name in mail)
+    page, email = drawn
+    assert [c.name for c in page] == [c.name for c in email] == list(CHARTS)
+    assert all(c.svg and c.svg_narrow and not c.png for c in page)
+    assert all(c.png and not c.svg and not c.svg_narrow for c in email)
 
 
 def test_every_img_has_alt_text(files):

@@ -49,7 +49,7 @@ def week_dir(market_dir, tmp_path_factory):
     from tests._delivery import built_files
 
     out = tmp_path_factory.mktemp("week")
-    for name, data in built_files(market_dir).items():
+    for name, data in built_files(market_dir, pdf=False).items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(data)
     return out
