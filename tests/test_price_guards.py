@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from recap import pipeline
 from recap.cli import cli
 from recap.errors import DataError, PriceCheckError
+from recap.sources.base import closes_frame
 from recap.sources.export import earnings_csv, price_csv
 from tests._delivery import NOW, config
 
@@ -37,6 +38,16 @@ class Edited:
             if ticker in out:
                 out[ticker] = edit(out[ticker].copy())
         return out
+
+    def fetch_closes(self, tickers, start, end):
+        """The index's constituents, from the snapshot's columnar cache as a build reads
+        them; an edited ticker among them comes through fetch_bars, edited."""
+        edited = [t for t in tickers if t in self.bars]
+        frame = self.source.fetch_closes(tuple(t for t in tickers if t not in edited), start, end)
+        if edited:
+            frame = frame.join(closes_frame(self.fetch_bars(edited, start, end)), how="outer")
+            frame = frame[[t for t in tickers if t in frame.columns]]
+        return frame
 
     def fetch_earnings(self, tickers, start, end):
         rows = self.source.fetch_earnings(tickers, start, end)

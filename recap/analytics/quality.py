@@ -78,7 +78,9 @@ def _fmt(value: float) -> str:
 def _chunks(closes: pd.DataFrame) -> Iterable[pd.DataFrame]:
     """Columns grouped by where their history starts, each group trimmed to its own
     rows, so a decade of index history does not make every stock a decade long."""
-    values = {name: closes[name].to_numpy(dtype="float64") for name in closes.columns}
+    # One conversion of the whole frame: per-column access costs ~45 ms on 2,000 columns.
+    matrix = closes.to_numpy(dtype="float64")
+    values = {name: matrix[:, i] for i, name in enumerate(closes.columns)}
     starts = {}
     for name, column in values.items():
         present = ~np.isnan(column)
