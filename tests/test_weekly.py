@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from recap.cli import cli
-from recap.delivery.jobs import build_latest, run_weekly
+from recap.delivery.jobs import run_weekly
 from recap.delivery.ledger import DeliveryLog, lock_path, run_lock
 from recap.errors import DeliveryError, LockError, RenderError
 from tests._delivery import (
@@ -52,6 +52,17 @@ def job(tmp_path, market_dir, smtp):
     return cfg, site, subs
 
 
+@pytest.fixture(scope="session")
+def latest(market_dir):
+    """The snapshot's latest week, built once per test process (tests/_reference.py):
+    what run_weekly builds by default (test_cli_weekly_end_to_end builds it for real)."""
+    from recap.pipeline import BuiltWeek
+    from tests._reference import real_week
+
+    week = real_week(market_dir, dt.date.fromisoformat(LATEST))
+    return BuiltWeek(week.recap, week.files())
+
+
 def test_latest_week_is_the_snapshots_last(tmp_path, market_dir):
     from recap.sources.opening import open_source, resolve_week
 
@@ -59,9 +70,9 @@ def test_latest_week_is_the_snapshots_last(tmp_path, market_dir):
     assert resolve_week(open_source(cfg, NOW).source, cfg, None, NOW).end.isoformat() == LATEST
 
 
-def test_weekly_builds_publishes_then_emails(job, smtp):
+def test_weekly_builds_publishes_then_emails(job, smtp, latest):
     cfg, site, subs = job
-    built = build_latest(cfg, NOW)  # what run_weekly builds by default, built once here
+    built = latest  # what run_weekly builds by default, handed in
     run = run_weekly(cfg, NOW, subscribers=subs, site=site, build=built)
     assert run.week == LATEST
     assert run.steps == ["built", "published", "emailed"]
@@ -90,10 +101,10 @@ def test_a_failed_build_publishes_and_emails_nothing(job, smtp):
     assert smtp.inbox.messages == []
 
 
-def test_a_failed_publish_emails_nothing(job, smtp):
+def test_a_failed_publish_emails_nothing(job, smtp, latest):
     cfg, site, subs = job
     with pytest.raises(DeliveryError, match="does not exist"):
-        run_weekly(cfg, NOW, subscribers=subs, site=site / "missing")
+        run_weekly(cfg, NOW, subscribers=subs, site=site / "missing", build=latest)
     assert smtp.inbox.messages == []
 
 
