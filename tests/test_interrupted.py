@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from recap import output
 from recap.cli import cli
 from tests._delivery import tiny_week
+from tests._reference import CACHE_DIR
 
 WEEK = dt.date(2026, 1, 16)
 EARLIER = dt.date(2026, 1, 9)
@@ -80,6 +81,9 @@ def test_a_build_killed_while_writing_leaves_the_old_week(market_dir, tmp_path, 
     before = _week_files(WEEK, "Built Before")
     output.write_week(out, WEEK, before)
     args = ["build", "--week", WEEK, "--data-dir", market_dir, "--out", out, "--format", "json"]
+    # The snapshot's closes from the tests' shared columnar cache (./recap.toml of the run),
+    # rather than ~1,900 files parsed into a new one before the write under test.
+    (tmp_path / "recap.toml").write_text(f"[paths]\ncache_dir = {json.dumps(str(CACHE_DIR))}\n")
     proc = _start([*args, "--store", tmp_path / "store.sqlite"], tmp_path, point)
     _kill_when_paused(proc, point)
     if point == "output-swap":
