@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 # axe-core and the Nu HTML checker for tests/test_a11y.py (tests/package.json)
 NODE_STAMP := tests/node_modules/.installed-stamp
 DATA   ?= ../shared/data/market
@@ -49,7 +50,11 @@ lint: install ## ruff check, ruff format --check, mypy --strict
 golden: install ## Regenerate the golden files under tests/golden/ (review the diff!)
 	$(BIN)/python scripts/make_golden.py --data-dir $(DATA)
 
-bench: install ## Benchmark build and backfill on the snapshot; prints figures
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP) ## Benchmark build (vs a floor, html vs QuantStats) and backfill; prints figures
 	$(BIN)/python scripts/bench.py --data-dir $(DATA)
 
 screenshots: install ## PNGs of the PDF pages and the HTML (phone, desktop) into screenshots/

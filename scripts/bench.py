@@ -1,4 +1,5 @@
-"""`make bench`: cold `recap build` of 2026-01-16 against a WeasyPrint floor, then backfill.
+"""`make bench`: cold `recap build` of 2026-01-16 against a WeasyPrint floor, a cold html
+build against QuantStats' html tearsheet (scripts/bench_html.py), then backfill.
 
 Each run is a fresh process (a cold build, as a user runs it); wall time and peak RSS
 come from os.wait4 per child. The floor is a process that imports the same libraries
@@ -56,6 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".." / "shared" / "data" / "market")
     parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--skip-html", action="store_true")
     parser.add_argument("--skip-backfill", action="store_true")
     args = parser.parse_args()
     data = args.data_dir.resolve()
@@ -102,8 +104,12 @@ def main() -> None:
             f"build / floor = {ratio:.2f}x ({verdict} the {TARGET_RATIO}x target); "
             f"memory {build_peak / floor_peak:.2f}x"
         )
+    sys.path.insert(0, str(ROOT / "scripts"))
+    if not args.skip_html:
+        from bench_html import main as html_main
+
+        html_main(data, args.runs)
     if not args.skip_backfill:
-        sys.path.insert(0, str(ROOT / "scripts"))
         from bench_backfill import main as backfill_main
 
         backfill_main(data_dir=data, cold_build_seconds=build_wall)

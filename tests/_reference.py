@@ -1,4 +1,4 @@
-"""Real weeks of the snapshot, each built once per test process, one stage at a time.
+"""Real weeks of the snapshot, each built once per test run, one stage at a time.
 
 Every test that needs a real week reads it from here: conftest.py's session fixtures
 (``reference_recap``, ``reference_week``...), ``_report.reference`` and
@@ -6,7 +6,8 @@ Every test that needs a real week reads it from here: conftest.py's session fixt
 for it: the data (gather), the facts and prose (compute), the charts (drawn once, as SVG
 and PNG), the files; the PDF, the slowest part, only when a test reads it. The stages
 are the pipeline's own public steps, so the files are those ``pipeline.build_week``
-makes (tests/test_reference.py holds the two to each other).
+makes (test_cli holds the two to each other). Under pytest-xdist a stage computed by one
+worker is read back by the others (``shared``).
 
 Not a conftest: pytest imports conftest.py under another module name than
 ``tests.conftest``, and a second copy of these caches would build every week twice.
@@ -15,9 +16,14 @@ Not a conftest: pytest imports conftest.py under another module name than
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import pickle
+from collections.abc import Callable
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The columnar cache of the snapshot's closes (keyed by file sizes and times, so always
@@ -28,6 +34,30 @@ NOW = dt.datetime(2026, 1, 31, 18, tzinfo=dt.UTC)
 REFERENCE_WEEK = dt.date(2026, 1, 16)
 # Every format but the PDF: what the tests that do not read the PDF get.
 WITHOUT_PDF = ("html", "json", "email")
+# Under pytest-xdist, conftest.py sets a folder every worker of the run shares: what one
+# worker computed there, the others read back instead of computing it again.
+SHARED_DIR: Path | None = None
+
+
+def shared(key: str, make: Callable[[], T]) -> T:
+    """``make()``, computed once per test run when SHARED_DIR is set (else per call).
+
+    The first process to ask computes it under a file lock and saves it pickled; a
+    process asking meanwhile waits for it rather than computing it a second time.
+    """
+    if SHARED_DIR is None:
+        return make()
+    path = SHARED_DIR / f"{key}.pickle"
+    with (SHARED_DIR / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if path.is_file():
+            value: T = pickle.loads(path.read_bytes())
+            return value
+        value = make()
+        part = path.with_name(path.name + ".part")
+        part.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        part.replace(path)
+        return value
 
 
 class RealWeek:
@@ -46,13 +76,19 @@ class RealWeek:
         overrides = {"data_dir": self.market_dir, "cache_dir": CACHE_DIR}
         return read_config(None, overrides, cwd=self.market_dir)
 
+    def _key(self, stage: str) -> str:
+        return f"{self.week_date.isoformat()}-{stage}"
+
     @cached_property
     def gathered(self) -> tuple[Any, Any]:
         """(Week, MarketData): steps 1-2 of the pipeline."""
         from recap import pipeline
 
-        opened = pipeline.open_source(self.config, NOW)
-        return pipeline.gather_market(opened, self.config, self.week_date, NOW)
+        def gather() -> tuple[Any, Any]:
+            opened = pipeline.open_source(self.config, NOW)
+            return pipeline.gather_market(opened, self.config, self.week_date, NOW)
+
+        return shared(self._key("gathered"), gather)
 
     @property
     def week(self) -> Any:
@@ -67,14 +103,19 @@ class RealWeek:
         """The WeeklyRecap: steps 3-4."""
         from recap import pipeline
 
-        return pipeline.compute_recap(self.market, self.week, self.config, NOW)
+        return shared(
+            self._key("recap"),
+            lambda: pipeline.compute_recap(self.market, self.week, self.config, NOW),
+        )
 
     @cached_property
     def drawn(self) -> tuple[tuple[Any, ...], tuple[str, ...]]:
         """(charts, data notes of charts left out): every chart as SVG and PNG."""
         from recap.charts import draw_charts
 
-        return draw_charts(self.recap, self.market.closes, self.config)
+        return shared(
+            self._key("drawn"), lambda: draw_charts(self.recap, self.market.closes, self.config)
+        )
 
     @property
     def charts(self) -> tuple[Any, ...]:
@@ -86,7 +127,10 @@ class RealWeek:
 
         if pdf not in self._files:
             formats = pipeline.FORMATS if pdf else WITHOUT_PDF
-            self._files[pdf] = pipeline.render_drawn(self.recap, *self.drawn, self.config, formats)
+            self._files[pdf] = shared(
+                self._key("files" if pdf else "files-without-pdf"),
+                lambda: pipeline.render_drawn(self.recap, *self.drawn, self.config, formats),
+            )
         return dict(self._files[pdf])
 
 

@@ -86,3 +86,42 @@ def year_weeks(market_dir, snapshot_source):
         recap = dataclasses.replace(facts, headline=headline, dek=dek, narrative=paragraphs)
         out.append((week, recap, options_for(facts)))
     return out
+
+
+# -- running in parallel (make test: pytest-xdist, two workers, --dist loadgroup) ----------
+
+# Session fixtures whose tests all run in one worker, first: what they share is computed
+# once per run, and the longest group starts at once instead of last.
+SHARED_GROUPS = {"year_weeks": "year"}
+
+
+def pytest_collection_modifyitems(items):
+    """Each test in its module's xdist group (a module's fixtures are set up once), except
+    the tests of a SHARED_GROUPS fixture, which form one group that runs first."""
+    first = []
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        group = next((g for f, g in SHARED_GROUPS.items() if f in fixtures), None)
+        if group is None:
+            group = item.nodeid.split("::", 1)[0]
+        else:
+            first.append(item)
+        item.add_marker(pytest.mark.xdist_group(group))
+    moved = {id(item) for item in first}
+    items[:] = first + [item for item in items if id(item) not in moved]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_between_workers(tmp_path_factory):
+    """Under pytest-xdist, the real weeks (tests/_reference.py) are built once per run:
+    in a folder every worker of the run shares."""
+    import os
+
+    from tests import _reference
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.getbasetemp().parent / "real-weeks"
+        folder.mkdir(exist_ok=True)
+        _reference.SHARED_DIR = folder
+    yield
+    _reference.SHARED_DIR = None
