@@ -39,8 +39,12 @@ install: sysdeps $(STAMP) $(NODE_STAMP) ## Create .venv and install recap with i
 recap: install ## Build a recap: WEEK=YYYY-MM-DD (default latest), DATA_DIR=snapshot (default Yahoo)
 	$(BIN)/recap build $(if $(WEEK),--week $(WEEK)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) --format $(FORMAT)
 
+# Two workers on two cores (pytest-xdist), a file's tests in one worker: tests/conftest.py
+# shares the real weeks between them. PYTEST_FLAGS= runs the tests in one process.
+PYTEST_FLAGS ?= -n auto --dist loadfile
+
 test: install ## Run every test (no network)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_FLAGS)
 
 lint: install ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check recap tests scripts

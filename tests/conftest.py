@@ -60,7 +60,7 @@ YEAR = (dt.date(2025, 2, 1), dt.date(2026, 1, 30))
 
 @pytest.fixture(scope="session")
 def year_weeks(market_dir, snapshot_source):
-    """Every week from February 2025 to January 2026, built once for the whole session.
+    """Every week from February 2025 to January 2026, built once for the whole run.
 
     Each week's facts come from its own fetch, as a build makes them; its headline may not
     be any option of the four weeks before, taken from those weeks' own facts (what
@@ -73,42 +73,40 @@ def year_weeks(market_dir, snapshot_source):
     from recap.config import read_config
     from recap.narrative import options_for, write_story
     from recap.weeks import weeks_between
+    from tests._reference import shared
 
-    cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
-    now = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
-    holdings = pipeline.holdings_for(cfg)  # read once, picked by date per week
-    out = []
-    for week in weeks_between(*YEAR):
-        market = pipeline.fetch_market(snapshot_source, cfg, week, holdings)
-        facts = pipeline.compute_facts(market, week, cfg, now)
-        earlier = [options for _, _, options in out[-pipeline.HEADLINE_MEMORY :]]
-        headline, dek, paragraphs = write_story(facts, cfg, earlier)
-        recap = dataclasses.replace(facts, headline=headline, dek=dek, narrative=paragraphs)
-        out.append((week, recap, options_for(facts)))
-    return out
+    def year():
+        cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
+        now = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+        holdings = pipeline.holdings_for(cfg)  # read once, picked by date per week
+        out = []
+        for week in weeks_between(*YEAR):
+            market = pipeline.fetch_market(snapshot_source, cfg, week, holdings)
+            facts = pipeline.compute_facts(market, week, cfg, now)
+            earlier = [options for _, _, options in out[-pipeline.HEADLINE_MEMORY :]]
+            headline, dek, paragraphs = write_story(facts, cfg, earlier)
+            recap = dataclasses.replace(facts, headline=headline, dek=dek, narrative=paragraphs)
+            out.append((week, recap, options_for(facts)))
+        return out
 
-
-# -- running in parallel (make test: pytest-xdist, two workers, --dist loadgroup) ----------
-
-# Session fixtures whose tests all run in one worker, first: what they share is computed
-# once per run, and the longest group starts at once instead of last.
-SHARED_GROUPS = {"year_weeks": "year"}
+    return shared("year-weeks", year)  # once per run, also under pytest-xdist
 
 
+# -- running in parallel (make test: pytest-xdist, two workers, --dist loadfile) -----------
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Each test in its module's xdist group (a module's fixtures are set up once), except
-    the tests of a SHARED_GROUPS fixture, which form one group that runs first."""
-    first = []
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        group = next((g for f, g in SHARED_GROUPS.items() if f in fixtures), None)
-        if group is None:
-            group = item.nodeid.split("::", 1)[0]
-        else:
-            first.append(item)
-        item.add_marker(pytest.mark.xdist_group(group))
-    moved = {id(item) for item in first}
-    items[:] = first + [item for item in items if id(item) not in moved]
+    """The first file that uses the year's weeks goes first: under --dist loadfile a file's
+    tests run in one worker, and files are handed out in this order, so the longest
+    computation starts at once rather than last (test_stories reads it back, shared)."""
+    year_file = next(
+        (i.nodeid.split("::")[0] for i in items if "year_weeks" in getattr(i, "fixturenames", ())),
+        None,
+    )
+    if year_file is not None:
+        first = [i for i in items if i.nodeid.split("::")[0] == year_file]
+        items[:] = first + [i for i in items if i.nodeid.split("::")[0] != year_file]
 
 
 @pytest.fixture(scope="session", autouse=True)
