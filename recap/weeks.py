@@ -155,10 +155,16 @@ def ytd_base_session(week: Week) -> dt.date:
 
 def holiday_names(week: Week) -> dict[dt.date, str]:
     """Names of the week's exchange holidays, e.g. {2026-01-19: "Martin Luther King Jr. Day"}."""
-    if not week.holidays:
-        return {}
-    cal = nyse_calendar()
-    first, last = min(week.holidays), max(week.holidays)
-    names = cal.regular_holidays.holidays(pd.Timestamp(first), pd.Timestamp(last), return_name=True)
-    out = {ts.date(): str(name).removeprefix("Dr. ") for ts, name in names.items()}
+    out: dict[dt.date, str] = {}
+    for year in sorted({d.year for d in week.holidays}):
+        out.update(_holidays_of_year(year))
     return {d: out.get(d, "a market holiday") for d in week.holidays}
+
+
+@lru_cache(maxsize=8)
+def _holidays_of_year(year: int) -> dict[dt.date, str]:
+    # pandas works out every holiday rule on each call (~30 ms): once per year and process.
+    cal = nyse_calendar()
+    first, last = pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
+    names = cal.regular_holidays.holidays(first, last, return_name=True)
+    return {ts.date(): str(name).removeprefix("Dr. ") for ts, name in names.items()}
