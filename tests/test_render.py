@@ -319,3 +319,30 @@ def test_email_parts(files):
     assert "Russell 2000 Sets a Third Straight Record" in text
     assert "KEY MARKET MOVES" in text and "<" not in text
     assert all(len(line) <= 78 for line in text.splitlines()), "plain text wraps at 78"
+
+
+def test_templates_compile_once_per_process(reference_week, monkeypatch):
+    """One cached Jinja environment (and the prose's overlay of it, also cached): building
+    the pages and the prose again compiles no template again."""
+    import jinja2
+
+    from recap import pipeline
+    from recap.narrative import write_story
+
+    w = reference_week
+
+    def build():
+        write_story(w.recap, w.config)
+        return pipeline.render_drawn(w.recap, *w.drawn, w.config, ("html", "email"))
+
+    first = build()
+    compiled = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return real(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    assert build() == first
+    assert compiled == []
