@@ -78,7 +78,11 @@ def load_config(**kwargs: Any) -> RecapConfig:
     overrides = {
         k: kwargs.get(k) for k in ("data_dir", "store", "out_dir", "templates_dir") if kwargs.get(k)
     }
-    return read_config(kwargs.get("config_path"), overrides)
+    config = read_config(kwargs.get("config_path"), overrides)
+    from recap import render
+
+    render.cache_templates_in(config.cache_dir / "templates")
+    return config
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import os
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -19,6 +21,7 @@ from typing import Any
 
 import css_inline
 import jinja2
+from jinja2.bccache import Bucket
 
 from recap import formatting, palette
 from recap.config import RecapConfig
@@ -46,6 +49,37 @@ ICON_PNG = (
 )
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+logger = logging.getLogger(__name__)
+
+
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between processes, checked against each template's source:
+    a cold build skips compiling them (the prose template alone takes ~0.5 s). A folder
+    that cannot be written costs time, never a build."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:  # e.g. the folder is a file: compile as if nothing was kept
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError as e:
+            logger.debug("compiled template not kept in %s: %s", self.directory, e)
+
+
+# Set once by cache_templates_in (the CLI, from [paths] cache_dir) before the environment
+# is made; without it (tests, library use) templates compile once per process.
+_BYTECODE: list[jinja2.BytecodeCache] = []
+
+
+def cache_templates_in(folder: Path) -> None:
+    """Keep compiled templates in ``folder`` for the environment made after this call."""
+    if not _BYTECODE:
+        _BYTECODE.append(_CompiledTemplates(str(folder)))
 
 
 def yaml_scalar(value: str) -> str:
@@ -70,6 +104,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_BYTECODE[0] if _BYTECODE else None,
     )
     env.filters.update({name: getattr(formatting, name) for name in formatting.__all__})
     env.globals.update(

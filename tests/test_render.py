@@ -346,3 +346,43 @@ def test_templates_compile_once_per_process(reference_week, monkeypatch):
     monkeypatch.setattr(jinja2.Environment, "compile", counting)
     assert build() == first
     assert compiled == []
+
+
+def test_compiled_templates_are_kept_between_processes_and_follow_their_source(
+    tmp_path, monkeypatch
+):
+    """What the CLI turns on (render.cache_templates_in): a new process finds the compiled
+    template and compiles nothing; an edited template is compiled again; a cache folder
+    that cannot be written costs time, never the render."""
+    import jinja2
+
+    from recap.render import _CompiledTemplates
+
+    (tmp_path / "t").mkdir()
+    page = tmp_path / "t" / "page.html.j2"
+    page.write_text("<p>{{ x }}</p>\n")
+
+    def fresh_process(folder):
+        cache = _CompiledTemplates(str(folder))
+        loader = jinja2.FileSystemLoader(str(tmp_path / "t"))
+        return jinja2.Environment(loader=loader, bytecode_cache=cache, autoescape=True)
+
+    compiled = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return real(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    cache = tmp_path / "cache" / "templates"  # made on first use
+    assert fresh_process(cache).get_template("page.html.j2").render(x="<b>") == "<p>&lt;b&gt;</p>"
+    assert compiled == ["page.html.j2"] and len(list(cache.iterdir())) == 1
+    assert fresh_process(cache).get_template("page.html.j2").render(x=1) == "<p>1</p>"
+    assert compiled == ["page.html.j2"], "the second process compiled it again"
+    page.write_text("<div>{{ x }}</div>\n")
+    assert fresh_process(cache).get_template("page.html.j2").render(x=2) == "<div>2</div>"
+    assert compiled == ["page.html.j2"] * 2
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert fresh_process(blocked / "templates").get_template("page.html.j2").render(x=3)
