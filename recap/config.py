@@ -45,12 +45,6 @@ class RecapConfig(Settings, frozen=True, kw_only=True):
     templates_dir: Path
     data_dir: Path | None
     sources: tuple[str, ...]
-    raw: Mapping[str, Any]
-
-    def section(self, name: str) -> Mapping[str, Any]:
-        """One top-level table as merged (transitional: read the typed fields instead)."""
-        value = self.raw.get(name, {})
-        return value if isinstance(value, Mapping) else {}
 
     @property
     def accept(self) -> frozenset[tuple[str, dt.date | None]]:
@@ -293,5 +287,4 @@ def _build(
         templates_dir=templates_dir,
         data_dir=_path(str(data_dir), base_dir) if data_dir else None,
         sources=sources,
-        raw=merged,
     )

@@ -8,7 +8,7 @@ the data ``sources.opening.open_source`` chose. The steps, in order:
      then check every close read (analytics/quality.py) and reconcile the earnings rows:
      a flagged index stops the build, any other flagged series is left out of every figure;
      offline, the live source gives way to its fallback and the report says so
-  3. compute: index moves, small vs large caps, then sectors, banks, risks (content.py)
+  3. compute: index moves, small vs large caps, then sectors, banks, risks (sections.py)
   4. narrate: headline, dek and paragraphs from the facts, then check the prose
   5. draw the charts once, render every requested format in memory
   6. write: output.py moves the whole folder into place at the end (the caller's step)
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from recap import content as content_mod
+from recap import sections
 from recap.analytics import quality
 from recap.analytics.banks import reconcile_earnings
 from recap.analytics.indexes import compute_index_move, compute_small_vs_large, move_for_role
@@ -216,7 +216,7 @@ def _fetch_notes(
     if others:
         notes.append(f"Could not be fetched from the {source.name} source: {_by_reason(others)}.")
     if earnings_missing:
-        banks = set(content_mod.bank_tickers(config)) & set(earnings_missing)
+        banks = set(sections.bank_tickers(config)) & set(earnings_missing)
         notes.append(
             f"Earnings dates could not be fetched for {_by_reason(earnings_missing)}, so "
             + ("the bank results and " if banks else "")
@@ -254,7 +254,7 @@ def fetch_market(
             + (f"; could not be fetched: {_by_reason(why)}" if why else "")
         )
     start = week.start - dt.timedelta(days=CONTENT_LOOKBACK_DAYS)
-    extra = tuple(t for t in content_mod.content_tickers(config) if t not in long_history)
+    extra = tuple(t for t in sections.content_tickers(config) if t not in long_history)
     recent = source.fetch_bars(extra, start, week.end) if extra else {}
     closes = closes_frame({**long_history, **recent})
     if closes.empty or closes.index.max() < pd.Timestamp(week.start):
@@ -267,7 +267,7 @@ def fetch_market(
     if holdings is None and config.data_dir is not None:
         holdings = holdings_for(config)  # a snapshot's own dated holdings files
     ahead = next_week(week)
-    wanted = content_mod.earnings_tickers(config)
+    wanted = sections.earnings_tickers(config)
     # The four weeks before this one get their headlines computed too, from these same
     # rows: reach back far enough that each sees what its own build saw (a dateless row
     # is told from a repeat by the report before it, up to duplicate_days earlier).
@@ -279,7 +279,7 @@ def fetch_market(
         ~(earnings["ticker"].isin(left_out) & (earnings["date"] <= pd.Timestamp(week.end)))
     ]
     earnings, earnings_notes = reconcile_earnings(
-        earnings, week, ahead.end, content_mod.display_names(config)
+        earnings, week, ahead.end, sections.display_names(config)
     )
     unfetched = {t: r for t, r in failures.bars.items() if t in indexes or t in extra}
     earnings_missing = {t: failures.earnings[t] for t in wanted if t in failures.earnings}
@@ -385,7 +385,7 @@ def screen_prices(
     series out (returned closes lack them) and say so in the data notes."""
     leads = {s for spec in config.indexes if (s := _pick_symbol(spec, closes, week.end))}
     # An index's ETF the report does not use (the index itself has data) is not judged.
-    unused = set(index_tickers(config)) - leads - set(content_mod.content_tickers(config))
+    unused = set(index_tickers(config)) - leads - set(sections.content_tickers(config))
     sessions = sessions_between(closes.index.min().date(), closes.index.max().date())
     flags = quality.check_prices(
         closes.drop(columns=[c for c in closes.columns if c in unused]),
@@ -413,7 +413,7 @@ def screen_prices(
             result.refused,
         )
     notes = []
-    labels = content_mod.display_names(config)
+    labels = sections.display_names(config)
     for ticker in dict.fromkeys(f.ticker for f in result.excluded):
         own = [f for f in result.excluded if f.ticker == ticker]
         label = f"{labels[ticker]} ({ticker})" if ticker in labels else ticker
@@ -444,8 +444,8 @@ def compute_facts(
             large_symbol=lg.symbol,
         )
     left_out = tuple(dict.fromkeys(f.ticker for f in market.excluded))
-    banks = content_mod.bank_tickers(config)
-    content = content_mod.compute_content(
+    banks = sections.bank_tickers(config)
+    content = sections.compute_content(
         closes,
         market.earnings,
         week,
@@ -475,7 +475,7 @@ def compute_facts(
         headline="",
         dek="",
         narrative=(),
-        **content_mod.content_fields(content),
+        **sections.content_fields(content),
     )
     return recap
 
@@ -511,7 +511,7 @@ def compute_recap(
     """Steps 3 and 4: the facts, then the prose written from them and checked."""
     recap = compute_facts(market, week, config, now)
     earlier = earlier_headlines(market, week, config, now)
-    headline, dek, paragraphs = content_mod.write_story(recap, config, earlier)
+    headline, dek, paragraphs = sections.write_story(recap, config, earlier)
     recap = dataclasses.replace(recap, headline=headline, dek=dek, narrative=paragraphs)
     problems = check_story(recap)
     if problems:
@@ -718,6 +718,6 @@ def save_snapshot(
     """Save every ticker the recap uses, in the snapshot layout (recap snapshot)."""
     from recap.sources.export import export_snapshot
 
-    tickers = tuple(dict.fromkeys(index_tickers(config) + content_mod.content_tickers(config)))
+    tickers = tuple(dict.fromkeys(index_tickers(config) + sections.content_tickers(config)))
     folder = export_snapshot(open_source(config, now).source, tickers, start, end, out)
     return folder, sum(1 for _ in (folder / "prices").glob("*.csv"))

@@ -327,8 +327,8 @@ def test_every_reporter_of_the_week_is_in_the_earnings_list(year_weeks, market_d
     from recap.config import read_config
 
     cfg = read_config(None, {"data_dir": market_dir, "cache_dir": CACHE_DIR}, cwd=market_dir)
-    tickers = {t for ts in cfg.section("watchlists").values() for t in ts}
-    tickers |= set(cfg.section("banks")["large"])
+    tickers = {t for ts in cfg.watchlists.values() for t in ts}
+    tickers |= set(cfg.banks.large)
     with (market_dir / "earnings.csv").open() as fh:
         rows = [r for r in csv.DictReader(fh) if r["ticker"] in tickers]
     for week, recap, _ in year_weeks[-12:]:

@@ -240,7 +240,7 @@ def test_a_surprise_that_contradicts_the_eps_is_recomputed(snapshot_source, refe
 @pytest.fixture
 def edited_folder(market_dir, snapshot_source, reference_config, tmp_path):
     """A snapshot folder of links to the real files, with the edited ones written in."""
-    from recap import content
+    from recap import sections
 
     def make(bars=None, earnings=None):
         root = tmp_path / "snapshot"
@@ -248,7 +248,8 @@ def edited_folder(market_dir, snapshot_source, reference_config, tmp_path):
         (root / "holdings").mkdir()
         tickers = tuple(
             dict.fromkeys(
-                pipeline.index_tickers(reference_config) + content.content_tickers(reference_config)
+                pipeline.index_tickers(reference_config)
+                + sections.content_tickers(reference_config)
             )
         )
         for ticker in tickers:

@@ -276,11 +276,11 @@ BAD = ("TECX", "SAFX", "HYG")
 def real_flags(market_dir, snapshot_source, reference_config):
     """What 52 weekly builds (2025-02 to 2026-01) read: the indexes' whole history and 400
     days before the first week for everything else, plus the constituents above."""
-    from recap import content, pipeline
+    from recap import pipeline, sections
     from recap.sources.base import closes_frame
 
     indexes = pipeline.index_tickers(reference_config)
-    others = (*content.content_tickers(reference_config), *FUNDS, *REAL_MOVERS, *BAD)
+    others = (*sections.content_tickers(reference_config), *FUNDS, *REAL_MOVERS, *BAD)
     end = dt.date(2026, 1, 30)
     first = week_containing(dt.date(2025, 2, 7))
     bars = snapshot_source.fetch_bars(
@@ -300,7 +300,7 @@ def real_flags(market_dir, snapshot_source, reference_config):
 def test_the_real_snapshot_flags_its_bad_prints_and_nothing_a_build_reads(
     real_flags, reference_config
 ):
-    from recap import content, pipeline
+    from recap import pipeline, sections
 
     flags, series = real_flags
     assert set(REAL_MOVERS) <= series
@@ -315,6 +315,6 @@ def test_the_real_snapshot_flags_its_bad_prints_and_nothing_a_build_reads(
     # -28.5% on 2026-01-30, biotech crashes and buyouts, de-SPAC jumps, SPACs sitting at
     # $10, ADUS's three closes at 110.37 (a liquid stock does that once in a while).
     read = set(pipeline.index_tickers(reference_config)) | set(
-        content.content_tickers(reference_config)
+        sections.content_tickers(reference_config)
     )
     assert read <= series

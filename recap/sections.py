@@ -1,4 +1,4 @@
-"""The recap's content beyond the index table: sectors and themes, bank earnings,
+"""The report's sections beyond the index table: sectors and themes, bank earnings,
 risks and the week ahead, computed from the frames the pipeline fetched.
 
 Pure: config and frames in, model objects out. Tickers that lack data become data
@@ -22,7 +22,6 @@ from recap.analytics import risks as risks_mod
 from recap.analytics import sectors as sectors_mod
 from recap.analytics.indexes import move_for_role
 from recap.config import RecapConfig
-from recap.errors import ConfigError
 from recap.model import (
     Attribution,
     BankResult,
@@ -38,6 +37,7 @@ from recap.model import (
     WeekAhead,
     WeeklyRecap,
 )
+from recap.settings import FundSpec
 from recap.sources.holdings import IndexHoldings
 from recap.weeks import next_week
 
@@ -57,51 +57,43 @@ class Content:
     gaps: tuple[Gap, ...] = ()
 
 
-def _specs(config: RecapConfig, key: str) -> list[dict[str, str]]:
-    return [dict(x) for x in config.section("sectors").get(key, [])]
+def _funds(config: RecapConfig) -> tuple[FundSpec, ...]:
+    return config.sectors.etfs + config.sectors.industries
 
 
-def _watchlists(config: RecapConfig) -> dict[str, list[str]]:
-    return {str(k): [str(t) for t in v] for k, v in config.section("watchlists").items()}
-
-
-def _names(config: RecapConfig) -> dict[str, str]:
-    return {str(k): str(v) for k, v in config.section("names").items()}
+def _groups(config: RecapConfig) -> dict[str, tuple[str, ...]]:
+    """The watchlists, then the large banks as a group of their own."""
+    return {**config.watchlists, "Large banks": config.banks.large}
 
 
 def display_names(config: RecapConfig) -> dict[str, str]:
     """What the report calls each ticker: sector and industry names, then [names]."""
-    out = _names(config)
-    for spec in _specs(config, "etfs") + _specs(config, "industries"):
-        out[spec["ticker"]] = spec["name"]
+    out = dict(config.names)
+    for spec in _funds(config):
+        out[spec.ticker] = spec.name
     return out
 
 
 def content_tickers(config: RecapConfig) -> tuple[str, ...]:
     """Every ticker the content needs prices for, in config order, without repeats."""
-    out = [s["ticker"] for s in _specs(config, "etfs") + _specs(config, "industries")]
-    for tickers in _watchlists(config).values():
+    out = [s.ticker for s in _funds(config)]
+    for tickers in config.watchlists.values():
         out.extend(tickers)
-    out.extend(config.section("banks").get("large", []))
-    out.append(str(config.section("risks").get("semis", "")))
+    out.extend(config.banks.large)
+    out.append(config.risks.semis)
     out.extend(drivers_mod.driver_tickers(config))
     return tuple(t for t in dict.fromkeys(out) if t)
 
 
 def earnings_tickers(config: RecapConfig) -> tuple[str, ...]:
     """Tickers whose earnings dates the report uses: watchlists and large banks."""
-    out: list[str] = []
-    for tickers in _watchlists(config).values():
-        out.extend(tickers)
-    out.extend(config.section("banks").get("large", []))
-    return tuple(dict.fromkeys(out))
+    return tuple(dict.fromkeys(t for tickers in _groups(config).values() for t in tickers))
 
 
 def bank_tickers(config: RecapConfig) -> tuple[str, ...]:
     """The regional banks (the [banks] watchlist) and the large banks, in config order."""
-    table = config.section("banks")
-    regional = _watchlists(config).get(str(table.get("watchlist", "")), [])
-    return tuple(dict.fromkeys([*regional, *(str(t) for t in table.get("large", []))]))
+    regional = config.watchlists.get(config.banks.watchlist, ())
+    return tuple(dict.fromkeys([*regional, *config.banks.large]))
 
 
 # A watchlist with fewer of its names priced than this share is left out whole: the average
@@ -204,14 +196,14 @@ def _sector_section(
     attribution: Attribution | None,
     left_out: Collection[str] = (),
 ) -> tuple[SectorSection | None, dict[str, Watchlist], tuple[str, ...], tuple[Gap, ...]]:
-    table = config.section("sectors")
-    names = _names(config)
+    table = config.sectors
+    names = config.names
     notes: list[str] = []
-    etfs, industries = _specs(config, "etfs"), _specs(config, "industries")
+    etfs, industries = table.etfs, table.industries
     gaps: list[Gap] = []
-    fund_names = {s["ticker"]: s["name"] for s in etfs + industries}
+    fund_names = {s.ticker: s.name for s in etfs + industries}
     sectors, missing = sectors_mod.compute_moves(
-        closes, week, [(s["ticker"], s["name"]) for s in etfs], "sector"
+        closes, week, [(s.ticker, s.name) for s in etfs], "sector"
     )
     if missing:
         notes.extend(_missing_notes(closes, missing, "the sector table", week, left_out))
@@ -226,7 +218,7 @@ def _sector_section(
             left_out,
         )
     inds, missing = sectors_mod.compute_moves(
-        closes, week, [(s["ticker"], s["name"]) for s in industries], "industry"
+        closes, week, [(s.ticker, s.name) for s in industries], "industry"
     )
     if missing:
         notes.extend(_missing_notes(closes, missing, "the industry table", week, left_out))
@@ -241,7 +233,7 @@ def _sector_section(
             left_out,
         )
     lists: dict[str, Watchlist] = {}
-    for name, tickers in _watchlists(config).items():
+    for name, tickers in config.watchlists.items():
         wl = sectors_mod.compute_watchlist(closes, week, name, tickers, names)
         with_prices = len(wl.members) if wl else 0
         too_few = with_prices < MIN_WATCHLIST_SHARE * len(tickers)
@@ -269,8 +261,8 @@ def _sector_section(
             lists[name] = wl
     if not sectors and not inds and not lists:
         return None, lists, tuple(notes), tuple(gaps)
-    top = int(table.get("leaders", 3))
-    gics = {s["ticker"]: s.get("gics", "") for s in etfs}
+    top = table.leaders
+    gics = {s.ticker: s.gics for s in etfs}
     small_caps = drivers_mod.compare_sectors(sectors, gics, attribution, closes, week, config)
     funds = drivers_mod.sector_funds(config)
     priced = _with_week(closes, week)
@@ -291,7 +283,7 @@ def _sector_section(
         watchlists=tuple(lists.values()),
         small_caps=small_caps,
         breadth=sectors_mod.compute_breadth(every),
-        rank_changes=sectors_mod.rank_changes(sectors, int(table.get("rank_shift", 5))),
+        rank_changes=sectors_mod.rank_changes(sectors, table.rank_shift),
     )
     return section, lists, tuple(notes), tuple(gaps)
 
@@ -310,16 +302,15 @@ def _bank_section(
     week: Week,
 ) -> BankSection | None:
     """The regional banks of the bank watchlist that reported, and the large banks."""
-    table = config.section("banks")
-    watch = str(table.get("watchlist", ""))
-    regional = set(_watchlists(config).get(watch, []))
-    large_banks = {str(t) for t in table.get("large", [])}
+    watch = config.banks.watchlist
+    regional = set(config.watchlists.get(watch, ()))
+    large_banks = set(config.banks.large)
     by_date = sorted(results, key=lambda r: (r.report_date, r.ticker))
     reported = [dataclasses.replace(r, group="regional") for r in by_date if r.ticker in regional]
     large = [dataclasses.replace(r, group="large") for r in by_date if r.ticker in large_banks]
     if not reported and not large:
         return None
-    etf = str(table.get("etf", ""))
+    etf = config.banks.etf
     kre = sectors_mod.period_returns(closes[etf], week) if etf in closes else None
     group = lists.get(watch)
     return banks_mod.summarize(
@@ -336,11 +327,9 @@ def _earnings(
 ) -> tuple[BankResult, ...]:
     """Every watchlist name and large bank that reported: largest reaction first, then
     those without a reaction, by date. Each is tagged with its first group in config."""
-    names = _names(config)
-    groups = dict(_watchlists(config))
-    groups["Large banks"] = [str(t) for t in config.section("banks").get("large", [])]
+    names = config.names
     group_of: dict[str, str] = {}
-    for group, tickers in groups.items():
+    for group, tickers in _groups(config).items():
         for t in tickers:
             group_of.setdefault(t, group)
     found = banks_mod.earnings_results(earnings, closes, week, list(group_of), "", names)
@@ -359,20 +348,10 @@ def _earnings(
 
 
 def _risk_notes(config: RecapConfig) -> tuple[RiskNote, ...]:
-    out: list[RiskNote] = []
-    for i, note in enumerate(config.raw.get("risk_notes", [])):
-        try:
-            as_of = dt.date.fromisoformat(str(note.get("as_of", "")))
-        except ValueError:
-            raise ConfigError(
-                f"key 'risk_notes[{i}].as_of' must be a date (YYYY-MM-DD), "
-                f"got {note.get('as_of')!r}"
-            ) from None
-        text, source = str(note.get("text", "")).strip(), str(note.get("source", "")).strip()
-        if not text or not source:
-            raise ConfigError(f"key 'risk_notes[{i}]' needs both 'text' and 'source'")
-        out.append(RiskNote(text=text, source=source, as_of=as_of))
-    return tuple(out)
+    return tuple(
+        RiskNote(text=n.text.strip(), source=n.source.strip(), as_of=n.as_of)
+        for n in config.risk_notes
+    )
 
 
 def _risk_section(
@@ -383,19 +362,19 @@ def _risk_section(
     attribution: Attribution | None,
     lists: Mapping[str, Watchlist],
 ) -> RiskSection:
-    table = config.section("risks")
-    window = int(table.get("window_sessions", 63))
-    share_limit, hhi_limit = float(table["share_threshold"]), float(table["hhi_threshold"])
+    table = config.risks
+    window = table.window_sessions
+    share_limit, hhi_limit = table.share_threshold, table.hhi_threshold
     ytd = attribution.ytd if attribution else None
     two, share, hhi = attribution_mod.concentration(ytd) if ytd else ((), None, None)
     flagged = (share is not None and share > share_limit) or (hhi is not None and hhi > hhi_limit)
     small = move_for_role(indexes, config, "small")
     large = move_for_role(indexes, config, "large")
-    basket_name = str(table.get("basket", ""))
+    basket_name = table.basket
     basket = lists.get(basket_name)
     bw = basket.week_return if basket else None
     by = basket.ytd_return if basket else None
-    semis = str(table.get("semis", ""))
+    semis = table.semis
     diff = risks_mod.difference
     return RiskSection(
         index_label=attribution.index if attribution else (small.label if small else ""),
@@ -443,15 +422,13 @@ def compute_content(
     found = drivers_mod.compute_drivers(closes, constituents, week, indexes, config, holdings)
     sectors, lists, notes, gaps = _sector_section(closes, week, config, found.attribution, left_out)
     notes = found.notes + notes
-    earnings = banks_mod.drop_repeats(earnings, int(config.section("banks")["duplicate_days"]))
+    earnings = banks_mod.drop_repeats(earnings, config.banks.duplicate_days)
     results = _earnings(closes, earnings, week, config)
     banks = _bank_section(closes, results, config, lists, week)
     risks = _risk_section(closes, week, indexes, config, found.attribution, lists)
     ahead = next_week(week)
-    groups = dict(_watchlists(config))
-    groups["Large banks"] = [str(t) for t in config.section("banks").get("large", [])]
     week_ahead = WeekAhead(
-        week=ahead, earnings=banks_mod.upcoming(earnings, ahead, groups, _names(config))
+        week=ahead, earnings=banks_mod.upcoming(earnings, ahead, _groups(config), config.names)
     )
     return Content(
         sectors=sectors,
