@@ -52,7 +52,7 @@ from recap.model import (
     WeeklyRecap,
     recap_to_dict,
 )
-from recap.sources.base import PriceSource, closes_frame, failures_of
+from recap.sources.base import PriceSource, aligned, closes_frame, failures_of
 from recap.sources.holdings import IndexHoldings
 from recap.sources.opening import OpenSource, index_tickers, open_source, resolve_week
 from recap.weeks import (
@@ -323,7 +323,7 @@ def add_holdings(
     first = min(files[0].as_of, ytd_base_session(week), week.start - CHECKED_DAYS)
     flagged, notes = screen_constituents(closes, week, config, files[0].fund, first)
     out = {f.ticker for f in flagged}
-    closes = closes.drop(columns=[c for c in closes.columns if c in out])
+    closes = quality.without(closes, out)
     return dataclasses.replace(
         market,
         holdings=holdings,
@@ -369,7 +369,7 @@ def _funds(config: RecapConfig) -> set[str]:
 
 def _volumes(bars: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
     have = {t: b["Volume"] for t, b in bars.items() if b["Volume"].notna().any()}
-    return pd.concat(have, axis=1, sort=True) if have else None
+    return aligned(have) if have else None
 
 
 def _accept_hint(flag: PriceFlag) -> str:
@@ -388,7 +388,7 @@ def screen_prices(
     unused = set(index_tickers(config)) - leads - set(sections.content_tickers(config))
     sessions = sessions_between(closes.index.min().date(), closes.index.max().date())
     flags = quality.check_prices(
-        closes.drop(columns=[c for c in closes.columns if c in unused]),
+        quality.without(closes, unused),
         _volumes(bars),
         sessions,
         (week.base_date, *week.session_dates),

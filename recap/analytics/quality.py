@@ -345,8 +345,16 @@ def screen(
     refused = tuple(f for f in open_flags if f.ticker in leads)
     out = {f.ticker for f in open_flags if f.ticker not in leads}
     excluded = tuple(f for f in open_flags if f.ticker in out)
-    kept = closes.drop(columns=[c for c in closes.columns if c in out])
-    return Screened(closes=kept, excluded=excluded, refused=refused)
+    return Screened(closes=without(closes, out), excluded=excluded, refused=refused)
 
 
-__all__ = ["PriceFlag", "Screened", "check_prices", "is_accepted", "screen"]
+def without(closes: pd.DataFrame, tickers: Collection[str]) -> pd.DataFrame:
+    """``closes`` less the columns in ``tickers``, kept in one block: pandas' own
+    ``drop(columns=...)`` leaves one block per remaining column, which made every later
+    row selection on ~1,800 constituents about five times slower."""
+    if not any(c in tickers for c in closes.columns):
+        return closes
+    return closes.loc[:, ~closes.columns.isin(list(tickers))]
+
+
+__all__ = ["PriceFlag", "Screened", "check_prices", "is_accepted", "screen", "without"]

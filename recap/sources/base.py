@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 BAR_COLUMNS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
@@ -94,6 +96,14 @@ def closes_frame(bars: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Wide frame of closes: one column per ticker, union of session dates."""
     if not bars:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="Date"))
-    frame = pd.concat({t: close_series(b) for t, b in bars.items()}, axis=1, sort=True)
-    frame.index.name = "Date"
-    return frame.sort_index()
+    return aligned({t: close_series(b) for t, b in bars.items()})
+
+
+def aligned(series: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """One column per series on the union of their dates (sorted, named "Date"), in one
+    float block: pd.concat keeps a block per column, and every later row read visits
+    each one (five times slower on ~1,800 constituents)."""
+    days = pd.DatetimeIndex(
+        np.unique(np.concatenate([s.index.to_numpy() for s in series.values()])), name="Date"
+    )
+    return pd.DataFrame({t: s.reindex(days) for t, s in series.items()}, index=days)
