@@ -37,6 +37,19 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
         ) from None
 
 
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A TOML file overriding the shipped defaults (default: ./recap.toml).",
+)
+store_option = click.option(
+    "--store",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The SQLite store (default: .cache/recap.sqlite).",
+)
+
+
 def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that reads market data shares."""
     options = [
@@ -45,17 +58,8 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(file_okay=False, path_type=Path),
             help="Read prices from a snapshot folder instead of Yahoo Finance.",
         ),
-        click.option(
-            "--config",
-            "config_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="A TOML file overriding the shipped defaults (default: ./recap.toml).",
-        ),
-        click.option(
-            "--store",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="The SQLite store (default: .cache/recap.sqlite).",
-        ),
+        config_option,
+        store_option,
         click.option(
             "--out",
             "out_dir",
@@ -180,17 +184,8 @@ def build(week_date: dt.date | None, formats: str, **kwargs: Any) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Copy from this snapshot folder instead of Yahoo via the store.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A TOML file overriding the shipped defaults.",
-)
-@click.option(
-    "--store",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The SQLite store (default: .cache/recap.sqlite).",
-)
+@config_option
+@store_option
 @handle_errors
 def snapshot(
     snapshot_out: Path, since: dt.date | None, until: dt.date | None, **kwargs: Any
@@ -376,17 +371,8 @@ def email(
     help="An unsubscribe link's token; checked against --email with RECAP_UNSUBSCRIBE_SECRET.",
 )
 @click.option("--email", "token_email", metavar="ADDRESS", help="The address the token is for.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A TOML file overriding the shipped defaults (default: ./recap.toml).",
-)
-@click.option(
-    "--store",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The SQLite store (default: .cache/recap.sqlite).",
-)
+@config_option
+@store_option
 @handle_errors
 def unsubscribe(
     addresses: tuple[str, ...],

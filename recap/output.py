@@ -53,7 +53,9 @@ _LEFTOVER = re.compile(
 )
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (this one, or anyone's): a leftover of a
+    live process is its work in progress, not debris."""
     if pid == os.getpid():
         return True
     try:
@@ -80,7 +82,7 @@ def recover(out_dir: Path) -> list[str]:
         if not match or not entry.is_dir():
             continue
         pid = int(match["pid"] or 0)
-        if pid and _alive(pid):
+        if pid and process_alive(pid):
             continue  # a write in progress
         target = out_dir / match["week"]
         is_old = match["kind"] == "old" or bool(match["legacy_old"])

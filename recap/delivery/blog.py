@@ -36,6 +36,7 @@ from recap.config import RecapConfig
 from recap.delivery.edition import Edition, check_deliverable, load_edition
 from recap.delivery.ledger import DeliveryLog
 from recap.errors import DeliveryError
+from recap.output import process_alive
 from recap.pauses import pause_at
 from recap.render import render_template
 
@@ -262,18 +263,6 @@ _STAGING = re.compile(r"^\.recap-publish-(?:(?P<pid>\d+)-)?\w+$")
 JOURNAL = "journal.json"
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _move_in(staged: Path, target: Path, backup: Path, site: Path) -> None:
     """One move of a commit: the old target aside to ``backup``, the staged copy in."""
     for parent in reversed(target.parents):
@@ -299,7 +288,7 @@ def recover_site(site: Path) -> list[str]:
         return done
     for tmp in sorted(site.iterdir(), key=lambda p: p.name):
         match = _STAGING.match(tmp.name)
-        if not match or not tmp.is_dir() or (match["pid"] and _alive(int(match["pid"]))):
+        if not match or not tmp.is_dir() or (match["pid"] and process_alive(int(match["pid"]))):
             continue
         journal = tmp / JOURNAL
         try:
