@@ -45,6 +45,9 @@ from recap.stories import (
 from recap.weeks import holiday_names
 
 SECTION_MARK = "@@ "
+# From this many regional-bank reports in a week, the prose gives the tally and the range
+# of surprises, not a sentence for each bank (the table has every one).
+BANKS_IN_SUMMARY = 5
 DEK = "dek"
 
 
@@ -149,6 +152,7 @@ def _helpers(recap: WeeklyRecap) -> dict[str, Any]:
         "number_word": words.number_word,
         "join": words.join,
         "STOCK": words.STOCK,
+        "BANKS_IN_SUMMARY": BANKS_IN_SUMMARY,
         "sector_leaders": lambda direction: sector_leaders(recap, direction),
         "headline_name": headline_name,
         "tech_risk": tech_risk(recap),

@@ -358,7 +358,10 @@ def test_a_date_without_figures_is_not_a_result(year_weeks):
     zions = next(x for x in r.banks.reported if x.ticker == "ZION")
     assert zions.outcome == "not reported"
     text = " ".join(r.paragraphs("banks"))
-    assert "Zions (Tuesday) reported; the data holds the date, not the figures" in text
+    # Seven reports: the tally, in which Zions is neither a beat nor a miss.
+    assert "Seven regional banks reported this week: five beat estimates" in text
+    assert "one missed them, Huntington by 1.3%" in text
+    assert "for Zions the data holds the date, not the figures" in text
     assert r.banks.classification == "mixed"  # from the six with figures, not Zions
 
 
