@@ -76,6 +76,30 @@ def test_a_changed_file_is_parsed_again(mini, tmp_path, fresh_process):
     assert _open(mini, cache).fetch_closes(("BE",), START, END).loc["2026-01-16", "BE"] == 150.5
 
 
+def test_the_bars_a_build_reads_come_from_their_own_cache(mini, tmp_path, fresh_process):
+    """fetch_bars (the indexes and funds, every column) reads the same files the CSV
+    reader gives, parsed once; a changed file is parsed again."""
+    cache = tmp_path / "cache"
+    first = _open(mini, cache)
+    bars = first.fetch_bars(TICKERS, START, END)
+    assert first._bars.parsed == len(TICKERS)
+    for ticker, frame in bars.items():
+        whole = read_price_csv(mini / "prices" / f"{ticker}.csv")
+        pd.testing.assert_frame_equal(frame, whole.loc[str(START) : str(END)])
+    assert cache_path(cache, mini / "prices", "bars").is_file()
+    second = _open(mini, cache)
+    again = second.fetch_bars(TICKERS, START, END)
+    assert second._bars.parsed == 0, "the bars were parsed again instead of read back"
+    for ticker in TICKERS:
+        pd.testing.assert_frame_equal(bars[ticker], again[ticker])
+    path = mini / "prices" / "BE.csv"
+    path.write_text(path.read_text().replace("2026-01-16,,,,149.5,,", "2026-01-16,,,,150.5,,"))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    third = _open(mini, cache)
+    assert third.fetch_bars(("BE",), START, END)["BE"].loc["2026-01-16", "Close"] == 150.5
+    assert third._bars.parsed == 1
+
+
 def test_a_bad_file_is_named_and_the_cache_kept(mini, tmp_path, fresh_process):
     from recap.errors import SourceError
 

@@ -112,21 +112,26 @@ def read_earnings_csv(path: Path) -> pd.DataFrame:
     return out
 
 
-def _read_closes(path: Path) -> pd.Series:
-    return close_series(read_price_csv(path))
+def _read_closes(path: Path) -> pd.DataFrame:
+    return close_series(read_price_csv(path)).to_frame("Close")
 
 
-# One closes cache per (prices folder, cache file) and process: every source opened on
-# the same snapshot shares what was loaded.
-_CLOSES: dict[tuple[Path, Path | None], ClosesCache] = {}
+# One cache of each kind per (prices folder, cache file) and process: every source
+# opened on the same snapshot shares what was loaded.
+_CLOSES: dict[tuple[Path, Path | None, str], ClosesCache] = {}
 
 
-def closes_cache(prices_dir: Path, cache_dir: Path | None) -> ClosesCache:
-    """The process's closes cache of ``prices_dir`` (saved in ``cache_dir`` when given)."""
-    path = cache_path(cache_dir, prices_dir) if cache_dir is not None else None
-    key = (prices_dir.resolve(), path)
+def closes_cache(prices_dir: Path, cache_dir: Path | None, kind: str = "closes") -> ClosesCache:
+    """The process's ``kind`` cache of ``prices_dir`` (saved in ``cache_dir`` when given):
+    "closes" (the constituents' closes) or "bars" (every column, for fetch_bars)."""
+    path = cache_path(cache_dir, prices_dir, kind) if cache_dir is not None else None
+    key = (prices_dir.resolve(), path, kind)
     if key not in _CLOSES:
-        _CLOSES[key] = ClosesCache(prices_dir, path, lambda p: _read_closes(p))
+        if kind == "bars":
+            cache = ClosesCache(prices_dir, path, read_price_csv, BAR_COLUMNS)
+        else:
+            cache = ClosesCache(prices_dir, path, _read_closes)
+        _CLOSES[key] = cache
     return _CLOSES[key]
 
 
@@ -145,9 +150,9 @@ class SnapshotSource:
                 f"{self.root} is not a snapshot folder: it has no prices/ subfolder "
                 "(expected prices/<TICKER>.csv, earnings.csv, sectors.csv)"
             )
-        self._cache: dict[str, pd.DataFrame] = {}
         self._earnings: pd.DataFrame | None = None
         self._closes = closes_cache(self.root / "prices", cache_dir)
+        self._bars = closes_cache(self.root / "prices", cache_dir, "bars")
 
     def _price_path(self, ticker: str) -> Path:
         return self.root / "prices" / f"{ticker}.csv"
@@ -156,24 +161,13 @@ class SnapshotSource:
         """True when the snapshot has a prices file for ``ticker``."""
         return self._price_path(ticker).is_file()
 
-    def _bars(self, ticker: str) -> pd.DataFrame | None:
-        if ticker not in self._cache:
-            path = self._price_path(ticker)
-            if not path.is_file():
-                return None
-            self._cache[ticker] = read_price_csv(path)
-        return self._cache[ticker]
-
     def fetch_bars(
         self, tickers: tuple[str, ...], start: dt.date, end: dt.date
     ) -> dict[str, pd.DataFrame]:
         """Bars per ticker in [start, end]; tickers without a file are left out."""
         out: dict[str, pd.DataFrame] = {}
         lo, hi = pd.Timestamp(start), pd.Timestamp(end)
-        for ticker in dict.fromkeys(tickers):
-            bars = self._bars(ticker)
-            if bars is None:
-                continue
+        for ticker, bars in self._bars.frames(tickers).items():
             window = bars.loc[(bars.index >= lo) & (bars.index <= hi)]
             if len(window):
                 out[ticker] = window
@@ -200,5 +194,5 @@ class SnapshotSource:
 
     def latest_session(self, tickers: tuple[str, ...]) -> dt.date | None:
         """The latest date any of ``tickers`` has a bar for, or None."""
-        last = [b.index.max() for t in tickers if (b := self._bars(t)) is not None and len(b)]
+        last = [b.index.max() for b in self._bars.frames(tickers).values() if len(b)]
         return max(last).date() if last else None
