@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from recap import kept
 from recap.config import RecapConfig, read_config
 from recap.errors import RecapError
 
@@ -83,9 +84,7 @@ def load_config(**kwargs: Any) -> RecapConfig:
         k: kwargs.get(k) for k in ("data_dir", "store", "out_dir", "templates_dir") if kwargs.get(k)
     }
     config = read_config(kwargs.get("config_path"), overrides)
-    from recap import render
-
-    render.cache_templates_in(config.cache_dir / "templates")
+    kept.keep_in(config.cache_dir)  # compiled templates, the NYSE calendar
     return config
 
 

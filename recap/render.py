@@ -23,7 +23,7 @@ import css_inline
 import jinja2
 from jinja2.bccache import Bucket
 
-from recap import formatting, palette
+from recap import formatting, kept, palette
 from recap.config import RecapConfig
 from recap.errors import RenderError
 from recap.model import WeeklyRecap
@@ -71,17 +71,6 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
             logger.debug("compiled template not kept in %s: %s", self.directory, e)
 
 
-# Set once by cache_templates_in (the CLI, from [paths] cache_dir) before the environment
-# is made; without it (tests, library use) templates compile once per process.
-_BYTECODE: list[jinja2.BytecodeCache] = []
-
-
-def cache_templates_in(folder: Path) -> None:
-    """Keep compiled templates in ``folder`` for the environment made after this call."""
-    if not _BYTECODE:
-        _BYTECODE.append(_CompiledTemplates(str(folder)))
-
-
 def yaml_scalar(value: str) -> str:
     """``value`` as a YAML double-quoted scalar (Hugo and Jekyll both read it)."""
     # A JSON string is a valid YAML double-quoted scalar.
@@ -97,6 +86,7 @@ def markdown_text(text: str) -> str:
 @lru_cache(maxsize=4)
 def environment(templates_dir: Path) -> jinja2.Environment:
     """The one Jinja environment over ``templates_dir`` (built once per folder and process)."""
+    where = kept.folder("templates")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
@@ -104,7 +94,9 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        bytecode_cache=_BYTECODE[0] if _BYTECODE else None,
+        bytecode_cache=_CompiledTemplates(str(where))
+        if (where := kept.folder("templates"))
+        else None,
     )
     env.filters.update({name: getattr(formatting, name) for name in formatting.__all__})
     env.globals.update(

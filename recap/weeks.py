@@ -1,19 +1,25 @@
 """Trading weeks on the NYSE calendar (exchange_calendars' XNYS), from explicit dates.
 
 A week is the Monday-to-Sunday calendar week; its sessions are the XNYS sessions in it.
-Nothing here reads the clock: callers pass ``today`` or ``now``.
+No week depends on the clock: callers pass ``today`` or ``now``. (The kept copy of the
+calendar is named by today's date, because exchange_calendars ends it a year from today.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import pickle
+import tempfile
 import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from recap import kept
 from recap.errors import WeekError
 from recap.model import Week
 
@@ -23,16 +29,45 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 @lru_cache(maxsize=1)
 def nyse_calendar() -> Any:
-    """The NYSE (XNYS) calendar of exchange_calendars, loaded once per process."""
+    """The NYSE (XNYS) calendar of exchange_calendars, loaded once per process, and
+    read back from the kept folder (kept.py) by later processes of the same day."""
     # Imported lazily: exchange_calendars costs about a second to import.
     import exchange_calendars as xcals
 
+    # Its last session is a year from today, so a kept calendar serves one day, and one
+    # version of the libraries that made it.
+    name = f"xnys-{CALENDAR_START}-{dt.date.today()}-{xcals.__version__}-{pd.__version__}.pickle"
+    where = kept.folder("calendar")
+    if where is not None:
+        try:
+            # Our own file, written below: as trusted as the compiled templates beside it.
+            return pickle.loads((where / name).read_bytes())  # noqa: S301
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            pass
     # exchange_calendars reads Series.values on tz-aware data, which pandas 3 deprecates;
     # the warning is theirs to fix and would only alarm users of ours.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        return xcals.get_calendar("XNYS", start=CALENDAR_START)
+        calendar = xcals.get_calendar("XNYS", start=CALENDAR_START)
+    if where is not None:
+        _keep(calendar, where, name)
+    return calendar
+
+
+def _keep(calendar: Any, where: Path, name: str) -> None:
+    """Save the calendar for later processes (atomically), and drop older days' copies."""
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".xnys-", dir=where)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(calendar, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, where / name)
+        for old in where.glob("xnys-*.pickle"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+    except OSError:
+        return  # not kept: the next process builds it again
 
 
 def _monday(day: dt.date) -> dt.date:

@@ -351,7 +351,7 @@ def test_templates_compile_once_per_process(reference_week, monkeypatch):
 def test_compiled_templates_are_kept_between_processes_and_follow_their_source(
     tmp_path, monkeypatch
 ):
-    """What the CLI turns on (render.cache_templates_in): a new process finds the compiled
+    """What the CLI turns on (kept.keep_in): a new process finds the compiled
     template and compiles nothing; an edited template is compiled again; a cache folder
     that cannot be written costs time, never the render."""
     import jinja2

@@ -73,3 +73,36 @@ def test_weeks_between_counts_trading_weeks():
     assert all(a.end < b.start for a, b in zip(weeks, weeks[1:], strict=False))
     with pytest.raises(WeekError, match="after"):
         weeks_between(D(2026, 1, 30), D(2026, 1, 1))
+
+
+def test_the_calendar_is_kept_for_later_processes_and_rebuilt_when_unusable(tmp_path):
+    """With a kept folder (the CLI's cache_dir), a second process reads the calendar back
+    instead of building it; a damaged copy is built again, never an error."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time, pathlib, exchange_calendars as x\n"
+        "from recap import kept, weeks\n"
+        "kept.keep_in(pathlib.Path(sys.argv[1]))\n"
+        "built = []\n"
+        "real = x.get_calendar\n"
+        "x.get_calendar = lambda *a, **k: built.append(1) or real(*a, **k)\n"
+        "import datetime as dt\n"
+        "w = weeks.week_containing(dt.date(2025, 12, 26))\n"
+        "print(len(built), w.sessions, [d.isoformat() for d in w.early_closes])\n"
+    )
+
+    def run() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert run() == "1 4 ['2025-12-24']"  # built, then kept
+    (kept,) = (tmp_path / "calendar").glob("xnys-*.pickle")
+    assert run() == "0 4 ['2025-12-24']"  # read back
+    kept.write_bytes(b"not a pickle")
+    assert run() == "1 4 ['2025-12-24']"  # built again
+    assert run() == "0 4 ['2025-12-24']"
