@@ -359,7 +359,7 @@ def screen_constituents(
     return result.excluded, (note,)
 
 
-def _funds(config: RecapConfig) -> set[str]:
+def steady_series(config: RecapConfig) -> set[str]:
     """Series that track many stocks: held to an index's steadiness by the price checks."""
     out = set(index_tickers(config))
     out.update(f.ticker for f in (*config.sectors.etfs, *config.sectors.industries))
@@ -392,7 +392,7 @@ def screen_prices(
         _volumes(bars),
         sessions,
         (week.base_date, *week.session_dates),
-        funds=_funds(config),
+        funds=steady_series(config),
     )
     for flag in flags:
         if quality.is_accepted(flag, config.accept):
@@ -709,6 +709,7 @@ __all__ = [
     "parse_formats",
     "render_drawn",
     "render_files",
+    "steady_series",
 ]
 
 

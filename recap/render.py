@@ -52,7 +52,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 logger = logging.getLogger(__name__)
 
 
-class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+class CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """Compiled templates kept between processes, checked against each template's source:
     a cold build skips compiling them (the prose template alone takes ~0.5 s). A folder
     that cannot be written costs time, never a build."""
@@ -94,7 +94,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        bytecode_cache=_CompiledTemplates(str(where))
+        bytecode_cache=CompiledTemplates(str(where))
         if (where := kept.folder("templates"))
         else None,
     )

@@ -49,7 +49,7 @@ def main() -> None:
         {t: b["Volume"] for t, b in bars.items() if b["Volume"].notna().any()}, axis=1, sort=True
     )
     sessions = sessions_between(closes.index.min().date(), last.end)
-    funds = pipeline._funds(config)
+    funds = pipeline.steady_series(config)
     timings = []
     for _ in range(5):
         started = time.perf_counter()

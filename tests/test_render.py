@@ -356,14 +356,14 @@ def test_compiled_templates_are_kept_between_processes_and_follow_their_source(
     that cannot be written costs time, never the render."""
     import jinja2
 
-    from recap.render import _CompiledTemplates
+    from recap.render import CompiledTemplates
 
     (tmp_path / "t").mkdir()
     page = tmp_path / "t" / "page.html.j2"
     page.write_text("<p>{{ x }}</p>\n")
 
     def fresh_process(folder):
-        cache = _CompiledTemplates(str(folder))
+        cache = CompiledTemplates(str(folder))
         loader = jinja2.FileSystemLoader(str(tmp_path / "t"))
         return jinja2.Environment(loader=loader, bytecode_cache=cache, autoescape=True)
 
