@@ -202,36 +202,28 @@ def _sector_section(
     etfs, industries = table.etfs, table.industries
     gaps: list[Gap] = []
     fund_names = {s.ticker: s.name for s in etfs + industries}
-    sectors, missing = sectors_mod.compute_moves(
-        closes, week, [(s.ticker, s.name) for s in etfs], "sector"
-    )
-    if missing:
-        notes.extend(_missing_notes(closes, missing, "the sector table", week, left_out))
-        gaps += _gaps(
-            closes,
-            week,
-            ("sectors", "sector funds"),
-            missing,
-            len(etfs),
-            fund_names,
-            not sectors,
-            left_out,
+    moves = {}
+    for kind, specs, where in (
+        ("sector", etfs, "sector funds"),
+        ("industry", industries, "industry funds"),
+    ):
+        found, missing = sectors_mod.compute_moves(
+            closes, week, [(s.ticker, s.name) for s in specs], kind
         )
-    inds, missing = sectors_mod.compute_moves(
-        closes, week, [(s.ticker, s.name) for s in industries], "industry"
-    )
-    if missing:
-        notes.extend(_missing_notes(closes, missing, "the industry table", week, left_out))
-        gaps += _gaps(
-            closes,
-            week,
-            ("sectors", "industry funds"),
-            missing,
-            len(industries),
-            fund_names,
-            not inds,
-            left_out,
-        )
+        if missing:
+            notes.extend(_missing_notes(closes, missing, f"the {kind} table", week, left_out))
+            gaps += _gaps(
+                closes,
+                week,
+                ("sectors", where),
+                missing,
+                len(specs),
+                fund_names,
+                not found,
+                left_out,
+            )
+        moves[kind] = found
+    sectors, inds = moves["sector"], moves["industry"]
     lists: dict[str, Watchlist] = {}
     for name, tickers in config.watchlists.items():
         wl = sectors_mod.compute_watchlist(closes, week, name, tickers, names)
