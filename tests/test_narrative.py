@@ -244,6 +244,22 @@ def test_small_caps_that_fell_less_are_not_said_to_beat(year_weeks):
         assert not re.search(r"small caps (beat|lead|led)", text, re.I), (w.end, text)
 
 
+def test_fell_further_than_large_caps_only_when_large_caps_fell(year_weeks):
+    """Today's main asked 'whether small caps, which fell further than large caps this
+    week, can steady' in the week of 2026-01-30, when the S&P 500 rose 0.34%."""
+    told = 0
+    for week, recap, _ in year_weeks:
+        text = " ".join([recap.dek, _text(recap)])
+        large = next(m for m in recap.indexes if m.symbol == "^GSPC")
+        if "fell further than large caps" in text:
+            told += 1
+            assert large.week_return < 0, (week.end, text)
+    assert told  # the year has weeks where both fell, small caps more
+    late = _week(year_weeks, "2026-01-30")
+    if "small caps, which" in _text(late):
+        assert "fell while large caps rose" in _text(late)
+
+
 def test_gains_and_rally_only_for_an_index_that_rose(year_weeks):
     for week, recap, _ in year_weeks:
         small = next(m for m in recap.indexes if m.symbol == "^RUT")
