@@ -87,14 +87,18 @@ def _init_worker(
 def _warm(
     config: RecapConfig, now: dt.datetime, formats: tuple[str, ...], chart_pngs: bool
 ) -> None:
-    """Open the source and load its closes cache once, before any worker forks: they inherit
-    it, and a cache that needs (re)building is built once, not once per worker."""
-    from recap import pipeline
+    """Open the source and load its price caches (bars and closes) once, before any
+    worker forks: they inherit them, and a cache that needs (re)building is built once,
+    not once per worker."""
+    from recap import pipeline, sections
+    from recap.sources.opening import index_tickers
 
     _init_worker(config, now, formats, chart_pngs)
     source = _STATE["opened"].source
     if config.data_dir is None or not hasattr(source, "fetch_closes"):
         return
+    read = index_tickers(config) + sections.content_tickers(config)
+    source.fetch_bars(tuple(dict.fromkeys(read)), now.date(), now.date())
     holdings = pipeline.holdings_for(config)
     if holdings is None or not holdings.files:
         return

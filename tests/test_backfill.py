@@ -108,7 +108,7 @@ def test_a_failing_week_is_reported_and_the_rest_go_on(tmp_path, market_dir, mon
 
 def test_the_snapshot_is_read_once_then_cached(tmp_path, market_dir, monkeypatch):
     from recap.sources import snapshot
-    from recap.sources.closes_cache import cache_path
+    from recap.sources.price_cache import cache_path
 
     reads: list[str] = []
     real = snapshot.read_price_csv

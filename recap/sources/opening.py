@@ -76,7 +76,7 @@ def open_source(config: RecapConfig, now: dt.datetime) -> OpenSource:
     if config.data_dir is not None:
         from recap.sources.snapshot import SnapshotSource
 
-        # Closes through the columnar cache in the cache folder (sources/closes_cache.py).
+        # Closes through the columnar cache in the cache folder (sources/price_cache.py).
         return OpenSource(SnapshotSource(config.data_dir, cache_dir=config.cache_dir))
     from recap.sources.cached import CachedSource
     from recap.sources.yahoo import YahooSource

@@ -15,7 +15,7 @@ import pandas as pd
 
 from recap.errors import SourceError
 from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, close_series, empty_earnings
-from recap.sources.closes_cache import ClosesCache, cache_path
+from recap.sources.price_cache import PriceCache, cache_path
 
 PRICE_HEADER = ("Date", *BAR_COLUMNS)
 
@@ -118,19 +118,19 @@ def _read_closes(path: Path) -> pd.DataFrame:
 
 # One cache of each kind per (prices folder, cache file) and process: every source
 # opened on the same snapshot shares what was loaded.
-_CLOSES: dict[tuple[Path, Path | None, str], ClosesCache] = {}
+_CLOSES: dict[tuple[Path, Path | None, str], PriceCache] = {}
 
 
-def closes_cache(prices_dir: Path, cache_dir: Path | None, kind: str = "closes") -> ClosesCache:
+def price_cache(prices_dir: Path, cache_dir: Path | None, kind: str = "closes") -> PriceCache:
     """The process's ``kind`` cache of ``prices_dir`` (saved in ``cache_dir`` when given):
     "closes" (the constituents' closes) or "bars" (every column, for fetch_bars)."""
     path = cache_path(cache_dir, prices_dir, kind) if cache_dir is not None else None
     key = (prices_dir.resolve(), path, kind)
     if key not in _CLOSES:
         if kind == "bars":
-            cache = ClosesCache(prices_dir, path, read_price_csv, BAR_COLUMNS)
+            cache = PriceCache(prices_dir, path, read_price_csv, BAR_COLUMNS)
         else:
-            cache = ClosesCache(prices_dir, path, _read_closes)
+            cache = PriceCache(prices_dir, path, _read_closes)
         _CLOSES[key] = cache
     return _CLOSES[key]
 
@@ -138,8 +138,8 @@ def closes_cache(prices_dir: Path, cache_dir: Path | None, kind: str = "closes")
 class SnapshotSource:
     """Prices and earnings from a snapshot folder; no network.
 
-    ``cache_dir``: where the columnar cache of closes lives (see closes_cache.py);
-    without one, closes are parsed once per process and kept in memory only.
+    ``cache_dir``: where the columnar caches of closes and bars live (price_cache.py);
+    without one, each file is parsed once per process and kept in memory only.
     """
 
     def __init__(self, root: Path, name: str = "snapshot", cache_dir: Path | None = None) -> None:
@@ -151,8 +151,8 @@ class SnapshotSource:
                 "(expected prices/<TICKER>.csv, earnings.csv, sectors.csv)"
             )
         self._earnings: pd.DataFrame | None = None
-        self._closes = closes_cache(self.root / "prices", cache_dir)
-        self._bars = closes_cache(self.root / "prices", cache_dir, "bars")
+        self._closes = price_cache(self.root / "prices", cache_dir)
+        self._bars = price_cache(self.root / "prices", cache_dir, "bars")
 
     def _price_path(self, ticker: str) -> Path:
         return self.root / "prices" / f"{ticker}.csv"

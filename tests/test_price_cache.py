@@ -12,7 +12,7 @@ import pytest
 
 from recap.sources import snapshot
 from recap.sources.closes import fetch_closes
-from recap.sources.closes_cache import cache_path
+from recap.sources.price_cache import cache_path
 from recap.sources.snapshot import SnapshotSource, read_price_csv
 
 TICKERS = ("BE", "KTOS", "TTMI", "IWM", "ZION")

@@ -45,7 +45,7 @@ def cache_path(cache_dir: Path, prices_dir: Path, kind: str = "closes") -> Path:
     return cache_dir / f"{kind}-{key}.npz"
 
 
-class ClosesCache:
+class PriceCache:
     """Columns of a snapshot's price files, parsed once and kept in one .npz file:
     ``columns`` ("Close" alone, or every bar column) as ``read`` returns them."""
 
