@@ -66,14 +66,15 @@ def _joins(first: Story, second: Story) -> tuple[str, ...]:
 
 def _clash(p1: str, p2: str, join: str) -> bool:
     """Two clauses that read badly together: a conjunction joining clauses that already
-    have one, the same index named twice, the same verb or "Stocks" twice."""
+    have one, the same index named twice, the same verb twice, "Stocks" twice in one
+    sentence."""
     joined = any(c in p for p in (p1, p2) for c in CONJUNCTIONS)
     if join.strip() in ("as", "While") and (p2.endswith("Spotlighted") or joined):
         return True
     if _verbs(p1) & _verbs(p2):
         return True
-    if "Stocks" in p1.split() and "Stocks" in p2.split():
-        return True  # "Stocks Climb as AI Hardware Stocks Rise"
+    if join.strip() in ("as", "While") and "Stocks" in p1.split() and "Stocks" in p2.split():
+        return True  # "Stocks Climb as AI Hardware Stocks Rise"; a "; " keeps both clauses
     return any(name in p1 and name in p2 for name in INDEX_WORDS)
 
 
