@@ -118,7 +118,7 @@ def test_the_snapshot_is_read_once_then_cached(tmp_path, market_dir, monkeypatch
         return real(path)
 
     monkeypatch.setattr(snapshot, "read_price_csv", counting)
-    monkeypatch.setattr(snapshot, "_CLOSES", {})  # a fresh process, and a fresh cache
+    monkeypatch.setattr(snapshot, "_CACHES", {})  # a fresh process, and a fresh cache
     cache = tmp_path / "cache"
     toml = "[backfill]\nworkers = 1\n"
     cfg = msgspec.structs.replace(config(tmp_path, market_dir, toml=toml), cache_dir=cache)
@@ -130,7 +130,7 @@ def test_the_snapshot_is_read_once_then_cached(tmp_path, market_dir, monkeypatch
     stamp = saved.stat().st_mtime_ns
     # A later run, in two forked workers: the closes come from the cache file, which
     # the parent loads once; nothing is parsed into it again or rewritten.
-    monkeypatch.setattr(snapshot, "_CLOSES", {})
+    monkeypatch.setattr(snapshot, "_CACHES", {})
     reads.clear()
     two = config(tmp_path, market_dir, toml="[backfill]\nworkers = 2\n")
     two = msgspec.structs.replace(two, cache_dir=cache)

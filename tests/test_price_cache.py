@@ -32,11 +32,11 @@ def mini(market_dir, tmp_path):
 @pytest.fixture
 def fresh_process(monkeypatch):
     """As if in a new process: no closes cache loaded in memory yet."""
-    monkeypatch.setattr(snapshot, "_CLOSES", {})
+    monkeypatch.setattr(snapshot, "_CACHES", {})
 
 
 def _open(root, cache_dir):
-    snapshot._CLOSES.clear()  # a new process each time
+    snapshot._CACHES.clear()  # a new process each time
     return SnapshotSource(root, cache_dir=cache_dir)
 
 

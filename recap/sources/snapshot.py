@@ -116,9 +116,10 @@ def _read_closes(path: Path) -> pd.DataFrame:
     return close_series(read_price_csv(path)).to_frame("Close")
 
 
-# One cache of each kind per (prices folder, cache file) and process: every source
-# opened on the same snapshot shares what was loaded.
-_CLOSES: dict[tuple[Path, Path | None, str], PriceCache] = {}
+# One cache of each kind per (prices folder, cache file) and process: every source opened
+# on the same snapshot shares what was loaded. The readers are looked up when called, so
+# a test can count the files parsed.
+_CACHES: dict[tuple[Path, Path | None, str], PriceCache] = {}
 
 
 def price_cache(prices_dir: Path, cache_dir: Path | None, kind: str = "closes") -> PriceCache:
@@ -126,13 +127,13 @@ def price_cache(prices_dir: Path, cache_dir: Path | None, kind: str = "closes") 
     "closes" (the constituents' closes) or "bars" (every column, for fetch_bars)."""
     path = cache_path(cache_dir, prices_dir, kind) if cache_dir is not None else None
     key = (prices_dir.resolve(), path, kind)
-    if key not in _CLOSES:
+    if key not in _CACHES:
         if kind == "bars":
-            cache = PriceCache(prices_dir, path, read_price_csv, BAR_COLUMNS)
+            cache = PriceCache(prices_dir, path, lambda p: read_price_csv(p), BAR_COLUMNS)
         else:
-            cache = PriceCache(prices_dir, path, _read_closes)
-        _CLOSES[key] = cache
-    return _CLOSES[key]
+            cache = PriceCache(prices_dir, path, lambda p: _read_closes(p))
+        _CACHES[key] = cache
+    return _CACHES[key]
 
 
 class SnapshotSource:
