@@ -107,29 +107,34 @@ def test_print_html_uses_the_png_charts(market_dir):
     assert "@page" in html and "prefers-color-scheme" not in html
 
 
-def test_page_size_comes_from_config(market_dir, tmp_path):
-    from pypdf import PdfReader
-
+@pytest.fixture(scope="module")
+def a4_sample_pdf(market_dir, tmp_path_factory):
+    """The reference week marked as sample data, printed with a config asking for A4: one
+    render that two tests read (each part changes nothing the other checks)."""
     from recap.config import read_config
 
     recap, _, _ = reference(market_dir)
     charts = reference_charts(market_dir)
-    toml = tmp_path / "recap.toml"
+    folder = tmp_path_factory.mktemp("a4")
+    toml = folder / "recap.toml"
     toml.write_text('[report]\npage_size = "A4"\n')
-    cfg = read_config(toml, {"data_dir": market_dir}, cwd=tmp_path)
-    html = render.render_html(recap, charts, cfg, for_print=True)
-    pdf = html_to_pdf(html, {f"charts/{c.name}.png": c.png for c in charts})
-    box = PdfReader(io.BytesIO(pdf)).pages[0].mediabox
-    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
-
-
-def test_sample_data_is_marked_on_every_page(market_dir, tmp_path):
-    recap, _, cfg = reference(market_dir)
-    charts = reference_charts(market_dir)
+    cfg = read_config(toml, {"data_dir": market_dir}, cwd=folder)
     sample = dataclasses.replace(recap, data=dataclasses.replace(recap.data, source="sample"))
     html = render.render_html(sample, charts, cfg, for_print=True)
-    pdf = html_to_pdf(html, {f"charts/{c.name}.png": c.png for c in charts})
-    pages = pdf_pages(pdf, tmp_path)
+    return html_to_pdf(html, {f"charts/{c.name}.png": c.png for c in charts})
+
+
+def test_page_size_comes_from_config(a4_sample_pdf):
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(a4_sample_pdf))
+    for page in reader.pages:
+        box = page.mediabox
+        assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+
+
+def test_sample_data_is_marked_on_every_page(a4_sample_pdf, tmp_path):
+    pages = pdf_pages(a4_sample_pdf, tmp_path)
     assert len(pages) >= 2
     for page in pages:
         assert "SAMPLE DATA, NOT MARKET DATA" in page
