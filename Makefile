@@ -39,9 +39,10 @@ install: sysdeps $(STAMP) $(NODE_STAMP) ## Create .venv and install recap with i
 recap: install ## Build a recap: WEEK=YYYY-MM-DD (default latest), DATA_DIR=snapshot (default Yahoo)
 	$(BIN)/recap build $(if $(WEEK),--week $(WEEK)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) --format $(FORMAT)
 
-# Two workers on two cores (pytest-xdist), a file's tests in one worker: tests/conftest.py
-# shares the real weeks between them. PYTEST_FLAGS= runs the tests in one process.
-PYTEST_FLAGS ?= -n auto --dist loadfile
+# Two workers on two cores (pytest-xdist), a file's tests in one worker, the slowest files
+# handed out first (tests/conftest.py orders them; --no-loadscope-reorder keeps that order).
+# conftest.py shares the real weeks between workers. PYTEST_FLAGS= runs in one process.
+PYTEST_FLAGS ?= -n auto --dist loadfile --no-loadscope-reorder
 
 test: install ## Run every test (no network)
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)

@@ -95,18 +95,42 @@ def year_weeks(market_dir, snapshot_source):
 # -- running in parallel (make test: pytest-xdist, two workers, --dist loadfile) -----------
 
 
+# Seconds each file takes alone (serial run, 2026-11-23), for the order below; a rough
+# order is all it needs, and a file missing here counts as quick.
+FILE_SECONDS = {
+    "test_backfill.py": 28,
+    "test_narrative.py": 26,
+    "test_email.py": 24,
+    "test_a11y.py": 19,
+    "test_live.py": 13,
+    "test_weekly.py": 11,
+    "test_price_guards.py": 11,
+    "test_charts.py": 9,
+    "test_blog.py": 8,
+    "test_cli.py": 7,
+    "test_interrupted.py": 7,
+    "test_pdf.py": 6,
+    "test_attribution.py": 5,
+    "test_screenshots.py": 4,
+    "test_price_cache.py": 3,
+    "test_stories.py": 3,
+    "test_render.py": 3,
+    "test_weeks.py": 3,
+    "test_fallback.py": 2,
+}
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """The first file that uses the year's weeks goes first: under --dist loadfile a file's
-    tests run in one worker, and files are handed out in this order, so the longest
-    computation starts at once rather than last (test_stories reads it back, shared)."""
-    year_file = next(
-        (i.nodeid.split("::")[0] for i in items if "year_weeks" in getattr(i, "fixturenames", ())),
-        None,
-    )
-    if year_file is not None:
-        first = [i for i in items if i.nodeid.split("::")[0] == year_file]
-        items[:] = first + [i for i in items if i.nodeid.split("::")[0] != year_file]
+    """The slowest files first: under --dist loadfile (with --no-loadscope-reorder, set in
+    the Makefile) each file runs in one worker and files are handed out in this order, so
+    the long ones start at once and the quick ones fill the gaps at the end. xdist's own
+    order, by number of tests, started the year's weeks a third of the way in."""
+
+    def seconds(item: pytest.Item) -> int:
+        return FILE_SECONDS.get(Path(item.nodeid.split("::")[0]).name, 0)
+
+    items.sort(key=seconds, reverse=True)  # stable: a file's tests keep their order
 
 
 @pytest.fixture(scope="session", autouse=True)
