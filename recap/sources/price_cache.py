@@ -2,9 +2,9 @@
 
 Parsing ~1,900 constituent price files costs a second at best; a build needs only
 their closes. So each file is parsed once (with every check of ``read_price_csv``; the
-files a build lacks, in one call of the reader), its columns kept as arrays (session day
-numbers, then the values) beside the file's size and modification time, and the whole
-set saved as one uncompressed .npz. Later builds, and every backfill worker, load
+files a build lacks, in one batch: price_batch.py), its columns kept as arrays (session
+day numbers, then the values) beside the file's size and modification time, and the
+whole set saved as one uncompressed .npz. Later builds, and every backfill worker, load
 that one file in milliseconds; a file whose size or time changed is parsed again, and the
 cache is rewritten (atomically, so a crash leaves the old one). Two caches use it: the
 constituents' closes (one column) and the full bars of the indexes and funds a build

@@ -17,6 +17,7 @@ import pandas as pd
 
 from recap.errors import SourceError
 from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, empty_earnings
+from recap.sources.price_batch import parse_prices
 from recap.sources.price_cache import Columns, PriceCache, cache_path, columns_of
 
 PRICE_HEADER = ("Date", *BAR_COLUMNS)
@@ -114,10 +115,20 @@ def read_earnings_csv(path: Path) -> pd.DataFrame:
     return out
 
 
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None  # read_price_csv says why
+
+
 def read_price_files(paths: list[Path]) -> Iterator[Columns]:
-    """Each file's (days, BAR_COLUMNS values) as read_price_csv reads it, in order."""
-    for path in paths:
-        yield columns_of(read_price_csv(path), BAR_COLUMNS)
+    """Each file's (days, BAR_COLUMNS values) as read_price_csv reads it, in order: the
+    clean files parsed in one batch (price_batch.py), any other by read_price_csv, whose
+    error names the file and the line."""
+    parsed = parse_prices([_read_bytes(path) for path in paths])
+    for path, columns in zip(paths, parsed, strict=True):
+        yield columns if columns is not None else columns_of(read_price_csv(path), BAR_COLUMNS)
 
 
 _CLOSE, _ADJ_CLOSE = BAR_COLUMNS.index("Close"), BAR_COLUMNS.index("Adj Close")
