@@ -110,14 +110,22 @@ def test_the_snapshot_is_read_once_then_cached(tmp_path, market_dir, monkeypatch
     from recap.sources import snapshot
     from recap.sources.price_cache import cache_path
 
+    # Every file parsed goes through read_price_files (most in its one batch, any other
+    # alone by read_price_csv): count both.
     reads: list[str] = []
-    real = snapshot.read_price_csv
+    alone: list[str] = []
+    batch, single = snapshot.read_price_files, snapshot.read_price_csv
 
-    def counting(path):
-        reads.append(path.name)
-        return real(path)
+    def counting(paths):
+        reads.extend(path.name for path in paths)
+        return batch(paths)
 
-    monkeypatch.setattr(snapshot, "read_price_csv", counting)
+    def counting_alone(path):
+        alone.append(path.name)
+        return single(path)
+
+    monkeypatch.setattr(snapshot, "read_price_files", counting)
+    monkeypatch.setattr(snapshot, "read_price_csv", counting_alone)
     monkeypatch.setattr(snapshot, "_CACHES", {})  # a fresh process, and a fresh cache
     cache = tmp_path / "cache"
     toml = "[backfill]\nworkers = 1\n"
@@ -126,6 +134,7 @@ def test_the_snapshot_is_read_once_then_cached(tmp_path, market_dir, monkeypatch
     assert report.ok
     assert len(reads) > 1800, "the constituents' files were not read"
     assert len(reads) == len(set(reads)), "a price file was parsed twice"
+    assert alone == [], "a clean file of the snapshot was parsed alone, not in the batch"
     saved = cache_path(cache, market_dir / "prices")
     stamp = saved.stat().st_mtime_ns
     # A later run, in two forked workers: the closes come from the cache file, which
@@ -137,7 +146,7 @@ def test_the_snapshot_is_read_once_then_cached(tmp_path, market_dir, monkeypatch
     report = backfill(two, *JANUARY, NOW, formats=("json",), progress=False)
     assert report.ok and len(report.results) == 3
     assert saved.stat().st_mtime_ns == stamp
-    assert reads == []
+    assert reads == [] and alone == []
 
 
 def test_a_week_failing_for_any_reason_is_reported_and_the_others_are_published(

@@ -1,13 +1,14 @@
 """Columnar caches of a snapshot's price files: one .npz file each in the cache folder.
 
-Reading ~1,900 constituent price files costs seconds; a build needs only their closes.
-So each file is parsed once (with every check of ``read_price_csv``), its columns kept
-as arrays (session day numbers, then the values) beside the file's size and
-modification time, and the whole set saved as one uncompressed .npz. Later builds, and
-every backfill worker, load that one file in milliseconds; a file whose size or time
-changed is parsed again, and the cache is rewritten (atomically, so a crash leaves the
-old one). Two caches use it: the constituents' closes (one column) and the full bars of
-the indexes and funds a build reads (six columns, about 0.5 s of CSV parsing a build).
+Parsing ~1,900 constituent price files costs a second at best; a build needs only
+their closes. So each file is parsed once (with every check of ``read_price_csv``; the
+files a build lacks, in one batch: price_batch.py), its columns kept as arrays (session
+day numbers, then the values) beside the file's size and modification time, and the
+whole set saved as one uncompressed .npz. Later builds, and every backfill worker, load
+that one file in milliseconds; a file whose size or time changed is parsed again, and the
+cache is rewritten (atomically, so a crash leaves the old one). Two caches use it: the
+constituents' closes (one column) and the full bars of the indexes and funds a build
+reads (six columns).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,10 @@ logger = logging.getLogger(__name__)
 CACHE_VERSION = 2
 EPOCH = np.datetime64("1970-01-01", "D")
 
-ReadColumns = Callable[[Path], pd.DataFrame]  # a file's columns, indexed by date
+# A file's session days (int32 days since 1970-01-01, ascending) and values (float64, a
+# row a day, a column per cached column).
+Columns = tuple[np.ndarray, np.ndarray]
+ReadFiles = Callable[[list[Path]], Iterable[Columns]]  # each file's Columns, in order
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,17 @@ class _Entry:
     mtime_ns: int
     days: np.ndarray  # int32 days since 1970-01-01, ascending
     values: np.ndarray  # float64, one row per day, one column per cached column
+
+
+def day_numbers(dates: np.ndarray) -> np.ndarray:
+    """Dates (datetime64 of any unit) as int32 days since 1970-01-01."""
+    return (dates.astype("datetime64[D]") - EPOCH).astype(np.int32)
+
+
+def columns_of(frame: pd.DataFrame, columns: Sequence[str]) -> Columns:
+    """A frame indexed by date as the cache keeps it."""
+    days = day_numbers(pd.DatetimeIndex(frame.index).values)
+    return days, frame[list(columns)].to_numpy(dtype=np.float64)
 
 
 def cache_path(cache_dir: Path, prices_dir: Path, kind: str = "closes") -> Path:
@@ -53,7 +68,7 @@ class PriceCache:
         self,
         prices_dir: Path,
         path: Path | None,
-        read: ReadColumns,
+        read: ReadFiles,
         columns: tuple[str, ...] = ("Close",),
     ) -> None:
         self.prices_dir = prices_dir
@@ -118,59 +133,46 @@ class PriceCache:
             return
         _prune(self.path.parent, self.path.name.split("-")[0])
 
-    def _fresh(self, ticker: str) -> _Entry | None:
-        """The ticker's entry, parsing its file when the cache lacks it or it changed."""
-        path = self.prices_dir / f"{ticker}.csv"
-        try:
-            st = path.stat()
-        except OSError:
-            self._entries.pop(ticker, None)
-            return None
-        entry = self._entries.get(ticker)
-        if entry is not None and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns):
-            return entry
-        frame = self._read(path)
-        index = pd.DatetimeIndex(frame.index).values.astype("datetime64[D]")
-        entry = _Entry(
-            st.st_size,
-            st.st_mtime_ns,
-            (index - EPOCH).astype(np.int32),
-            frame[list(self.columns)].to_numpy(dtype=np.float64),
-        )
-        self._entries[ticker] = entry
-        self.parsed += 1
-        return entry
+    def _fresh(self, tickers: Sequence[str]) -> dict[str, _Entry]:
+        """The entries of the tickers that have a file, in order; the files the cache
+        lacks or that changed are parsed in one batch, and the cache saved."""
+        if not self._loaded:
+            self._load()
+        stale: dict[str, tuple[Path, os.stat_result]] = {}
+        found: list[str] = []
+        for ticker in dict.fromkeys(tickers):
+            path = self.prices_dir / f"{ticker}.csv"
+            try:
+                st = path.stat()
+            except OSError:
+                self._entries.pop(ticker, None)
+                continue
+            found.append(ticker)
+            entry = self._entries.get(ticker)
+            if entry is None or (entry.size, entry.mtime_ns) != (st.st_size, st.st_mtime_ns):
+                stale[ticker] = (path, st)
+        if stale:
+            read = self._read([path for path, _ in stale.values()])
+            # Kept as they come, as before: a bad file raises with those before it kept.
+            for (ticker, (_, st)), (days, values) in zip(stale.items(), read, strict=True):
+                self._entries[ticker] = _Entry(st.st_size, st.st_mtime_ns, days, values)
+                self.parsed += 1
+            self._save()
+        return {ticker: self._entries[ticker] for ticker in found}
 
     def closes(
         self, tickers: Sequence[str], start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame:
         """Wide frame of closes in [start, end]: one column per ticker that has a file."""
-        if not self._loaded:
-            self._load()
-        before = self.parsed
-        found: dict[str, _Entry] = {}
-        for ticker in dict.fromkeys(tickers):
-            entry = self._fresh(ticker)
-            if entry is not None:
-                found[ticker] = entry
-        if self.parsed != before:
-            self._save()
-        return _wide(found, start, end)
+        return _wide(self._fresh(tickers), start, end)
 
     def frames(self, tickers: Sequence[str]) -> dict[str, pd.DataFrame]:
         """Every cached column of each ticker that has a file, indexed by "Date"."""
-        if not self._loaded:
-            self._load()
-        before = self.parsed
         out: dict[str, pd.DataFrame] = {}
-        for ticker in dict.fromkeys(tickers):
-            entry = self._fresh(ticker)
-            if entry is not None:
-                days = (EPOCH + entry.days.astype("timedelta64[D]")).astype("datetime64[us]")
-                index = pd.DatetimeIndex(days, name="Date")
-                out[ticker] = pd.DataFrame(entry.values, index=index, columns=list(self.columns))
-        if self.parsed != before:
-            self._save()
+        for ticker, entry in self._fresh(tickers).items():
+            days = (EPOCH + entry.days.astype("timedelta64[D]")).astype("datetime64[us]")
+            index = pd.DatetimeIndex(days, name="Date")
+            out[ticker] = pd.DataFrame(entry.values, index=index, columns=list(self.columns))
         return out
 
 
