@@ -187,6 +187,22 @@ def test_malformed_csv_names_file_and_line(mini, tmp_path):
     assert "DIA.csv, line 3" in out
 
 
+def test_a_row_without_a_date_names_file_and_line(mini, tmp_path):
+    # It used to be kept, dated 1970-01-01 in the price cache.
+    _edit(mini / "prices" / "DIA.csv", lambda ls: [ls[0], ls[1], ",1,2,0.5,1.5,1.5,100\n", *ls[2:]])
+    out = _build_fails(mini, tmp_path)
+    assert "DIA.csv, line 3: the Date is missing" in out
+
+
+def test_a_header_with_spaces_is_read_like_the_plain_one(mini, tmp_path):
+    # It passed the header check, then ended the build with a KeyError.
+    _edit(mini / "prices" / "DIA.csv", lambda ls: [ls[0].replace(",", ", "), *ls[1:]])
+    result = CliRunner().invoke(
+        cli, ["build", "--week", WEEK, "--data-dir", str(mini), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+
+
 def test_truncated_csv(mini, tmp_path):
     _edit(mini / "prices" / "QQQ.csv", lambda ls: [*ls[:-1], ls[-1][:14]])
     out = _build_fails(mini, tmp_path)

@@ -70,6 +70,7 @@ def _read_clean(text: str) -> pd.DataFrame | None:
     if index.has_duplicates or index.isna().any():
         return None
     frame.index = pd.DatetimeIndex(index, name="Date")
+    frame.columns = [str(c).strip() for c in frame.columns]  # "Date, Open,..." is allowed
     return frame[list(BAR_COLUMNS)].sort_index()
 
 
@@ -84,8 +85,12 @@ def read_price_csv(path: Path) -> pd.DataFrame:
     if fast is not None:
         return fast
     raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    raw.columns = [str(c).strip() for c in raw.columns]  # "Date, Open,..." passed the check
     dates = pd.to_datetime(raw["Date"], format="%Y-%m-%d", errors="coerce")
     _first_bad(path, "Date", raw["Date"], dates)
+    if dates.isna().any():  # a row without a date would be kept as 1970-01-01
+        line = int(dates.isna().to_numpy().nonzero()[0][0]) + 2
+        raise SourceError(f"{path}, line {line}: the Date is missing")
     frame = pd.DataFrame(index=pd.DatetimeIndex(dates, name="Date"))
     for col in BAR_COLUMNS:
         values = pd.to_numeric(raw[col], errors="coerce")
