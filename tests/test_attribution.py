@@ -482,7 +482,7 @@ def test_sector_weights_alone_give_a_labelled_estimate(
     assert text.startswith("By our estimate")
     assert any("is an estimate" in n for n in recap.data.notes)
     assert check_story(recap) == ()
-    charts, notes = draw_charts(recap, market.closes, reference_config, parallel=False)
+    charts, notes = draw_charts(recap, market.closes, reference_config, parallel=False, png=False)
     by_name = {c.name: c for c in charts}
     assert "top-stocks" not in by_name and any("stocks that added" in n for n in notes)
     assert "ESTIMATE" in by_name["attribution"].svg
