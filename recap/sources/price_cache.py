@@ -77,6 +77,9 @@ class PriceCache:
         self.columns = columns
         self._entries: dict[str, _Entry] = {}
         self._loaded = False
+        # A build asks for the same ~1,900 closes week after week: the last pivot is kept,
+        # and each call takes its rows (see closes).
+        self._pivot: _Pivot | None = None
         self.parsed = 0  # files parsed by this process (a test reads it)
 
     def _load(self) -> None:
@@ -141,16 +144,16 @@ class PriceCache:
         stale: dict[str, tuple[Path, os.stat_result]] = {}
         found: list[str] = []
         for ticker in dict.fromkeys(tickers):
-            path = self.prices_dir / f"{ticker}.csv"
+            # os.stat on a string: a Path per ticker cost more than the stat itself.
             try:
-                st = path.stat()
+                st = os.stat(f"{self.prices_dir}/{ticker}.csv")
             except OSError:
                 self._entries.pop(ticker, None)
                 continue
             found.append(ticker)
             entry = self._entries.get(ticker)
             if entry is None or (entry.size, entry.mtime_ns) != (st.st_size, st.st_mtime_ns):
-                stale[ticker] = (path, st)
+                stale[ticker] = (self.prices_dir / f"{ticker}.csv", st)
         if stale:
             read = self._read([path for path, _ in stale.values()])
             # Kept as they come, as before: a bad file raises with those before it kept.
@@ -164,16 +167,42 @@ class PriceCache:
         self, tickers: Sequence[str], start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame:
         """Wide frame of closes in [start, end]: one column per ticker that has a file."""
-        return _wide(self._fresh(tickers), start, end)
+        found = self._fresh(tickers)
+        pivot = self._pivot
+        if pivot is None or not pivot.built_from(found):
+            pivot = self._pivot = _Pivot.of(found)
+        return pivot.window(start, end)
 
-    def frames(self, tickers: Sequence[str]) -> dict[str, pd.DataFrame]:
-        """Every cached column of each ticker that has a file, indexed by "Date"."""
+    def frames(
+        self,
+        tickers: Sequence[str],
+        start: pd.Timestamp | None = None,
+        end: pd.Timestamp | None = None,
+    ) -> dict[str, pd.DataFrame]:
+        """Every cached column of each ticker that has a file, indexed by "Date"; with
+        ``start`` and ``end``, only the rows in [start, end], and the tickers with none
+        left out (the rows cut before any frame is built: a build reads a year of
+        indexes that hold decades)."""
         out: dict[str, pd.DataFrame] = {}
         for ticker, entry in self._fresh(tickers).items():
-            days = (EPOCH + entry.days.astype("timedelta64[D]")).astype("datetime64[us]")
+            first, last = 0, len(entry.days)
+            if start is not None and end is not None:
+                first = int(np.searchsorted(entry.days, _day_number(start), side="left"))
+                last = int(np.searchsorted(entry.days, _day_number(end), side="right"))
+                if first >= last:
+                    continue
+            days = (EPOCH + entry.days[first:last].astype("timedelta64[D]")).astype(
+                "datetime64[us]"
+            )
             index = pd.DatetimeIndex(days, name="Date")
-            out[ticker] = pd.DataFrame(entry.values, index=index, columns=list(self.columns))
+            rows = entry.values[first:last]
+            out[ticker] = pd.DataFrame(rows, index=index, columns=list(self.columns), copy=True)
         return out
+
+
+def _day_number(day: pd.Timestamp) -> int:
+    """Days since 1970-01-01 of ``day``'s date, as the entries count them."""
+    return int((np.datetime64(day.date(), "D") - EPOCH).astype(np.int64))
 
 
 def _prune(folder: Path, kind: str) -> None:
@@ -189,19 +218,41 @@ def _prune(folder: Path, kind: str) -> None:
             other.unlink(missing_ok=True)
 
 
-def _wide(found: dict[str, _Entry], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """One vectorized pivot of the entries' (day, close) columns onto their union of days."""
-    lo = int((np.datetime64(start.date(), "D") - EPOCH).astype(np.int64))
-    hi = int((np.datetime64(end.date(), "D") - EPOCH).astype(np.int64))
-    tickers = list(found)
-    entries = list(found.values())
-    days = np.concatenate([e.days for e in entries] or [np.zeros(0, np.int32)])
-    closes = np.concatenate([e.values[:, 0] for e in entries] or [np.zeros(0, np.float64)])
-    cols = np.repeat(np.arange(len(entries)), [len(e.days) for e in entries])
-    keep = (days >= lo) & (days <= hi)
-    days, closes, cols = days[keep], closes[keep], cols[keep]
-    calendar = np.unique(days)
-    matrix = np.full((len(calendar), len(entries)), np.nan)
-    matrix[np.searchsorted(calendar, days), cols] = closes
-    index = pd.DatetimeIndex((EPOCH + calendar.astype("timedelta64[D]")).astype("datetime64[us]"))
-    return pd.DataFrame(matrix, index=index.rename("Date"), columns=tickers)
+@dataclass(frozen=True)
+class _Pivot:
+    """The entries' closes on the union of their days, every day they hold. A window of
+    it is what pivoting only the window's cells gives: each of its days has a close in
+    some entry, so the window's days are the union of the entries' days in the window."""
+
+    tickers: tuple[str, ...]
+    entries: tuple[_Entry, ...]  # what it was built from, to tell when it is stale
+    calendar: np.ndarray  # int32 days since 1970-01-01, ascending
+    matrix: np.ndarray  # float64, one row per day, one column per ticker
+
+    @staticmethod
+    def of(found: dict[str, _Entry]) -> _Pivot:
+        """One vectorized pivot of the entries' (day, close) columns."""
+        entries = tuple(found.values())
+        days = np.concatenate([e.days for e in entries] or [np.zeros(0, np.int32)])
+        closes = np.concatenate([e.values[:, 0] for e in entries] or [np.zeros(0, np.float64)])
+        cols = np.repeat(np.arange(len(entries)), [len(e.days) for e in entries])
+        calendar = np.unique(days)
+        matrix = np.full((len(calendar), len(entries)), np.nan)
+        matrix[np.searchsorted(calendar, days), cols] = closes
+        return _Pivot(tuple(found), entries, calendar, matrix)
+
+    def built_from(self, found: dict[str, _Entry]) -> bool:
+        """True when ``found`` is what this pivot was built from (the same entries, so
+        no file changed since)."""
+        return self.tickers == tuple(found) and all(
+            a is b for a, b in zip(self.entries, found.values(), strict=True)
+        )
+
+    def window(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """Wide frame of the closes in [start, end] (a copy: callers own it)."""
+        first = int(np.searchsorted(self.calendar, _day_number(start), side="left"))
+        last = int(np.searchsorted(self.calendar, _day_number(end), side="right"))
+        days = self.calendar[first:last]
+        index = pd.DatetimeIndex((EPOCH + days.astype("timedelta64[D]")).astype("datetime64[us]"))
+        rows = self.matrix[first:last]
+        return pd.DataFrame(rows, index=index.rename("Date"), columns=list(self.tickers), copy=True)

@@ -196,13 +196,7 @@ class SnapshotSource:
         self, tickers: tuple[str, ...], start: dt.date, end: dt.date
     ) -> dict[str, pd.DataFrame]:
         """Bars per ticker in [start, end]; tickers without a file are left out."""
-        out: dict[str, pd.DataFrame] = {}
-        lo, hi = pd.Timestamp(start), pd.Timestamp(end)
-        for ticker, bars in self._bars.frames(tickers).items():
-            window = bars.loc[(bars.index >= lo) & (bars.index <= hi)]
-            if len(window):
-                out[ticker] = window
-        return out
+        return self._bars.frames(tickers, pd.Timestamp(start), pd.Timestamp(end))
 
     def fetch_closes(self, tickers: tuple[str, ...], start: dt.date, end: dt.date) -> pd.DataFrame:
         """Wide frame of closes in [start, end] from the columnar cache (many tickers)."""
