@@ -80,28 +80,29 @@ def _chunks(closes: pd.DataFrame) -> Iterable[pd.DataFrame]:
     rows, so a decade of index history does not make every stock a decade long."""
     # One conversion of the whole frame: per-column access costs ~45 ms on 2,000 columns.
     matrix = closes.to_numpy(dtype="float64")
-    values = {name: matrix[:, i] for i, name in enumerate(closes.columns)}
-    starts = {}
-    for name, column in values.items():
-        present = ~np.isnan(column)
-        if present.any():
-            starts[name] = int(present.argmax())
-    columns = sorted(starts, key=lambda n: starts[n])
-    groups: list[list[str]] = []
-    for name in columns:
+    present = ~np.isnan(matrix)
+    held = np.flatnonzero(present.any(axis=0))
+    if not len(held):  # no closes at all (or no rows: argmax would raise)
+        return
+    starts = present.argmax(axis=0)
+    # By start, and in the frame's order among equal starts (a stable sort).
+    columns = held[np.argsort(starts[held], kind="stable")].tolist()
+    groups: list[list[int]] = []
+    for column in columns:
         group = groups[-1] if groups else []
         if (
             not group
             or len(group) >= _CHUNK_COLUMNS
-            or (starts[name] - starts[group[0]] > _CHUNK_SLACK_ROWS)
+            or (starts[column] - starts[group[0]] > _CHUNK_SLACK_ROWS)
         ):
-            groups.append([name])
+            groups.append([column])
         else:
-            group.append(name)
+            group.append(column)
+    labels = list(closes.columns)
     for group in groups:
-        start = starts[group[0]]
-        block = np.column_stack([values[n][start:] for n in group])
-        yield pd.DataFrame(block, index=closes.index[start:], columns=group)
+        start = int(starts[group[0]])
+        block = matrix[start:, group]
+        yield pd.DataFrame(block, index=closes.index[start:], columns=[labels[i] for i in group])
 
 
 def _sigma(lr: np.ndarray) -> np.ndarray:
@@ -113,23 +114,41 @@ def _sigma(lr: np.ndarray) -> np.ndarray:
     return np.where(counts >= 20, np.maximum(q75 / _Q75_TO_SIGMA, SIGMA_FLOOR), np.nan)
 
 
-def _run_lengths(flags: np.ndarray) -> np.ndarray:
-    """For each cell, how many True cells end there in a row (0 where False)."""
-    n = flags.shape[0]
-    idx = np.arange(n)[:, None]
-    last_false = np.where(~flags, idx, -1)
-    last_false = np.maximum.accumulate(last_false, axis=0)
-    return np.where(flags, idx - last_false, 0)
+def _previous(close: np.ndarray) -> np.ndarray:
+    """Each cell's last close in an earlier row, NaN before the first: pandas' ffill then
+    shift(1), on the array (the frame's version cost more than every check after it)."""
+    rows = np.arange(len(close))[:, None]
+    # The row of the last close at or before each cell; 0 before the first, whose cell
+    # is then NaN too (else the first close would be at row 0).
+    last = np.maximum.accumulate(np.where(np.isnan(close), 0, rows), axis=0)
+    out = np.full(close.shape, np.nan)
+    out[1:] = np.take_along_axis(close, last, axis=0)[:-1]
+    return out
 
 
-def _volume_ratio(volumes: pd.DataFrame | None, chunk: pd.DataFrame) -> np.ndarray:
-    """Each session's volume over the median of the 20 before it; NaN without volume."""
-    out = np.full(chunk.shape, np.nan)
+def _later(close: np.ndarray, rows: np.ndarray, cols: np.ndarray, ahead: int) -> np.ndarray:
+    """For each cell (rows, cols), the first close ``ahead`` or more rows later, NaN when
+    there is none: pandas' bfill then shift(-ahead), for a few cells."""
+    n = len(close)
+    # Every cell with a close, numbered column by column (column * n + row), ascending.
+    held = np.flatnonzero(~np.isnan(close.T))
+    at = np.searchsorted(held, cols * n + rows + ahead)
+    found = held[np.minimum(at, len(held) - 1)] if len(held) else np.zeros(len(rows), int)
+    ok = (at < len(held)) & (found // n == cols)
+    out = np.full(len(rows), np.nan)
+    out[ok] = close[found[ok] % n, cols[ok]]
+    return out
+
+
+def _volume_ratio(volumes: pd.DataFrame | None, chunk: pd.DataFrame) -> np.ndarray | None:
+    """Each session's volume over the median of the 20 before it; NaN without volume,
+    None when no column of the chunk has any."""
     if volumes is None:
-        return out
+        return None
     have = [c for c in chunk.columns if c in volumes.columns]
     if not have:
-        return out
+        return None
+    out = np.full(chunk.shape, np.nan)
     v = volumes.reindex(index=chunk.index, columns=have).where(lambda x: x > 0)
     usual = v.rolling(VOLUME_SESSIONS, min_periods=5).median().shift(1)
     ratio = (v / usual).to_numpy()
@@ -158,6 +177,39 @@ def _pairs(mask: np.ndarray) -> Iterable[tuple[int, int]]:
     return zip(rows.tolist(), cols.tolist(), strict=True)
 
 
+def _spikes(close: np.ndarray, prev: np.ndarray, move: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Bad prints: a move far outside the daily range, undone within two sessions. The
+    way back is looked at only for the few moves that big."""
+    big = move >= np.maximum(SPIKE_FLOOR, SPIKE_SIGMAS * sigma)
+    spike = np.zeros_like(big)
+    rows, cols = np.nonzero(big)
+    if not len(rows):
+        return spike
+    before = prev[rows, cols]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        back1 = np.abs(np.log(_later(close, rows, cols, 1) / before))
+        back2 = np.abs(np.log(_later(close, rows, cols, 2) / before))
+    undone = SPIKE_UNDONE * move[rows, cols]
+    spike[rows, cols] = (back1 <= undone) | (back2 <= undone)
+    return spike
+
+
+def _splits(
+    lr: np.ndarray, move: np.ndarray, free: np.ndarray, vol_ratio: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(factor, split): each cell's split factor (see _split_like), and the missed
+    splits: near a factor, the volume moving by about as much the other way."""
+    smallest = math.log(min(SPLIT_FACTORS)) - SPLIT_TOLERANCE
+    factor = _split_like(lr, free & (move >= smallest) & ~np.isnan(vol_ratio))
+    split = np.zeros(lr.shape, dtype=bool)
+    rows, cols = np.nonzero(factor)
+    near = factor[rows, cols]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vol_log = np.log(vol_ratio[rows, cols])
+    split[rows, cols] = vol_log * -near >= SPLIT_VOLUME_SHARE * near * near
+    return factor, split
+
+
 def _check_chunk(
     chunk: pd.DataFrame, volumes: pd.DataFrame | None, funds: frozenset[str]
 ) -> list[tuple[str, pd.Timestamp, str, str]]:
@@ -171,40 +223,34 @@ def _check_chunk(
         text = f"close {_fmt(raw[r, c])} is not a positive price"
         out.append((names[c], dates[r], "not-positive", text))
     close = np.where(bad, np.nan, raw)
-    frame = pd.DataFrame(close, index=dates, columns=names)
-    prev = frame.ffill().shift(1).to_numpy()
-    after = frame.bfill().shift(-1)
+    prev = _previous(close)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = close / prev
         lr = np.log(ratio)
-        back1 = np.abs(np.log(after.to_numpy() / prev))
-        back2 = np.abs(np.log(after.shift(-1).to_numpy() / prev))
     sigma = _sigma(lr)
     move = np.abs(lr)
     is_fund = np.array([n in funds for n in names])
 
     # Bad print: far outside the daily range and undone within two sessions; the way
     # back is part of the same print, not a second flag.
-    undone = SPIKE_UNDONE * move
-    spike = (move >= np.maximum(SPIKE_FLOOR, SPIKE_SIGMAS * sigma)) & (
-        (back1 <= undone) | (back2 <= undone)
-    )
+    spike = _spikes(close, prev, move, sigma)
     way_back = np.zeros_like(spike)
     way_back[1:] |= spike[:-1]
     way_back[2:] |= spike[:-2]
     free = ~spike & ~way_back
 
     # Missed split: near a split factor, the volume moving by about as much the other way.
-    vol_ratio = _volume_ratio(volumes, chunk)
-    smallest = math.log(min(SPLIT_FACTORS)) - SPLIT_TOLERANCE
-    factor = _split_like(lr, free & (move >= smallest) & ~np.isnan(vol_ratio))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vol_log = np.log(vol_ratio)
-    split = free & (factor != 0) & (vol_log * -factor >= SPLIT_VOLUME_SHARE * factor * factor)
-
     # Beyond the series' history: a big move on heavy volume (any series), or many
     # usual daily moves (an index or fund; a single stock can really move that much).
-    heavy = (np.abs(ratio - 1) > VOLUME_MOVE) & (vol_ratio >= VOLUME_TIMES)
+    # Without volume (most constituents) neither volume test can hold.
+    vol_ratio = _volume_ratio(volumes, chunk)
+    if vol_ratio is None:
+        vol_ratio = np.full(lr.shape, np.nan)
+        factor = np.zeros(lr.shape)
+        split = heavy = np.zeros(lr.shape, dtype=bool)
+    else:
+        factor, split = _splits(lr, move, free, vol_ratio)
+        heavy = (np.abs(ratio - 1) > VOLUME_MOVE) & (vol_ratio >= VOLUME_TIMES)
     wide = is_fund & (move >= np.maximum(FUND_FLOOR, FUND_SIGMAS * sigma))
     jump = free & ~split & (heavy | wide)
 
@@ -232,27 +278,42 @@ def _check_chunk(
 def _stale(
     close: np.ndarray, prev: np.ndarray, lr: np.ndarray, names: list[str], dates: pd.Index
 ) -> list[tuple[str, pd.Timestamp, str, str]]:
-    """Runs of unchanged closes that the series' own record makes very unlikely."""
+    """Runs of unchanged closes that the series' own record makes very unlikely. Only
+    where a run ends are the odds worked out: a few cells of the frame."""
     same = ~np.isnan(close) & (close == prev)
-    sessions = (~np.isnan(lr)).sum(axis=0)
-    runs = _run_lengths(same)
-    ends = runs > 0
-    ends[:-1] &= runs[1:] == 0  # each run once, where it ends
+    ends = same.copy()
+    ends[:-1] &= ~same[1:]  # each run once, where it ends
+    rows, cols = np.nonzero(ends)
+    runs = rows - _run_start(same, rows, cols)  # how many unchanged closes end there
+    long = runs >= STALE_MIN_REPEATS
+    rows, cols, runs = rows[long], cols[long], runs[long]
+    sessions = (~np.isnan(lr)).sum(axis=0)[cols]
     others = np.maximum(sessions - runs, 1)
-    share = (same.sum(axis=0) - runs) / others  # how often it closes unchanged otherwise
+    share = (same.sum(axis=0)[cols] - runs) / others  # how often it closes unchanged otherwise
     odds = np.minimum(others, STALE_HORIZON) * np.maximum(share, 1 / others) ** runs
-    stale = ends & (runs >= STALE_MIN_REPEATS) & (share < STALE_MAX_SHARE) & (odds < STALE_ODDS)
+    stale = (share < STALE_MAX_SHARE) & (odds < STALE_ODDS)
     out: list[tuple[str, pd.Timestamp, str, str]] = []
-    for r, c in _pairs(stale):
-        n = int(runs[r, c])
+    for i in np.flatnonzero(stale).tolist():
+        r, c, n = int(rows[i]), int(cols[i]), int(runs[i])
         text = (
             f"close {_fmt(close[r, c])} on {n + 1} sessions in a row, "
             f"{dates[r - n].date().isoformat()} to {dates[r].date().isoformat()}, in a "
-            f"series that otherwise closes unchanged on {share[r, c]:.1%} of sessions: "
+            f"series that otherwise closes unchanged on {share[i]:.1%} of sessions: "
             "a stale close"
         )
         out.append((names[c], dates[r - n + 1], "stale", text))
     return out
+
+
+def _run_start(same: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """For each cell (rows, cols) of a run of True in ``same``: the row just before the
+    run (-1 when the run starts the column)."""
+    n = len(same)
+    # Every False cell, numbered column by column (column * n + row), ascending.
+    breaks = np.flatnonzero(~same.T)
+    at = np.searchsorted(breaks, cols * n + rows) - 1
+    before = breaks[np.maximum(at, 0)] if len(breaks) else np.zeros(len(rows), int)
+    return np.where((at >= 0) & (before // n == cols), before % n, -1)
 
 
 def check_prices(
