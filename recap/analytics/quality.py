@@ -117,21 +117,34 @@ def _sigma(lr: np.ndarray) -> np.ndarray:
 def _previous(close: np.ndarray) -> np.ndarray:
     """Each cell's last close in an earlier row, NaN before the first: pandas' ffill then
     shift(1), on the array (the frame's version cost more than every check after it)."""
+    out = np.full(close.shape, np.nan)
+    out[1:] = close[:-1]
+    # Only a column with a missing close after a close needs filling (leading NaNs stay
+    # NaN either way): in the snapshot, none.
+    missing = np.isnan(close)
+    gaps = np.flatnonzero((missing[1:] & ~missing[:-1]).any(axis=0))
+    if len(gaps):
+        out[:, gaps] = _filled_previous(close[:, gaps])
+    return out
+
+
+def _filled_previous(close: np.ndarray) -> np.ndarray:
+    """_previous for columns with gaps: the row of the last close at or before each cell
+    (0 before the first, whose cell is then NaN too), one row down."""
     rows = np.arange(len(close))[:, None]
-    # The row of the last close at or before each cell; 0 before the first, whose cell
-    # is then NaN too (else the first close would be at row 0).
     last = np.maximum.accumulate(np.where(np.isnan(close), 0, rows), axis=0)
     out = np.full(close.shape, np.nan)
     out[1:] = np.take_along_axis(close, last, axis=0)[:-1]
     return out
 
 
-def _later(close: np.ndarray, rows: np.ndarray, cols: np.ndarray, ahead: int) -> np.ndarray:
+def _later(
+    close: np.ndarray, held: np.ndarray, rows: np.ndarray, cols: np.ndarray, ahead: int
+) -> np.ndarray:
     """For each cell (rows, cols), the first close ``ahead`` or more rows later, NaN when
-    there is none: pandas' bfill then shift(-ahead), for a few cells."""
+    there is none: pandas' bfill then shift(-ahead), for a few cells. ``held``: every
+    cell with a close, numbered column by column (column * rows + row), ascending."""
     n = len(close)
-    # Every cell with a close, numbered column by column (column * n + row), ascending.
-    held = np.flatnonzero(~np.isnan(close.T))
     at = np.searchsorted(held, cols * n + rows + ahead)
     found = held[np.minimum(at, len(held) - 1)] if len(held) else np.zeros(len(rows), int)
     ok = (at < len(held)) & (found // n == cols)
@@ -140,15 +153,13 @@ def _later(close: np.ndarray, rows: np.ndarray, cols: np.ndarray, ahead: int) ->
     return out
 
 
-def _volume_ratio(volumes: pd.DataFrame | None, chunk: pd.DataFrame) -> np.ndarray | None:
-    """Each session's volume over the median of the 20 before it; NaN without volume,
-    None when no column of the chunk has any."""
-    if volumes is None:
-        return None
-    have = [c for c in chunk.columns if c in volumes.columns]
-    if not have:
-        return None
+def _volume_ratio(volumes: pd.DataFrame, chunk: pd.DataFrame, wanted: np.ndarray) -> np.ndarray:
+    """Each session's volume over the median of the 20 before it, in the ``wanted``
+    columns; NaN without volume (and in the other columns)."""
     out = np.full(chunk.shape, np.nan)
+    have = [c for c, w in zip(chunk.columns, wanted, strict=True) if w and c in volumes.columns]
+    if not have:
+        return out
     v = volumes.reindex(index=chunk.index, columns=have).where(lambda x: x > 0)
     usual = v.rolling(VOLUME_SESSIONS, min_periods=5).median().shift(1)
     ratio = (v / usual).to_numpy()
@@ -173,6 +184,8 @@ def _split_like(lr: np.ndarray, where: np.ndarray) -> np.ndarray:
 
 
 def _pairs(mask: np.ndarray) -> Iterable[tuple[int, int]]:
+    if not mask.any():  # the usual case, and much cheaper than nonzero
+        return ()
     rows, cols = np.nonzero(mask)
     return zip(rows.tolist(), cols.tolist(), strict=True)
 
@@ -182,13 +195,14 @@ def _spikes(close: np.ndarray, prev: np.ndarray, move: np.ndarray, sigma: np.nda
     way back is looked at only for the few moves that big."""
     big = move >= np.maximum(SPIKE_FLOOR, SPIKE_SIGMAS * sigma)
     spike = np.zeros_like(big)
-    rows, cols = np.nonzero(big)
-    if not len(rows):
+    if not big.any():
         return spike
+    rows, cols = np.nonzero(big)
+    held = np.flatnonzero(~np.isnan(close.T))
     before = prev[rows, cols]
     with np.errstate(divide="ignore", invalid="ignore"):
-        back1 = np.abs(np.log(_later(close, rows, cols, 1) / before))
-        back2 = np.abs(np.log(_later(close, rows, cols, 2) / before))
+        back1 = np.abs(np.log(_later(close, held, rows, cols, 1) / before))
+        back2 = np.abs(np.log(_later(close, held, rows, cols, 2) / before))
     undone = SPIKE_UNDONE * move[rows, cols]
     spike[rows, cols] = (back1 <= undone) | (back2 <= undone)
     return spike
@@ -242,15 +256,20 @@ def _check_chunk(
     # Missed split: near a split factor, the volume moving by about as much the other way.
     # Beyond the series' history: a big move on heavy volume (any series), or many
     # usual daily moves (an index or fund; a single stock can really move that much).
-    # Without volume (most constituents) neither volume test can hold.
-    vol_ratio = _volume_ratio(volumes, chunk)
-    if vol_ratio is None:
-        vol_ratio = np.full(lr.shape, np.nan)
-        factor = np.zeros(lr.shape)
-        split = heavy = np.zeros(lr.shape, dtype=bool)
-    else:
-        factor, split = _splits(lr, move, free, vol_ratio)
-        heavy = (np.abs(ratio - 1) > VOLUME_MOVE) & (vol_ratio >= VOLUME_TIMES)
+    # Only a move near a split factor or over 40% can pass a volume test: the volume
+    # ratio (a rolling median) is worked out only in the columns that have one, and
+    # without volume (the constituents) neither test can hold.
+    vol_ratio = np.full(lr.shape, np.nan)
+    factor = np.zeros(lr.shape)
+    split = heavy = np.zeros(lr.shape, dtype=bool)
+    if volumes is not None:
+        smallest = math.log(min(SPLIT_FACTORS)) - SPLIT_TOLERANCE
+        sized = np.abs(ratio - 1) > VOLUME_MOVE
+        wanted = ((move >= smallest) | sized).any(axis=0)
+        if wanted.any():
+            vol_ratio = _volume_ratio(volumes, chunk, wanted)
+            factor, split = _splits(lr, move, free, vol_ratio)
+            heavy = sized & (vol_ratio >= VOLUME_TIMES)
     wide = is_fund & (move >= np.maximum(FUND_FLOOR, FUND_SIGMAS * sigma))
     jump = free & ~split & (heavy | wide)
 
@@ -281,12 +300,16 @@ def _stale(
     """Runs of unchanged closes that the series' own record makes very unlikely. Only
     where a run ends are the odds worked out: a few cells of the frame."""
     same = ~np.isnan(close) & (close == prev)
+    # Where a run of at least STALE_MIN_REPEATS unchanged closes ends (each run once).
     ends = same.copy()
-    ends[:-1] &= ~same[1:]  # each run once, where it ends
+    for back in range(1, STALE_MIN_REPEATS):
+        ends[back:] &= same[:-back]
+        ends[:back] = False
+    ends[:-1] &= ~same[1:]
+    if not ends.any():
+        return []
     rows, cols = np.nonzero(ends)
     runs = rows - _run_start(same, rows, cols)  # how many unchanged closes end there
-    long = runs >= STALE_MIN_REPEATS
-    rows, cols, runs = rows[long], cols[long], runs[long]
     sessions = (~np.isnan(lr)).sum(axis=0)[cols]
     others = np.maximum(sessions - runs, 1)
     share = (same.sum(axis=0)[cols] - runs) / others  # how often it closes unchanged otherwise
