@@ -26,8 +26,8 @@ import dataclasses
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import fields, is_dataclass
+from functools import cache
 from typing import Any
 
 from recap import formatting as f
@@ -66,26 +66,45 @@ STANDING = ("50", "52", "100")
 HEADLINE_LENGTH = 70  # "50-day average", "52-week high", "rebased to 100"
 
 
-def _walk(value: Any) -> Iterator[Any]:
+def _walk(value: Any) -> list[Any]:
+    """Every value in the model, depth first (a list: nested generators cost more than
+    the formatting of what they yield)."""
+    out: list[Any] = []
+    _collect(value, out)
+    return out
+
+
+def _collect(value: Any, out: list[Any]) -> None:
     if is_dataclass(value) and not isinstance(value, type):
-        for fl in fields(value):
-            yield from _walk(getattr(value, fl.name))
+        for name in _field_names(type(value)):
+            _collect(getattr(value, name), out)
         ratio = getattr(value, "volatility_ratio", None)
         if ratio is not None:
-            yield ratio
+            out.append(ratio)
     elif isinstance(value, tuple | list):
         for v in value:
-            yield from _walk(v)
+            _collect(v, out)
     else:
-        yield value
+        out.append(value)
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(fl.name for fl in fields(cls))
 
 
 def _signs(recap: WeeklyRecap) -> dict[str, set[int]]:
     """Every way the model's figures print, with the signs of the figures behind them."""
     out: dict[str, set[int]] = defaultdict(set)
+    seen: set[tuple[type, object]] = set()
     for value in _walk(recap):
         if isinstance(value, bool) or value is None:
             continue
+        # A value met again prints the same ways (a float by its bits: -0.0 is not 0.0).
+        key = (type(value), value.hex() if isinstance(value, float) else value)
+        if key in seen:
+            continue
+        seen.add(key)
         if isinstance(value, int):
             out[str(value)].add(0)
             out[f.count(value)].add(0)
@@ -104,18 +123,23 @@ def _signs(recap: WeeklyRecap) -> dict[str, set[int]]:
         if not isinstance(value, float):
             continue
         sign = (value > 0) - (value < 0)
-        texts = [f.price(value), f.ratio(value), f.times(value), f.eps(value), f.bps(value)]
-        texts.append(f.eps(abs(value)))  # "lost $0.12 a share": the verb carries the sign
-        if value.is_integer():
-            texts.append(f"{int(value):,}")  # a round level: "6,500"
-        for digits in (0, 1, 2):
-            texts += [f.pct(value, digits), f.signed(value, digits), f.pp(value, digits)]
-            texts.append(f.pp(value, digits).lstrip("+-"))
-        for text in texts:
+        for text in _float_texts(value):
             out[text].add(sign)
     for token in STANDING:
         out[token].add(0)
     return out
+
+
+def _float_texts(value: float) -> list[str]:
+    """Every way the filters may print a float figure."""
+    texts = [f.price(value), f.ratio(value), f.times(value), f.eps(value), f.bps(value)]
+    texts.append(f.eps(abs(value)))  # "lost $0.12 a share": the verb carries the sign
+    if value.is_integer():
+        texts.append(f"{int(value):,}")  # a round level: "6,500"
+    for digits in (0, 1, 2):
+        points = f.pp(value, digits)
+        texts += [f.pct(value, digits), f.signed(value, digits), points, points.lstrip("+-")]
+    return texts
 
 
 def _unit(token: str) -> str:
