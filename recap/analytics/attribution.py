@@ -252,7 +252,7 @@ def market_breadth(
     universe: str,
 ) -> MarketBreadth | None:
     """Breadth across ``tickers``: every one with a close on ``base`` and ``end``."""
-    have = set(closes.columns)  # a set: Index.__contains__ per ticker costs more
+    have = set(closes.columns.tolist())  # not Index.__contains__ per ticker: slower
     cols = [t for t in dict.fromkeys(tickers) if t and t in have]
     b, e = pd.Timestamp(base), pd.Timestamp(end)
     if not cols or b not in closes.index or e not in closes.index:
