@@ -43,9 +43,15 @@ def week_return(closes: pd.Series, week: Week, symbol: str) -> float:
     return end / base - 1.0
 
 
+def _upto(series: pd.Series, day: dt.date, *, inclusive: bool) -> int:
+    """How many entries of ``series`` (dates ascending) fall before ``day``, or on it
+    when ``inclusive``: a position to slice at, cheaper than a mask over decades."""
+    return int(series.index.searchsorted(_ts(day), side="right" if inclusive else "left"))
+
+
 def ytd_base(closes: pd.Series, week: Week) -> tuple[dt.date, float] | None:
     """The last close before the year of the week's end, or None when history starts later."""
-    prior = closes.loc[closes.index < _ts(dt.date(week.end.year, 1, 1))].dropna()
+    prior = closes.iloc[: _upto(closes, dt.date(week.end.year, 1, 1), inclusive=False)].dropna()
     if prior.empty:
         return None
     return prior.index[-1].date(), float(prior.iloc[-1])
@@ -53,7 +59,7 @@ def ytd_base(closes: pd.Series, week: Week) -> tuple[dt.date, float] | None:
 
 def record_streak(series: pd.Series, end: dt.date) -> int:
     """Consecutive record closes ending on ``end`` (each above every earlier close)."""
-    upto = series.loc[series.index <= _ts(end)].to_numpy()
+    upto = series.iloc[: _upto(series, end, inclusive=True)].to_numpy()
     if len(upto) < 2:
         return 0
     prior_max = pd.Series(upto).cummax().shift(1).to_numpy()
@@ -77,8 +83,9 @@ def milestone(series: pd.Series, week: Week) -> tuple[float | None, dt.date | No
     A milestone is a multiple of ``milestone_step`` of the earlier record that the index had
     never closed at or above before the week, and closed at or above on some session of it.
     """
-    before = series.loc[series.index <= _ts(week.base_date)]
-    during = series.loc[(series.index > _ts(week.base_date)) & (series.index <= _ts(week.end))]
+    split = _upto(series, week.base_date, inclusive=True)
+    before = series.iloc[:split]
+    during = series.iloc[split : _upto(series, week.end, inclusive=True)]
     if before.empty or during.empty:
         return None, None
     prior = float(before.max())
@@ -118,19 +125,13 @@ def compute_index_move(
     close = close_on(closes, week.end, symbol, "the week's last session")
     ret = week_return(closes, week, symbol)
     base = ytd_base(series, week)
-    window = series.loc[series.index > _ts(week.end - dt.timedelta(days=364))]
+    window = series.iloc[_upto(series, week.end - dt.timedelta(days=364), inclusive=True) :]
     high = float(window.max())
     history_start = series.index[0].date()
     long_enough = (week.end - history_start).days >= RECORD_MIN_HISTORY_DAYS
-    records: list[dt.date] = []
-    running = series.cummax().shift(1)
-    for day in week.session_dates:
-        ts = _ts(day)
-        prior_max = running.get(ts, math.nan)
-        if ts in series.index and not math.isnan(prior_max) and series[ts] > prior_max:
-            records.append(day)
+    records = _record_sessions(series, week)
     weekly = weekly_closes(series).pct_change().dropna()
-    larger_on, since = _since_larger(weekly.loc[weekly.index < _ts(week.start)], ret)
+    larger_on, since = _since_larger(weekly.iloc[: _upto(weekly, week.start, inclusive=False)], ret)
     mark, mark_on = (
         milestone(series, week) if long_enough and symbol == index_symbol else (None, None)
     )
@@ -155,6 +156,19 @@ def compute_index_move(
         larger_move_on=larger_on,
         weeks_since_larger=since,
     )
+
+
+def _record_sessions(series: pd.Series, week: Week) -> list[dt.date]:
+    """The week's sessions that closed above every earlier close (``series``: sorted, no
+    NaN). Found by position: label lookups in a decades-long index cost more."""
+    dates = pd.DatetimeIndex(series.index)
+    values = series.to_numpy()
+    records = []
+    for day in week.session_dates:
+        at = int(dates.searchsorted(_ts(day)))
+        if 0 < at < len(dates) and dates[at] == _ts(day) and values[at] > values[:at].max():
+            records.append(day)
+    return records
 
 
 def weekly_closes(closes: pd.Series) -> pd.Series:
