@@ -149,12 +149,12 @@ def _describe(row: Any) -> str:
     return ", ".join(parts)
 
 
-def _merge(rows: pd.DataFrame) -> tuple[dict[str, Any], bool]:
+def _merge(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], bool]:
     """One row from several with the same ticker and date: blanks filled from the others;
     True when two rows disagree on a value both give."""
-    merged: dict[str, Any] = dict(rows.iloc[0])
+    merged: dict[str, Any] = dict(rows[0])
     conflict = False
-    for _, other in rows.iloc[1:].iterrows():
+    for other in rows[1:]:
         for key in _FIELDS:
             mine, theirs = _value(key, merged[key]), _value(key, other[key])
             if theirs is None:
@@ -197,11 +197,18 @@ def reconcile_earnings(
     notes: list[str] = []
     rows: list[dict[str, Any]] = []
     start, end = pd.Timestamp(week.start), pd.Timestamp(week.end)
-    for (ticker, date), group in earnings.groupby(["ticker", "date"], sort=True):
-        merged, conflict = _merge(group)
+    # The groupby's rows by position, in its order (sorted keys, rows as they come), from
+    # one conversion of the frame: a sub-frame and a row Series per group cost ~0.5 ms.
+    records = earnings.to_dict("records")
+    groups = cast(
+        dict[tuple[str, pd.Timestamp], Any], earnings.groupby(["ticker", "date"], sort=True).indices
+    )
+    for ticker, date in sorted(groups):
+        at = groups[(ticker, date)].tolist()
+        merged, conflict = _merge([records[i] for i in at])
         day = pd.Timestamp(cast(Any, date))
         if conflict and start <= day <= end:
-            versions = "; ".join(_describe(r) for r in group.itertuples(index=False))
+            versions = "; ".join(_describe(r) for r in earnings.iloc[at].itertuples(index=False))
             raise DataError(
                 f"earnings: {ticker} on {day.date().isoformat()} is given twice with "
                 f"different figures ({versions}); the source must settle it before this "
