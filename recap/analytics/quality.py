@@ -105,11 +105,12 @@ def _chunks(closes: pd.DataFrame) -> Iterable[pd.DataFrame]:
         yield pd.DataFrame(block, index=closes.index[start:], columns=[labels[i] for i in group])
 
 
-def _sigma(lr: np.ndarray) -> np.ndarray:
-    """Each column's usual daily move (see SIGMA_FLOOR); NaN under 20 returns."""
-    moves = np.sort(np.abs(lr), axis=0)  # NaNs sort last
-    counts = np.sum(~np.isnan(lr), axis=0)
-    position = np.clip(np.round(0.75 * (counts - 1)).astype(int), 0, len(lr) - 1)
+def _sigma(move: np.ndarray) -> np.ndarray:
+    """Each column's usual daily move (see SIGMA_FLOOR) from its moves (|log return|);
+    NaN under 20 returns."""
+    moves = np.sort(move, axis=0)  # NaNs sort last
+    counts = np.sum(~np.isnan(move), axis=0)
+    position = np.clip(np.round(0.75 * (counts - 1)).astype(int), 0, len(move) - 1)
     q75 = np.take_along_axis(moves, position[None, :], axis=0)[0]
     return np.where(counts >= 20, np.maximum(q75 / _Q75_TO_SIGMA, SIGMA_FLOOR), np.nan)
 
@@ -138,18 +139,15 @@ def _filled_previous(close: np.ndarray) -> np.ndarray:
     return out
 
 
-def _later(
-    close: np.ndarray, held: np.ndarray, rows: np.ndarray, cols: np.ndarray, ahead: int
-) -> np.ndarray:
+def _later(close: np.ndarray, rows: np.ndarray, cols: np.ndarray, ahead: int) -> np.ndarray:
     """For each cell (rows, cols), the first close ``ahead`` or more rows later, NaN when
-    there is none: pandas' bfill then shift(-ahead), for a few cells. ``held``: every
-    cell with a close, numbered column by column (column * rows + row), ascending."""
-    n = len(close)
-    at = np.searchsorted(held, cols * n + rows + ahead)
-    found = held[np.minimum(at, len(held) - 1)] if len(held) else np.zeros(len(rows), int)
-    ok = (at < len(held)) & (found // n == cols)
+    there is none: pandas' bfill then shift(-ahead), for a few cells."""
     out = np.full(len(rows), np.nan)
-    out[ok] = close[found[ok] % n, cols[ok]]
+    for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+        rest = close[r + ahead :, c]
+        found = np.flatnonzero(~np.isnan(rest))
+        if len(found):
+            out[i] = rest[found[0]]
     return out
 
 
@@ -198,11 +196,10 @@ def _spikes(close: np.ndarray, prev: np.ndarray, move: np.ndarray, sigma: np.nda
     if not big.any():
         return spike
     rows, cols = np.nonzero(big)
-    held = np.flatnonzero(~np.isnan(close.T))
     before = prev[rows, cols]
     with np.errstate(divide="ignore", invalid="ignore"):
-        back1 = np.abs(np.log(_later(close, held, rows, cols, 1) / before))
-        back2 = np.abs(np.log(_later(close, held, rows, cols, 2) / before))
+        back1 = np.abs(np.log(_later(close, rows, cols, 1) / before))
+        back2 = np.abs(np.log(_later(close, rows, cols, 2) / before))
     undone = SPIKE_UNDONE * move[rows, cols]
     spike[rows, cols] = (back1 <= undone) | (back2 <= undone)
     return spike
@@ -230,19 +227,19 @@ def _check_chunk(
     out: list[tuple[str, pd.Timestamp, str, str]] = []
     names = [str(c) for c in chunk.columns.tolist()]
     dates = chunk.index
-    raw = chunk.to_numpy(dtype="float64", copy=True)
+    raw = chunk.to_numpy(dtype="float64")  # read only: every step below makes new arrays
     present = ~np.isnan(raw)
     bad = present & ~(np.isfinite(raw) & (raw > 0))
     for r, c in _pairs(bad):
         text = f"close {_fmt(raw[r, c])} is not a positive price"
         out.append((names[c], dates[r], "not-positive", text))
-    close = np.where(bad, np.nan, raw)
+    close = np.where(bad, np.nan, raw) if bad.any() else raw
     prev = _previous(close)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = close / prev
         lr = np.log(ratio)
-    sigma = _sigma(lr)
     move = np.abs(lr)
+    sigma = _sigma(move)
     is_fund = np.array([n in funds for n in names])
 
     # Bad print: far outside the daily range and undone within two sessions; the way
@@ -299,7 +296,7 @@ def _stale(
 ) -> list[tuple[str, pd.Timestamp, str, str]]:
     """Runs of unchanged closes that the series' own record makes very unlikely. Only
     where a run ends are the odds worked out: a few cells of the frame."""
-    same = ~np.isnan(close) & (close == prev)
+    same = close == prev  # never where either is NaN
     # Where a run of at least STALE_MIN_REPEATS unchanged closes ends (each run once).
     ends = same.copy()
     for back in range(1, STALE_MIN_REPEATS):
