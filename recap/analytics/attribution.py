@@ -259,10 +259,10 @@ def market_breadth(
         return None
     # Rows and columns picked by position on the array: .loc by ~1,800 labels cost more
     # than all the arithmetic below.
-    rows = closes.index <= e
-    index = pd.DatetimeIndex(closes.index[rows])
+    stop = int(closes.index.searchsorted(e, side="right"))  # sessions ascending
+    index = pd.DatetimeIndex(closes.index[:stop])
     where = closes.columns.get_indexer(pd.Index(cols))
-    values = np.take(closes.to_numpy(dtype=float)[rows], where, axis=1)
+    values = np.take(closes.to_numpy(dtype=float)[:stop], where, axis=1)
     start, last = values[index.get_loc(b)], values[-1]
     with np.errstate(invalid="ignore"):
         has = np.isfinite(start) & np.isfinite(last) & (start > 0)
@@ -304,18 +304,44 @@ def _new_extremes(
     old = first < cutoff  # a close on or before the cutoff day
     high = np.zeros(values.shape[1], dtype=bool)
     low = np.zeros(values.shape[1], dtype=bool)
-    # Missing closes never set a high or a low: masked once, not once per session.
-    for_highs = np.where(valid, values, -np.inf)
-    for_lows = np.where(valid, values, np.inf)
+    windows = []  # (the session's row, the first row of the year before it)
     for day in sessions:
         ts = pd.Timestamp(day)
         if ts not in index:
             continue
         at = int(index.searchsorted(ts, side="left"))
         lo = int(index.searchsorted(ts - pd.Timedelta(days=YEAR_DAYS), side="left"))
-        if at <= lo:
-            continue
+        if at > lo:
+            windows.append((at, lo))
+    for (at, _), (top, bottom) in zip(
+        windows, _window_extremes(values, valid, windows), strict=True
+    ):
         with np.errstate(invalid="ignore"):
-            high |= values[at] > for_highs[lo:at].max(axis=0)
-            low |= values[at] < for_lows[lo:at].min(axis=0)
+            high |= values[at] > top
+            low |= values[at] < bottom
     return int((high & old).sum()), int((low & old).sum())
+
+
+def _window_extremes(
+    values: np.ndarray, valid: np.ndarray, windows: Sequence[tuple[int, int]]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each column's highest and lowest close in rows [lo, at) of each window (-inf and
+    inf without one). The week's windows share all but a few rows: those are reduced
+    once, and a max or min is the same however its rows are split."""
+    if not windows:
+        return []
+    # Missing closes never set a high or a low.
+    highs = np.where(valid, values, -np.inf)
+    lows = np.where(valid, values, np.inf)
+    shared = slice(max(lo for _, lo in windows), min(at for at, _ in windows))
+    overlap = shared.start < shared.stop
+    top = highs[shared].max(axis=0, initial=-np.inf)
+    bottom = lows[shared].min(axis=0, initial=np.inf)
+    out = []
+    for at, lo in windows:
+        # The rows of this window that are not shared (all of them without an overlap).
+        edges = [slice(lo, shared.start), slice(shared.stop, at)] if overlap else [slice(lo, at)]
+        highest = [highs[e].max(axis=0, initial=-np.inf) for e in edges]
+        lowest = [lows[e].min(axis=0, initial=np.inf) for e in edges]
+        out.append((np.maximum.reduce([top, *highest]), np.minimum.reduce([bottom, *lowest])))
+    return out
