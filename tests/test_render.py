@@ -321,10 +321,24 @@ def test_email_parts(files):
     assert all(len(line) <= 78 for line in text.splitlines()), "plain text wraps at 78"
 
 
+def _count_compiles(monkeypatch) -> list:
+    """The names of the templates Jinja compiles from now on, in order."""
+    import jinja2
+
+    compiled: list = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return real(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return compiled
+
+
 def test_templates_compile_once_per_process(reference_week, monkeypatch):
     """One cached Jinja environment (and the prose's overlay of it, also cached): building
     the pages and the prose again compiles no template again."""
-    import jinja2
 
     from recap import pipeline
     from recap.narrative import write_story
@@ -336,14 +350,7 @@ def test_templates_compile_once_per_process(reference_week, monkeypatch):
         return pipeline.render_drawn(w.recap, *w.drawn, w.config, ("html", "email"))
 
     first = build()
-    compiled = []
-    real = jinja2.Environment.compile
-
-    def counting(self, source, name=None, *args, **kwargs):
-        compiled.append(name)
-        return real(self, source, name, *args, **kwargs)
-
-    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    compiled = _count_compiles(monkeypatch)
     assert build() == first
     assert compiled == []
 
@@ -367,14 +374,7 @@ def test_compiled_templates_are_kept_between_processes_and_follow_their_source(
         loader = jinja2.FileSystemLoader(str(tmp_path / "t"))
         return jinja2.Environment(loader=loader, bytecode_cache=cache, autoescape=True)
 
-    compiled = []
-    real = jinja2.Environment.compile
-
-    def counting(self, source, name=None, *args, **kwargs):
-        compiled.append(name)
-        return real(self, source, name, *args, **kwargs)
-
-    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    compiled = _count_compiles(monkeypatch)
     cache = tmp_path / "cache" / "templates"  # made on first use
     assert fresh_process(cache).get_template("page.html.j2").render(x="<b>") == "<p>&lt;b&gt;</p>"
     assert compiled == ["page.html.j2"] and len(list(cache.iterdir())) == 1
