@@ -15,6 +15,7 @@ import socket
 import threading
 from email import policy
 from email.message import EmailMessage
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ def write_built(out_dir: Path, market_dir: Path, week: dt.date = REFERENCE_WEEK)
     return output.write_week(out_dir, week_containing(week).end, built_files(market_dir, week))
 
 
+@cache
 def _png() -> bytes:
     import matplotlib
 
@@ -132,7 +134,9 @@ class Inbox:
     """
 
     def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
+        # Kept as received and parsed when a test reads them: most tests read few.
+        self._received: list[tuple[list[str], bytes]] = []
+        self._parsed: list[tuple[list[str], EmailMessage]] = []
         self.rcpts: list[str] = []  # every RCPT TO, in order, accepted or not
         self.refuse: set[str] = set()
         self.defer: dict[str, float] = {}  # recipient -> 4xx replies still to give
@@ -162,8 +166,7 @@ class Inbox:
         rcpts = list(envelope.rcpt_tos)
         if self.refuse_data & set(rcpts):
             return "554 5.7.1 message refused by policy"
-        msg = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((rcpts, msg))
+        self._received.append((rcpts, envelope.content))
         if held := self.hold & set(rcpts):
             self.hold -= held
             self.held.set()
@@ -172,6 +175,13 @@ class Inbox:
         if self.drop & set(rcpts):
             server.transport.close()
         return "250 2.0.0 queued"
+
+    @property
+    def messages(self) -> list[tuple[list[str], EmailMessage]]:
+        """(recipients, message) of every message kept, in the order received."""
+        for rcpts, raw in self._received[len(self._parsed) :]:
+            self._parsed.append((rcpts, email.message_from_bytes(raw, policy=policy.default)))
+        return list(self._parsed)
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for rcpts, m in self.messages if address in rcpts]
@@ -200,6 +210,8 @@ class Server:
 
 
 def smtp_toml(port: int, **extra: object) -> str:
+    """An [email] section for the test server on ``port``. The PDF (about 0.9 MB, half of
+    each message) is attached only where a test asks: attach_pdf="true"."""
     keys: dict[str, object] = {
         "host": '"127.0.0.1"',
         "port": port,
@@ -212,6 +224,7 @@ def smtp_toml(port: int, **extra: object) -> str:
         "retries": 2,
         "backoff_seconds": 0.0,
         "timeout_seconds": 5,
+        "attach_pdf": "false",
     }
     keys.update(extra)
     return "[email]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())

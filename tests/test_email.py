@@ -57,6 +57,12 @@ def smtp():
 
 @pytest.fixture(scope="module")
 def week_files(market_dir):
+    """The reference week's files but the PDF: the tests send without it (smtp_toml)."""
+    return built_files(market_dir, pdf=False)
+
+
+@pytest.fixture(scope="module")
+def week_files_with_pdf(market_dir):
     return built_files(market_dir)
 
 
@@ -109,8 +115,9 @@ def test_subscribers_comments_blank_lines_and_column_order():
 # -- composition ---------------------------------------------------------------------------
 
 
-def test_message_structure_from_a_real_week(tmp_path, week_files):
-    cfg = config(tmp_path, toml=smtp_toml(2525))
+def test_message_structure_from_a_real_week(tmp_path, week_files_with_pdf):
+    week_files = week_files_with_pdf
+    cfg = config(tmp_path, toml=smtp_toml(2525, attach_pdf="true"))
     news, settings = newsletter(cfg, week_files)
     from recap.delivery.email import compose
     from recap.delivery.subscribers import Subscriber
@@ -200,9 +207,9 @@ def test_the_subject_reads_back_as_written_whatever_its_length(tmp_path):
         assert msg["Subject"] == f"{headline} | Week of Jan 12\u201316, 2026", raw[:300]
 
 
-def test_no_greeting_without_a_name_and_no_pdf_when_not_asked(tmp_path, week_files):
+def test_no_greeting_without_a_name_and_no_pdf_when_not_asked(tmp_path, week_files_with_pdf):
     cfg = config(tmp_path, toml=smtp_toml(2525, attach_pdf="false"))
-    news, settings = newsletter(cfg, week_files)
+    news, settings = newsletter(cfg, week_files_with_pdf)
     from recap.delivery.email import compose
     from recap.delivery.subscribers import Subscriber
 

@@ -55,12 +55,13 @@ def job(tmp_path, market_dir, smtp):
 @pytest.fixture(scope="session")
 def latest(market_dir):
     """The snapshot's latest week, built once per test process (tests/_reference.py):
-    what run_weekly builds by default (test_cli_weekly_end_to_end builds it for real)."""
+    what run_weekly builds by default, but the PDF (test_cli_weekly_end_to_end builds
+    it all for real, and mails the PDF)."""
     from recap.pipeline import BuiltWeek
     from tests._reference import real_week
 
     week = real_week(market_dir, dt.date.fromisoformat(LATEST))
-    return BuiltWeek(week.recap, week.files())
+    return BuiltWeek(week.recap, week.files(pdf=False))
 
 
 def test_latest_week_is_the_snapshots_last(tmp_path, market_dir):
@@ -76,7 +77,9 @@ def test_weekly_builds_publishes_then_emails(job, smtp, latest):
     run = run_weekly(cfg, NOW, subscribers=subs, site=site, build=built)
     assert run.week == LATEST
     assert run.steps == ["built", "published", "emailed"]
-    assert (cfg.out_dir / LATEST / "recap.pdf").is_file()
+    assert sorted(p.name for p in (cfg.out_dir / LATEST).iterdir()) == sorted(
+        {name.split("/")[0] for name in built.files}
+    )
     assert (site / f"content/posts/{LATEST}-weekly-recap.md").is_file()
     feed = feedparser.parse((site / "static/archive/feed.xml").read_bytes())
     assert [e.title for e in feed.entries] == [run.headline]
@@ -261,6 +264,7 @@ def test_one_process_cannot_take_a_lock_twice_and_takes_it_again_once_released(t
 
 def test_cli_weekly_end_to_end(job, smtp):
     cfg, site, subs = job
+    Path(cfg.sources[-1]).write_text(smtp_toml(smtp.port, attach_pdf="true"))  # the PDF too
     result = CliRunner().invoke(
         cli,
         [
@@ -293,3 +297,9 @@ def test_cli_weekly_end_to_end(job, smtp):
         "sent the week ending 2026-01-30 to 3 recipients\n"
         + "".join(f"  reader{i}@example.org\n" for i in range(3))
     ) in result.output
+    pdf = (cfg.out_dir / LATEST / "recap.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    for _, msg in smtp.inbox.messages:
+        (attached,) = [p for p in msg.walk() if p.get_content_type() == "application/pdf"]
+        assert attached.get_filename() == f"recap-{LATEST}.pdf"
+        assert attached.get_content() == pdf
