@@ -181,8 +181,10 @@ def test_a_week_later_the_store_fetches_only_the_new_days(live, week_one, snapsh
     # The week comes from the calendar and the clock, not from the store's newest bar.
     assert recap.week.end == D(2026, 1, 16) and recap.data.source == "yahoo"
     asked = live.charts_since(mark)
-    assert asked and {day for _, day in asked} == {D(2026, 1, 12)}
-    assert len(asked) == len({t for t, _ in asked})  # one request per ticker
+    # Seen failing once in a full run, never since: the messages say what was asked.
+    assert asked and {day for _, day in asked} == {D(2026, 1, 12)}, (asked, recap.data.notes)
+    twice = sorted({t for t, _ in asked if sum(1 for u, _ in asked if u == t) > 1})
+    assert twice == [], (twice, live.replay.asked[mark:], recap.data.notes)  # one request each
     with live.store() as store:
         assert store.coverage("^RUT") == (D(1990, 1, 2), D(2026, 1, 16))
     # The same figures as the snapshot of that week, through yfinance and the store.
