@@ -204,8 +204,9 @@ def backfill(
 
     started = time.perf_counter()
     formats = formats or pipeline.parse_formats(config.backfill.formats)
-    if site is not None and "json" not in formats:
-        formats = (*formats, "json")
+    if site is not None:
+        # A published week's post and archive entry link to its page, read its facts.
+        formats = (*formats, *(f for f in ("html", "json") if f not in formats))
     weeks = backfill_weeks(config, first, last, now)
     report = BackfillReport()
     disable = None if progress is None else not progress

@@ -175,7 +175,7 @@ def test_a_week_failing_for_any_reason_is_reported_and_the_others_are_published(
             "--to",
             "2026-01-23",
             "--format",
-            "html,json",
+            "json",  # publishing adds the page its post links to
             "--no-progress",
             "--publish",
             str(site),
@@ -196,3 +196,8 @@ def test_a_week_failing_for_any_reason_is_reported_and_the_others_are_published(
     assert "published 2 weeks" in result.output
     feed = feedparser.parse((site / "static/archive/feed.xml").read_bytes())
     assert [e.link.split("/")[-2] for e in feed.entries] == ["2026-01-23", "2026-01-09"]
+    # Before, --format json published posts whose "Full recap" link led nowhere.
+    for week in ("2026-01-09", "2026-01-23"):
+        post = (site / f"content/posts/{week}-weekly-recap.md").read_text()
+        assert f"[Full recap](/archive/{week}/recap.html)" in post
+        assert (site / f"static/archive/{week}/recap.html").is_file()
