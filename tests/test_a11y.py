@@ -251,6 +251,24 @@ def test_key_number_cards_fit_a_320px_screen(browser, pages):
     assert width <= 320
 
 
+_TABLES = """() => [...document.querySelectorAll('.table-wrap')].map(w => ({
+  caption: w.querySelector('caption').textContent.trim().replace(/\\s+/g, ' '),
+  overflow: w.scrollWidth - w.clientWidth}))"""
+
+
+def test_the_index_table_fits_a_phone(browser, pages):
+    """Its names wrap, so its four figures show at 375 px (before, the Dow's name pushed
+    the week's change half off the screen); wider tables scroll in their own frame."""
+    context = browser.new_context(viewport={"width": 375, "height": 900})
+    tab = context.new_page()
+    tab.goto(pages["recap.html"].as_uri())
+    tables = tab.evaluate(_TABLES)
+    context.close()
+    (index,) = [t for t in tables if t["caption"].startswith("Index moves")]
+    assert index["overflow"] <= 0
+    assert len([t for t in tables if t["overflow"] <= 0]) >= len(tables) // 2, tables
+
+
 @pytest.mark.parametrize("width", [320, 375, 412, 600, 1280])
 def test_email_is_fluid_up_to_600px(browser, pages, width):
     context = browser.new_context(viewport={"width": width, "height": 900})
