@@ -253,12 +253,14 @@ def test_key_number_cards_fit_a_320px_screen(browser, pages):
 
 _TABLES = """() => [...document.querySelectorAll('.table-wrap')].map(w => ({
   caption: w.querySelector('caption').textContent.trim().replace(/\\s+/g, ' '),
-  overflow: w.scrollWidth - w.clientWidth}))"""
+  overflow: w.scrollWidth - w.clientWidth,
+  captionOverflow: w.querySelector('caption').getBoundingClientRect().width - w.clientWidth}))"""
 
 
 def test_the_index_table_fits_a_phone(browser, pages):
     """Its names wrap, so its four figures show at 375 px (before, the Dow's name pushed
-    the week's change half off the screen); wider tables scroll in their own frame."""
+    the week's change half off the screen); wider tables scroll in their own frame, their
+    caption wrapped to the screen."""
     context = browser.new_context(viewport={"width": 375, "height": 900})
     tab = context.new_page()
     tab.goto(pages["recap.html"].as_uri())
@@ -267,6 +269,8 @@ def test_the_index_table_fits_a_phone(browser, pages):
     (index,) = [t for t in tables if t["caption"].startswith("Index moves")]
     assert index["overflow"] <= 0
     assert len([t for t in tables if t["overflow"] <= 0]) >= len(tables) // 2, tables
+    # A caption reads whole on the screen, even above a table that scrolls.
+    assert [t["caption"] for t in tables if t["captionOverflow"] > 0.5] == []
 
 
 @pytest.mark.parametrize("width", [320, 375, 412, 600, 1280])
