@@ -43,6 +43,7 @@ from recap.errors import (
     StaleDataError,
     WeekError,
 )
+from recap.formatting import long_date
 from recap.model import (
     DataInfo,
     IndexMove,
@@ -321,7 +322,10 @@ def add_holdings(
     # A flag counts where the attribution and the 50-day average read: from the holdings
     # dates, the YTD base or 75 days back; older history only sets 52-week highs and lows.
     first = min(files[0].as_of, ytd_base_session(week), week.start - CHECKED_DAYS)
-    flagged, notes = screen_constituents(closes, week, config, files[0].fund, first)
+    carried = end if end > week.end else None  # holdings carried back to the week by price
+    flagged, notes = screen_constituents(
+        closes, week, config, files[0].fund, first, carried_from=carried
+    )
     out = {f.ticker for f in flagged}
     closes = quality.without(closes, out)
     return dataclasses.replace(
@@ -334,11 +338,20 @@ def add_holdings(
 
 
 def screen_constituents(
-    closes: pd.DataFrame, week: Week, config: RecapConfig, fund: str, since: dt.date
+    closes: pd.DataFrame,
+    week: Week,
+    config: RecapConfig,
+    fund: str,
+    since: dt.date,
+    *,
+    carried_from: dt.date | None = None,
 ) -> tuple[tuple[PriceFlag, ...], tuple[str, ...]]:
     """The constituents' closes through the same price checks (each series judged on its
     whole history read): the flags dated ``since`` or later of the stocks to take out
-    whole (the attribution counts them unpriced), and one note for them."""
+    whole (the attribution counts them unpriced), and one note for them.
+
+    ``carried_from``: the date of holdings carried back to the week by price, whose closes
+    after the week were read too; the note says so when it shows a flag dated then."""
     if closes.empty:
         return (), ()
     sessions = sessions_between(closes.index.min().date(), closes.index.max().date())
@@ -354,6 +367,11 @@ def screen_constituents(
         f"Price checks left {len(out)} of the {fund} holdings' stocks out of the "
         f"attribution and breadth, counted as unpriced ({shown})."
     )
+    if carried_from is not None and any(f.date > week.end for f in first[:3]):
+        note += (
+            " Flags dated after the week are in the closes that carry the holdings of "
+            f"{long_date(carried_from)} back to this week."
+        )
     for flag in first:
         logger.info("constituent left out: %s", flag)
     return result.excluded, (note,)

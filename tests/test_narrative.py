@@ -324,6 +324,22 @@ def test_data_notes_are_true(year_weeks, market_dir):
     assert checked > 100
 
 
+def test_a_flag_dated_after_the_week_says_why_those_closes_were_read(year_weeks):
+    """Weeks before the holdings file read the closes that carry its weights back to them:
+    a price-check note citing a flag dated after the week says so, and only then."""
+    seen = {True: 0, False: 0}
+    for week, recap, _ in year_weeks:
+        for note in recap.data.notes:
+            if not note.startswith("Price checks left"):
+                continue
+            cited = re.findall(r"(?:\(|; )[A-Z.]+ (\d{4}-\d{2}-\d{2}):", note)
+            later = any(dt.date.fromisoformat(d) > week.end for d in cited)
+            said = "Flags dated after the week are in the closes that carry the holdings" in note
+            assert said == later, (week.end, note)
+            seen[later] += 1
+    assert seen[True] and seen[False], seen
+
+
 # ---------------------------------------------------------------- earnings and banks
 
 
