@@ -324,6 +324,33 @@ def test_data_notes_are_true(year_weeks, market_dir):
     assert checked > 100
 
 
+def test_a_week_told_as_keeping_pace_is_not_a_week_in_front(year_weeks):
+    """Small caps' streak in front counts the weeks the report prints as ahead (+0.1 pp or
+    more). Before, a dead heat (2026-01-02, both -1.03%, told as "kept pace") counted: the
+    next weeks said "third straight week in front", and 2026-01-23, itself told as keeping
+    pace, asked whether small caps "which have held up better ... for four weeks" could
+    turn higher."""
+    from recap.analytics.indexes import AHEAD
+
+    ends = [week.end for week, _, _ in year_weeks]
+    spreads = [recap.small_vs_large.spread for _, recap, _ in year_weeks]
+    streaks = 0
+    for i, (week, recap, _) in enumerate(year_weeks):
+        n = recap.small_vs_large.positive_streak_weeks
+        text = " ".join([recap.dek, *(p.text for p in recap.narrative)])
+        if abs(spreads[i]) < AHEAD:
+            assert n == 0, week.end
+            assert "kept pace" in text, week.end
+            assert "in front" not in text and "held up better" not in text, (week.end, text)
+        if n >= 2 and i - n >= 0:
+            streaks += 1
+            assert all(s >= AHEAD for s in spreads[i - n + 1 : i + 1]), ends[i - n + 1 : i + 1]
+            assert spreads[i - n] < AHEAD, ends[i - n]
+    assert streaks >= 3
+    ties = [e.isoformat() for e, s in zip(ends, spreads, strict=True) if abs(s) < AHEAD]
+    assert {"2026-01-02", "2026-01-23"} <= set(ties), ties  # the year's dead heats include them
+
+
 def test_a_flag_dated_after_the_week_says_why_those_closes_were_read(year_weeks):
     """Weeks before the holdings file read the closes that carry its weights back to them:
     a price-check note citing a flag dated after the week says so, and only then."""

@@ -182,6 +182,12 @@ def weekly_closes(closes: pd.Series) -> pd.Series:
     return s.loc[last]
 
 
+# A week small caps were ahead: by at least 0.05 percentage points, what the report prints
+# as +0.1 pp or more. Less is printed as 0.0 and told as keeping pace, so it neither
+# counts toward nor extends a streak in front.
+AHEAD = 0.0005
+
+
 def compute_small_vs_large(
     small: pd.Series, large: pd.Series, week: Week, *, small_symbol: str, large_symbol: str
 ) -> SmallVsLarge:
@@ -193,11 +199,11 @@ def compute_small_vs_large(
     both = pd.concat({"s": ws, "l": wl}, axis=1, sort=True).dropna()
     weekly = both["s"].pct_change() - both["l"].pct_change()
     streak = 0
-    if spread > 0:
+    if spread >= AHEAD:
         # This week's spread is computed exactly above; earlier weeks from weekly closes.
         streak = 1
         for value in reversed(weekly.iloc[:-1].dropna().to_numpy()):
-            if value > 0:
+            if value >= AHEAD:
                 streak += 1
             else:
                 break
