@@ -351,6 +351,20 @@ def test_a_week_told_as_keeping_pace_is_not_a_week_in_front(year_weeks):
     assert {"2026-01-02", "2026-01-23"} <= set(ties), ties  # the year's dead heats include them
 
 
+def test_the_conclusion_asks_as_many_questions_as_its_lead_says(year_weeks):
+    """2026-01-23 ended on "Questions for next week:" followed by one question."""
+    clause = re.compile(r"(?:: | and )(?:whether|how|what) ")
+    seen = {"Questions for next week: ": 0, "The question for next week: ": 0}
+    for week, recap, _ in year_weeks:
+        (last,) = [p.text for p in recap.narrative if p.section == "conclusion"] or [""]
+        for lead in seen:
+            if last.startswith(lead):
+                seen[lead] += 1
+                asked = len(clause.findall(last))
+                assert asked == (2 if lead.startswith("Questions") else 1), (week.end, last)
+    assert all(seen.values()), seen
+
+
 def test_a_flag_dated_after_the_week_says_why_those_closes_were_read(year_weeks):
     """Weeks before the holdings file read the closes that carry its weights back to them:
     a price-check note citing a flag dated after the week says so, and only then."""
