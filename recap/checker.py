@@ -7,7 +7,8 @@ Over the headline, dek and every paragraph:
      it agree in sign, and a signed figure (+2.13%) has the sign of a model figure that
      prints that way;
   3. a sized verb ("surged", "edged up") fits the size of its figure (recap.words);
-  4. no superlative ("record", "all-time high", "best week since") without the fact;
+  4. no superlative ("record", "all-time high", "best week since", "worst day since")
+     without the fact;
   5. a figure tagged to a fund or stock ("Financials (-2.31%)") is that one's return or
      reaction to results, and points tagged to a sector or stock ("Industrials (+0.87
      pts)", "Bloom Energy (BE, +0.11 pts)") are what that one added to the index;
@@ -56,7 +57,7 @@ REACH = 6
 # "Best week since April" is held to the week behind it (prose_rules.since_problems);
 # these have no fact in the model at all.
 SUPERLATIVES = (
-    re.compile(r"\b(?:best|worst) (?:day|month) since\b", re.I),
+    re.compile(r"\b(?:best|worst) month since\b", re.I),
     re.compile(r"\b(?:highest|lowest) since\b", re.I),
 )
 RECORD = re.compile(r"\b(?:record|all-time high)\b", re.I)
@@ -133,6 +134,7 @@ def _signs(recap: WeeklyRecap) -> dict[str, set[int]]:
 def _float_texts(value: float) -> list[str]:
     """Every way the filters may print a float figure."""
     texts = [f.price(value), f.ratio(value), f.times(value), f.eps(value), f.bps(value)]
+    texts.append(f.price(abs(value)))  # "fell 26.27 points": the verb carries the sign
     texts.append(f.eps(abs(value)))  # "lost $0.12 a share": the verb carries the sign
     if value.is_integer():
         texts.append(f"{int(value):,}")  # a round level: "6,500"
@@ -340,32 +342,53 @@ def _meaning_problems(where: str, text: str, recap: WeeklyRecap) -> list[str]:
     )
 
 
+class SentenceCheck:
+    """The English guard over one text at a time, against one week's model (what the
+    prose is written from, so built once): numbers, directions, sizes, superlatives,
+    tagged figures, shares of gains and the rules of meaning and style."""
+
+    def __init__(self, recap: WeeklyRecap) -> None:
+        self.recap = dataclasses.replace(recap, headline="", dek="", narrative=())
+        self.signs = _signs(self.recap)
+        self.moves = _moves_by_key(self.recap)
+        self.points = _points_by_key(self.recap)
+
+    def problems(self, where: str, text: str) -> list[str]:
+        """What is wrong with ``text`` (a sentence, a paragraph, the dek or the headline)."""
+        recap = self.recap
+        found = (
+            _number_problems(text, self.signs)
+            + _direction_problems(text, self.signs)
+            + _size_problems(text)
+            + _claim_problems(text, recap)
+            + _tagged_problems(text, self.moves, self.points)
+            + _share_problems(text, recap)
+            + _meaning_problems(where, text, recap)
+        )
+        if where == "headline" and len(text) > HEADLINE_LENGTH:
+            found.append(f"{len(text)} characters (at most {HEADLINE_LENGTH})")
+        return found
+
+    def whole(self, body: str, lead: str) -> list[str]:
+        """Problems only the whole text shows: names at first reference, tickers once,
+        the lead's length."""
+        out = rules.naming_problems(self.recap, body) + rules.ticker_problems(self.recap, body)
+        if lead:
+            out += rules.lead_problems(lead)
+        return out
+
+
 def check_story(recap: WeeklyRecap) -> tuple[str, ...]:
     """Every problem found in the headline, dek and paragraphs, each naming its text."""
-    signs = _signs_without_prose(recap)
-    moves = _moves_by_key(recap)
-    points = _points_by_key(recap)
+    check = SentenceCheck(recap)
     texts = [("headline", recap.headline), ("dek", recap.dek)]
     texts += [(p.section, p.text) for p in recap.narrative]
     problems: list[str] = []
     for where, text in texts:
-        found = (
-            _number_problems(text, signs)
-            + _direction_problems(text, signs)
-            + _size_problems(text)
-            + _claim_problems(text, recap)
-            + _tagged_problems(text, moves, points)
-            + _share_problems(text, recap)
-            + _meaning_problems(where, text, recap)
-        )
-        problems.extend(f"{where}: {p} (in: {text[:80]!r})" for p in found)
-    if len(recap.headline) > HEADLINE_LENGTH:
-        problems.append(f"headline: {len(recap.headline)} characters (at most {HEADLINE_LENGTH})")
+        problems.extend(f"{where}: {p} (in: {text[:80]!r})" for p in check.problems(where, text))
     body = " ".join(p.text for p in recap.narrative)
-    whole = rules.naming_problems(recap, body) + rules.ticker_problems(recap, body)
-    if recap.narrative:
-        whole += rules.lead_problems(recap.narrative[0].text)
-    problems.extend(f"prose: {p}" for p in whole)
+    lead = recap.narrative[0].text if recap.narrative else ""
+    problems.extend(f"prose: {p}" for p in check.whole(body, lead))
     return tuple(problems)
 
 

@@ -24,7 +24,9 @@ MAX_LENGTH = 70
 SECOND_MIN = 1.5  # a second story worth the headline's space
 # A second story may join the first with "as" only when it tells part of the same move.
 RELATED = frozenset({"theme", "rotation", "sweep", "drivers"})
-INDEX_KINDS = frozenset({"milestone", "record", "move", "spread", "quiet"})
+INDEX_KINDS = frozenset(
+    {"milestone", "record", "move", "spread", "quiet", "streak", "drawdown", "day"}
+)
 CONJUNCTIONS = (" as ", " While ", ", ", " and ")
 # Each headline verb form, mapped to its verb: "Tumbles" and "Tumble" are one verb.
 VERB_OF = {form.split()[0]: past.split()[0] for past, forms in PRESENT.items() for form in forms}
@@ -125,7 +127,8 @@ def headline_options(stories: Sequence[Story], day: dt.date) -> tuple[str, ...]:
             second = Story(**{**second.__dict__, "risk": ""})
         if second.phrases or second.risk:
             out += _pairs(first, second, day, "a")
-    out += list(_ordered(first, day, "alone"))
+    # a bare two-word headline ("Stocks Fall") says too little alone
+    out += [p for p in _ordered(first, day, "alone") if len(p.split()) > 2]
     for other in rest[1:3]:
         if other.phrases:
             out += _pairs(first, Story(**{**other.__dict__, "risk": ""}), day, "b")

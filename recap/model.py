@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import GeneratorType
 from typing import Any
 
+from recap.claims import Claim
+
 SCHEMA_VERSION = 1
 
 
@@ -42,6 +44,16 @@ class Week(_Record):
     session_dates: tuple[dt.date, ...] = _help("Every session of the week, in order")
     early_closes: tuple[dt.date, ...] = _help("Sessions of the week that closed early")
     holidays: tuple[dt.date, ...] = _help("Weekdays of the week on which the exchange was shut")
+
+
+@dataclass(frozen=True)
+class DayMove:
+    """One session of the week for one index: its close and its move from the session before."""
+
+    date: dt.date = _help("The session")
+    close: float = _help("Its close")
+    day_return: float = _help("close / previous session's close - 1")
+    points: float = _help("close - previous session's close, in index points")
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,38 @@ class IndexMove:
     )
     weeks_since_larger: int = _help(
         "Weeks back to that week (the weeks of history when there is none)", default=0
+    )
+    base_close: float | None = _help(
+        "Close on the session before the week (week.base_date): the base of the week's move",
+        default=None,
+    )
+    points: float | None = _help(
+        "The week's move in index points: close - base_close", default=None
+    )
+    days: tuple[DayMove, ...] = _help("Each session of the week, in order", default=())
+    big_day: DayMove | None = _help(
+        "The session of the week with the largest move either way", default=None
+    )
+    larger_day_on: dt.date | None = _help(
+        "The latest earlier session with a daily move at least as large as big_day's in the "
+        "same direction; None when the history holds none",
+        default=None,
+    )
+    sessions_since_larger_day: int = _help(
+        "Sessions back to that session (the sessions of history when there is none)", default=0
+    )
+    week_streak: int = _help(
+        "Consecutive weeks, ending this one, that the index rose (positive) or fell (negative)",
+        default=0,
+    )
+    snapped_streak: int = _help(
+        "The streak of weeks the other way that this week ended (signed), 0 when none",
+        default=0,
+    )
+    prior_below_52w_high: float | None = _help(
+        "pct_below_52w_high at the end of the week before: whether a pullback, correction or "
+        "bear market began or ended this week",
+        default=None,
     )
 
     @property
@@ -173,11 +217,23 @@ class DataInfo(_Record):
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """One sentence of the prose and the claims (figures) it states."""
+
+    text: str = _help("The sentence as printed")
+    claims: tuple[Claim, ...] = _help("The figures it states, with their provenance")
+    plain: bool = _help(
+        "True when its first wording failed the checks and it is said plainly", default=False
+    )
+
+
+@dataclass(frozen=True)
 class Paragraph:
     """One paragraph of prose, tagged with the report section it belongs to."""
 
     section: str = _help("Section key, e.g. 'indexes', 'sectors', 'banks', 'conclusion'")
     text: str = _help("The paragraph as plain text")
+    sentences: tuple[Sentence, ...] = _help("Its sentences, with their claims", default=())
 
 
 @dataclass(frozen=True)
@@ -512,8 +568,45 @@ class WeeklyRecap(_Record):
     )
 
     def paragraphs(self, *sections: str) -> tuple[str, ...]:
-        """The narrative paragraphs of these sections, in the order of the text."""
-        return tuple(p.text for p in self.narrative if p.section in sections)
+        """The narrative paragraphs of these sections, in the order of the text (each a
+        ``Prose``: plain text, which an HTML template shows with its figures' sources)."""
+        return tuple(Prose(p) for p in self.narrative if p.section in sections)
+
+
+class Prose(str):
+    """A paragraph's text that, put in an HTML template, shows each figure with where it
+    came from (a title on hover: "Russell 2000: 2,677.74 on Jan 16 against 2,624.19 on
+    Jan 9"). Anywhere else it is the plain text."""
+
+    sentences: tuple[Sentence, ...]
+
+    def __new__(cls, paragraph: Paragraph) -> Prose:
+        out = super().__new__(cls, paragraph.text)
+        out.sentences = paragraph.sentences
+        return out
+
+    def __html__(self) -> str:
+        from markupsafe import escape
+
+        if not self.sentences:
+            return str(escape(str(self)))
+        parts = []
+        for s in self.sentences:
+            text = str(escape(s.text))
+            spans: list[tuple[int, int, str]] = []  # (start, end, title), not overlapping
+            for c in sorted(s.claims, key=lambda c: -len(c.text)):
+                figure = str(escape(c.text))
+                at = text.find(figure)
+                while at >= 0 and any(a < at + len(figure) and at < b for a, b, _ in spans):
+                    at = text.find(figure, at + 1)
+                if c.sources and at >= 0:
+                    spans.append((at, at + len(figure), str(escape(c.tooltip()))))
+            out, last = [], 0
+            for a, b, title in sorted(spans):
+                out.append(text[last:a] + f'<span class="fig" title="{title}">{text[a:b]}</span>')
+                last = b
+            parts.append("".join(out) + text[last:])
+        return " ".join(parts)
 
 
 def _plain(value: Any) -> Any:
@@ -544,4 +637,7 @@ def recap_to_dict(recap: WeeklyRecap) -> dict[str, Any]:
         out["risks"]["volatility_ratio"] = recap.risks.volatility_ratio
     out["narrative"] = [p["text"] for p in out["narrative"]]
     out["narrative_sections"] = [p.section for p in recap.narrative]
+    out["claims"] = [
+        c.to_json(s.text) for p in recap.narrative for s in p.sentences for c in s.claims
+    ]
     return out

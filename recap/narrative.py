@@ -1,54 +1,45 @@
-"""The prose: headline, dek, lead and a paragraph or more per section, written from the facts.
+"""The prose: headline, dek, lead and a paragraph per section, realized from planned claims.
 
-1. ``stories.select_stories`` ranks the week's candidate stories.
-2. The headline comes from ``headlines``: the top story (and the second where it fits),
-   never one of the four previous weeks' (the pipeline passes their options in).
-3. templates/narrative/story.txt.j2 writes the dek (the next stories), the lead (what
-   happened and why, at most 40 words) and every section. It gets the recap, the ranked
-   stories and a few helpers: verbs sized to each move (``recap.words``), names that are
-   full at first reference and short after, and ``choose`` to vary phrasings by week.
-Every number goes through recap.formatting, so the checker can hold the prose to the model.
+1. ``stories.select_stories`` ranks the week's stories, news first (milestones, records,
+   streaks, drawdowns, the biggest day) and ``headlines`` picks the headline: the top
+   story (and the second where it fits), never one of the four previous weeks'.
+2. ``storyplan`` decides every sentence as a typed message made of claims.
+3. Each message is realized by the macro of its kind in templates/narrative/<section>.txt.j2
+   and checked at once (recap.checker.SentenceCheck). A sentence the checker refuses is
+   replaced by the plain realization of the same claims, itself checked, and the data
+   notes say one sentence was simplified: one sentence never costs the week its edition.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from recap import formatting, render, words
-from recap.analytics.attribution import MIN_COVERAGE
+from recap import render, words
+from recap.checker import SentenceCheck
+from recap.claims import Claim, Closes, Measure
 from recap.config import RecapConfig
 from recap.errors import RenderError
-from recap.headlines import INDEX_KINDS, headline_options, pick_headline
-from recap.model import (
-    IndexMove,
-    Paragraph,
-    PeriodAttribution,
-    SectorContribution,
-    SectorMove,
-    WeeklyRecap,
+from recap.headlines import dated, headline_options, pick_headline
+from recap.model import IndexMove, Paragraph, Sentence, WeeklyRecap
+from recap.stories import Story, select_stories
+from recap.storyplan import (
+    SECTION_PLANNERS,
+    Kind,
+    Message,
+    Planner,
+    leading_sectors,
+    plan_dek,
+    plan_indexes,
+    plan_lead,
 )
-from recap.stories import (
-    Story,
-    earnings_movers,
-    headline_name,
-    sector_leaders,
-    select_stories,
-    small_and_large,
-    tech_risk,
-)
-from recap.weeks import holiday_names
 
-SECTION_MARK = "@@ "
-# From this many regional-bank reports in a week, the prose gives the tally and the range
-# of surprises, not a sentence for each bank (the table has every one).
-BANKS_IN_SUMMARY = 5
-DEK = "dek"
+TEMPLATE_OF = {"dek": "dek", "lead": "lead"}
 
 
 def verb(value: float) -> str:
@@ -56,7 +47,7 @@ def verb(value: float) -> str:
     return words.verb(value)
 
 
-def join_names(items: Iterable[str]) -> str:
+def join_names(items: Sequence[str]) -> str:
     """['A', 'B', 'C'] -> 'A, B and C'."""
     return words.join(items)
 
@@ -67,33 +58,11 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def leading_sectors(
-    period: PeriodAttribution, n: int = 3
-) -> tuple[tuple[SectorContribution, ...], SectorContribution | None]:
-    """The sectors that moved the index most in the direction of its move (up to ``n``),
-    and the one that pushed hardest the other way (None when none did).
-
-    The direction is the sign of the sum of contributions, so a falling index is led by
-    the sectors that subtracted most.
-    """
-    rows = [s for s in period.sectors if s.contribution is not None]
-    up = period.contributions_total >= 0
-    same = [s for s in rows if (s.contribution or 0.0) * (1 if up else -1) > 0]
-    other = [s for s in rows if (s.contribution or 0.0) * (1 if up else -1) < 0]
-    same.sort(key=lambda s: -abs(s.contribution or 0.0))
-    other.sort(key=lambda s: -abs(s.contribution or 0.0))
-    # A contribution that prints as 0.00 pts is no driver either way.
-    same = [s for s in same if round((s.contribution or 0.0) * 10000)]
-    other = [s for s in other if round((s.contribution or 0.0) * 10000)]
-    return tuple(same[:n]), (other[0] if other else None)
-
-
 class Namer:
     """Index names as a reader meets them: full at first reference, short after."""
 
     def __init__(self) -> None:
         self._seen: set[str] = set()
-        self._told: set[str] = set()
 
     def __call__(self, m: IndexMove) -> str:
         if m.symbol in self._seen:
@@ -101,150 +70,171 @@ class Namer:
         self._seen.add(m.symbol)
         return m.full_name or m.name
 
-    def seen(self, m: IndexMove) -> bool:
-        """True once the index has been named."""
-        return m.symbol in self._seen
+    def state(self) -> frozenset[str]:
+        return frozenset(self._seen)
 
-    def tell(self, *moves: IndexMove) -> str:
-        """Mark the week's move of these indexes as told; returns '' for use in templates."""
-        self._told.update(m.symbol for m in moves)
-        return ""
-
-    def told(self, m: IndexMove) -> bool:
-        """True once the index's week move has been given."""
-        return m.symbol in self._told
-
-
-def ranked(members: Sequence[SectorMove], n: int) -> dict[str, Any]:
-    """The top and bottom ``n`` of a best-first list, apart, with the sign each group shares
-    (1 all rose, -1 all fell, 0 mixed): the template picks its rank words from the signs."""
-    n = min(n, len(members) // 2)
-    top = list(members[:n])
-    bottom = list(reversed(members[-n:])) if n else []
-
-    def sign(group: Sequence[SectorMove]) -> int:
-        if group and all(m.week_return > 0 for m in group):
-            return 1
-        if group and all(m.week_return < 0 for m in group):
-            return -1
-        return 0
-
-    return {"top": top, "top_sign": sign(top), "bottom": bottom, "bottom_sign": sign(bottom)}
-
-
-def _helpers(recap: WeeklyRecap) -> dict[str, Any]:
-    day = recap.week.end
-    pick = words.week_number(day)
-
-    def v(value: float, scale: str = words.INDEX) -> str:
-        return words.verb(value, scale, pick)
-
-    def choose(key: str, *options: str) -> str:
-        return words.choose(options, day, key)
-
-    return {
-        "v": v,
-        "choose": choose,
-        "nm": Namer(),
-        "ranked": ranked,
-        "cap": words.cap,
-        "ordinal_word": words.ordinal_word,
-        "number_word": words.number_word,
-        "join": words.join,
-        "STOCK": words.STOCK,
-        "BANKS_IN_SUMMARY": BANKS_IN_SUMMARY,
-        "sector_leaders": lambda direction: sector_leaders(recap, direction),
-        "headline_name": headline_name,
-        "tech_risk": tech_risk(recap),
-        "movers": earnings_movers(recap),
-        "leading_sectors": leading_sectors,
-        "min_coverage": MIN_COVERAGE,
-    }
+    def restore(self, state: frozenset[str]) -> None:
+        self._seen = set(state)
 
 
 @lru_cache(maxsize=4)
 def _environment(templates_dir: Path) -> jinja2.Environment:
     # The report's environment (loader, StrictUndefined, number filters) plus the prose
-    # filters. story.txt.j2 is not *.html.j2, so it is not autoescaped: it is plain text,
-    # escaped by the HTML templates that show it.
+    # filters; *.txt.j2 is not autoescaped: the HTML templates escape the prose they show.
     env = render.environment(templates_dir).overlay()
-    env.filters.update(
-        verb=verb,
-        join_names=join_names,
-        ordinal=ordinal,
-        cap=words.cap,
-        sector=words.sector_word,
-        points=lambda x, digits=1: (
-            formatting.pp(x, digits).lstrip("+-").replace(" pts", " percentage points")
-        ),
-    )
+    env.filters.update(cap=words.cap, sector=words.sector_word)
     return env
 
 
-def _holidays(week: Any) -> dict[dt.date, str]:
-    return {d: words.holiday(d, name) for d, name in holiday_names(week).items()}
+def _kind_template(kind: Kind, section: str) -> str:
+    if kind.value.startswith("dek_"):
+        return "dek"
+    if kind.value.startswith("lead_"):
+        return "lead"
+    return section
 
 
-def _render_story(
-    recap: WeeklyRecap, config: RecapConfig, stories: Sequence[Story], headline: str
-) -> str:
-    env = _environment(config.templates_dir)
-    small, large = small_and_large(recap)
-    try:
-        return env.get_template("narrative/story.txt.j2").render(
-            recap=recap,
-            stories=list(stories),
-            dek_stories=dek_stories(stories, headline),
-            headline=headline,
-            small=small,
-            large=large,
-            holidays=_holidays(recap.week),
-            next_holidays=_holidays(recap.week_ahead.week) if recap.week_ahead else {},
-            **_helpers(recap),
+PERIODS = {
+    "week": "on the week",
+    "ytd": "this year",
+    "day": "on the day",
+    "release": "after its results",
+    "52w": "from its 52-week high",
+    "3m": "over three months",
+}
+MEASURES = {
+    Measure.CONTRIBUTION: "points added to the index",
+    Measure.SPREAD: "difference",
+    Measure.SURPRISE: "earnings surprise",
+    Measure.SHARE: "share of the gains",
+    Measure.MULTIPLE: "multiple",
+    Measure.CORRELATION: "correlation",
+}
+
+
+@dataclass
+class Realizer:
+    """Turns messages into checked sentences, one at a time, in reading order."""
+
+    recap: WeeklyRecap
+    env: jinja2.Environment
+    check: SentenceCheck
+
+    def __post_init__(self) -> None:
+        self.nm = Namer()
+        self.simplified: list[str] = []
+        self.dropped: list[str] = []
+        self._indexes = {m.symbol: m for m in self.recap.indexes}
+        day = self.recap.week.end
+        self._globals: dict[str, Any] = {
+            "nm": self.nm,
+            "join": words.join,
+            "number_word": words.number_word,
+            "choose": lambda key, *options: words.choose(options, day, key),
+        }
+        self._modules: dict[str, Any] = {}
+
+    def _module(self, name: str) -> Any:
+        if name not in self._modules:
+            try:
+                template = self.env.get_template(f"narrative/{name}.txt.j2")
+                self._modules[name] = template.make_module(vars=self._globals)
+            except jinja2.TemplateError as e:
+                raise RenderError(f"template narrative/{name}.txt.j2: {e}") from None
+        return self._modules[name]
+
+    def words_of(self, msg: Message) -> str:
+        """The message in its own phrasing (the template macro named after its kind)."""
+        module = self._module(_kind_template(msg.kind, msg.section))
+        macro = getattr(module, msg.kind.value, None)
+        if macro is None:
+            raise RenderError(
+                f"no phrasing for message kind {msg.kind.value!r} in "
+                f"templates/narrative/{_kind_template(msg.kind, msg.section)}.txt.j2"
+            )
+        try:
+            text = str(macro(_Words(msg.words), _Claims(msg.claims)))
+        except jinja2.TemplateError as e:
+            raise RenderError(f"template narrative, {msg.kind.value}: {e}") from None
+        return tidy(text)
+
+    def plain(self, msg: Message) -> str:
+        """The same claims said plainly: subject, direction and figure, nothing else."""
+        parts = []
+        for c in msg.claims.values():
+            name = self._name(c)
+            figure = c.text
+            if c.measure in (
+                Measure.COUNT,
+                Measure.SHARE,
+                Measure.MULTIPLE,
+                Measure.CORRELATION,
+                Measure.BELOW_HIGH,
+                Measure.CLOSE,
+            ):
+                label = MEASURES.get(c.measure, c.measure.value.replace("_", " "))
+                parts.append(f"{name}: {figure} ({label}, {PERIODS.get(c.period, c.period)})")
+                continue
+            way = "unchanged" if c.direction == 0 else "up" if c.value > 0 else "down"
+            figure = figure.lstrip("+-")
+            what = MEASURES.get(c.measure)
+            tail = f" ({what})" if what else ""
+            parts.append(
+                f"{name} {PERIODS.get(c.period, c.period)}: {way}"
+                + ("" if way == "unchanged" else f" {figure}")
+                + tail
+            )
+        return " ".join(tidy(words.cap(part) + ".") for part in parts)
+
+    def _name(self, c: Claim) -> str:
+        m = self._indexes.get(c.key)
+        if c.kind == "index" and m is not None:
+            return self.nm(m)
+        return c.subject
+
+    def sentence(self, msg: Message, where: str) -> Sentence | None:
+        """The message realized and checked; its plain form when refused; None when it has
+        no plain form either (a sentence without figures), dropped with a note."""
+        state = self.nm.state()
+        text = self.words_of(msg)
+        problems = self.check.problems(where, text)
+        if not problems:
+            return Sentence(text=text, claims=tuple(msg.claims.values()))
+        self.nm.restore(state)
+        plain = self.plain(msg)
+        if plain and not self.check.problems(where, plain):
+            self.simplified.append(f"{msg.kind.value}: {problems[0]}")
+            return Sentence(text=plain, claims=tuple(msg.claims.values()), plain=True)
+        if not plain:
+            self.dropped.append(f"{msg.kind.value}: {problems[0]}")
+            return None
+        raise RenderError(
+            "the prose contradicts the numbers, and so does its plain form: "
+            + "; ".join(problems + self.check.problems(where, plain)),
+            tuple(problems),
         )
-    except jinja2.TemplateError as e:
-        line = getattr(e, "lineno", None)
-        at = f", line {line}" if line else ""
-        raise RenderError(f"template narrative/story.txt.j2{at}: {e}") from None
 
 
-def _split(text: str) -> tuple[str, tuple[Paragraph, ...]]:
-    dek = ""
-    out: list[Paragraph] = []
-    for chunk in text.split(SECTION_MARK)[1:]:
-        section, _, body = chunk.partition("\n")
-        body = " ".join(body.split()).replace(" ,", ",").replace(" .", ".").replace(" ;", ";")
-        body = body.replace(" :", ":")
-        if not body:
-            continue
-        if section.strip() == DEK:
-            dek = words.cap(body)
-        else:
-            out.append(Paragraph(section=section.strip(), text=body))
-    return dek, tuple(out)
+class _Claims(dict[str, Claim]):
+    """Claims by role; a role the message lacks reads as missing in a template."""
+
+    def __getattr__(self, name: str) -> Claim | None:
+        return self.get(name)
 
 
-def paragraphs(recap: WeeklyRecap, config: RecapConfig) -> tuple[Paragraph, ...]:
-    """The story's paragraphs, tagged by section (the dek aside)."""
-    stories = select_stories(recap)
-    return _split(_render_story(recap, config, stories, recap.headline))[1]
+class _Words(dict[str, Any]):
+    """Words by name; a word the planner did not set reads as missing (None)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
 
 
-def dek_stories(stories: Sequence[Story], headline: str) -> list[Story]:
-    """The next two stories the headline and the lead leave untold. The lead tells the
-    top story and, unless that is the market's move, the market's move beside it."""
-    if not stories:
-        return []
-    top = stories[0]
-    lead_tells = {"move", "quiet"} if top.kind not in ("move", "quiet") else set()
-    same_index = {"record", "milestone", "move"} if top.kind in INDEX_KINDS else set()
-    return [
-        s
-        for s in stories[1:]
-        if not told(headline, s)
-        and s.kind not in lead_tells
-        and not (s.kind in same_index and s.subject == top.subject)
-    ][:2]
+def tidy(text: str) -> str:
+    """Whitespace collapsed and no space before punctuation."""
+    text = " ".join(text.split())
+    for mark in (",", ".", ";", ":"):
+        text = text.replace(f" {mark}", mark)
+    return text
 
 
 def told(headline: str, story: Story) -> bool:
@@ -254,18 +244,161 @@ def told(headline: str, story: Story) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Written:
+    """What write_story makes."""
+
+    headline: str
+    dek: str
+    paragraphs: tuple[Paragraph, ...]
+    notes: tuple[str, ...]
+    simplified: tuple[str, ...] = ()  # what each plain or dropped sentence was refused for
+
+
+def compose(
+    recap: WeeklyRecap,
+    config: RecapConfig,
+    earlier: Sequence[Sequence[str]] = (),
+    closes: Closes | None = None,
+) -> Written:
+    """Headline, dek, paragraphs and the data notes the prose needs (simplified sentences)."""
+    stories = select_stories(recap)
+    check = SentenceCheck(recap)
+    options = [
+        h for h in headline_options(stories, recap.week.end) if not check.problems("headline", h)
+    ]
+    headline = pick_headline(
+        options or [dated("Stocks Close Out the Week", recap.week.end)], earlier
+    )
+    planner = Planner(recap, closes)
+    r = Realizer(recap, _environment(config.templates_dir), check)
+    dek = _dek(r, plan_dek(planner, stories, lambda s: told(headline, s)))
+    paragraphs: list[Paragraph] = []
+    lead = [s for s in (r.sentence(m, "indexes") for m in plan_lead(planner, stories)) if s]
+    if lead:
+        paragraphs.append(_paragraph("indexes", lead))
+    top = stories[0] if stories else None
+    rest = [s for s in (r.sentence(m, "indexes") for m in plan_indexes(planner, top)) if s]
+    if rest:
+        paragraphs.append(_paragraph("indexes", rest))
+    for section, plan in SECTION_PLANNERS:
+        said = [s for s in (r.sentence(m, section) for m in plan(planner)) if s]
+        if said:
+            paragraphs.append(_paragraph(section, said))
+    paragraphs = _whole(r, paragraphs)
+    notes = []
+    if r.simplified:
+        n = len(r.simplified)
+        notes.append(
+            f"{words.number_word(n).capitalize()} sentence{'s' if n > 1 else ''} of the story "
+            f"{'were' if n > 1 else 'was'} said plainly, as {'their' if n > 1 else 'its'} "
+            "first wording did not pass the checks against the data."
+        )
+    if r.dropped:
+        n = len(r.dropped)
+        notes.append(
+            f"{words.number_word(n).capitalize()} sentence{'s' if n > 1 else ''} without "
+            f"figures {'were' if n > 1 else 'was'} left out of the story, as "
+            f"{'their' if n > 1 else 'its'} wording did not pass the checks."
+        )
+    return Written(headline, dek, tuple(paragraphs), tuple(notes), tuple(r.simplified + r.dropped))
+
+
+def _paragraph(section: str, sentences: Sequence[Sentence]) -> Paragraph:
+    return Paragraph(
+        section=section, text=" ".join(s.text for s in sentences), sentences=tuple(sentences)
+    )
+
+
+def _dek(r: Realizer, messages: Sequence[Message]) -> str:
+    """One sentence of at most two clauses; a clause the checks refuse is left out."""
+    clauses = []
+    for msg in messages:
+        text = r.words_of(msg)
+        if not r.check.problems("dek", words.cap(text) + "."):
+            clauses.append(text)
+    while clauses:
+        dek = words.cap("; ".join(clauses)) + "."
+        if not r.check.problems("dek", dek):
+            return dek
+        clauses.pop()
+    return ""
+
+
+def _whole(r: Realizer, paragraphs: list[Paragraph]) -> list[Paragraph]:
+    """Checks over the whole text (a ticker once, full names first, a short lead): a
+    sentence that breaks one is said plainly."""
+    for _ in range(8):
+        body = " ".join(p.text for p in paragraphs)
+        problems = r.check.whole(body, paragraphs[0].text if paragraphs else "")
+        if not problems:
+            return paragraphs
+        target = _offender(paragraphs, problems[0])
+        if target is None:
+            raise RenderError(
+                "the prose contradicts the numbers: " + "; ".join(problems), tuple(problems)
+            )
+        pi, si = target
+        p = paragraphs[pi]
+        old = p.sentences[si]
+        plain = _plain_sentence(r, old)
+        if plain is None or plain == old.text:
+            sentences = p.sentences[:si] + p.sentences[si + 1 :]
+            r.dropped.append(problems[0])
+        else:
+            sentences = (
+                *p.sentences[:si],
+                Sentence(plain, old.claims, True),
+                *p.sentences[si + 1 :],
+            )
+            r.simplified.append(problems[0])
+        paragraphs[pi] = _paragraph(p.section, sentences)
+        paragraphs = [x for x in paragraphs if x.sentences]
+    raise RenderError("the prose contradicts the numbers: " + "; ".join(problems), tuple(problems))
+
+
+def _plain_sentence(r: Realizer, s: Sentence) -> str | None:
+    if not s.claims:
+        return None
+    msg = Message("plain", Kind.QUESTIONS, {str(i): c for i, c in enumerate(s.claims)})
+    # names in a plain sentence are the short ones: the first reference came earlier
+    r.nm.restore(frozenset(r._indexes))
+    text = r.plain(msg)
+    return text or None
+
+
+def _offender(paragraphs: Sequence[Paragraph], problem: str) -> tuple[int, int] | None:
+    """The last sentence that holds what ``problem`` quotes (a ticker, a name)."""
+    import re
+
+    quoted = re.findall(r"'([^']+)'", problem)
+    if problem.startswith("the lead has"):
+        return (0, len(paragraphs[0].sentences) - 1) if paragraphs else None
+    for pi in range(len(paragraphs) - 1, -1, -1):
+        for si in range(len(paragraphs[pi].sentences) - 1, -1, -1):
+            if any(q in paragraphs[pi].sentences[si].text for q in quoted):
+                return pi, si
+    return None
+
+
 def write_story(
-    recap: WeeklyRecap, config: RecapConfig, earlier: Sequence[Sequence[str]] = ()
+    recap: WeeklyRecap,
+    config: RecapConfig,
+    earlier: Sequence[Sequence[str]] = (),
+    closes: Closes | None = None,
 ) -> tuple[str, str, tuple[Paragraph, ...]]:
     """(headline, dek, paragraphs) for a recap whose facts are computed.
 
     ``earlier`` holds the headline options of the weeks before (at most four): the
     headline is none of them.
     """
-    stories = select_stories(recap)
-    headline = pick_headline(headline_options(stories, recap.week.end), earlier)
-    dek, paras = _split(_render_story(recap, config, stories, headline))
-    return headline, dek, paras
+    story = compose(recap, config, earlier, closes)
+    return story.headline, story.dek, story.paragraphs
+
+
+def paragraphs(recap: WeeklyRecap, config: RecapConfig) -> tuple[Paragraph, ...]:
+    """The story's paragraphs, tagged by section (the dek aside)."""
+    return compose(recap, config, (), None).paragraphs
 
 
 def options_for(recap: WeeklyRecap) -> tuple[str, ...]:
@@ -273,4 +406,42 @@ def options_for(recap: WeeklyRecap) -> tuple[str, ...]:
     return headline_options(select_stories(recap), recap.week.end)
 
 
-__all__ = ["Namer", "join_names", "options_for", "ordinal", "paragraphs", "verb", "write_story"]
+def kinds_without_phrasing(templates_dir: Path) -> list[str]:
+    """Message kinds with no macro in their section's template (a test keeps this empty)."""
+    env = _environment(templates_dir)
+    found: set[str] = set()
+    for name in (
+        "dek",
+        "lead",
+        "indexes",
+        "attribution",
+        "sectors",
+        "banks",
+        "risks",
+        "week_ahead",
+        "conclusion",
+    ):
+        module = env.get_template(f"narrative/{name}.txt.j2").make_module(
+            vars={
+                "nm": Namer(),
+                "join": words.join,
+                "number_word": words.number_word,
+                "choose": lambda key, *o: o[0],
+            }
+        )
+        found.update(k.value for k in Kind if hasattr(module, k.value))
+    return sorted(k.value for k in Kind if k.value not in found)
+
+
+__all__ = [
+    "Namer",
+    "compose",
+    "join_names",
+    "kinds_without_phrasing",
+    "leading_sectors",
+    "options_for",
+    "ordinal",
+    "paragraphs",
+    "verb",
+    "write_story",
+]

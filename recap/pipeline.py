@@ -33,6 +33,7 @@ from recap.analytics import quality
 from recap.analytics.banks import reconcile_earnings
 from recap.analytics.indexes import compute_index_move, compute_small_vs_large, move_for_role
 from recap.checker import check_story
+from recap.claims import Closes, verify
 from recap.config import IndexSpec, RecapConfig
 from recap.errors import (
     DataError,
@@ -527,16 +528,51 @@ def compute_recap(
     market: MarketData, week: Week, config: RecapConfig, now: dt.datetime
 ) -> WeeklyRecap:
     """Steps 3 and 4: the facts, then the prose written from them and checked."""
+    from recap import narrative
+
     recap = compute_facts(market, week, config, now)
     earlier = earlier_headlines(market, week, config, now)
-    headline, dek, paragraphs = sections.write_story(recap, config, earlier)
-    recap = dataclasses.replace(recap, headline=headline, dek=dek, narrative=paragraphs)
+    lookup = closes_lookup(market)
+    story = narrative.compose(recap, config, earlier, lookup)
+    recap = dataclasses.replace(
+        recap, headline=story.headline, dek=story.dek, narrative=story.paragraphs
+    )
     problems = check_story(recap)
     if problems:
         raise RenderError(
             "the prose contradicts the numbers: " + "; ".join(problems), tuple(problems)
         )
-    return recap
+    said = [c for p in recap.narrative for s in p.sentences for c in s.claims]
+    checked, mismatches = verify(said, lookup)
+    if mismatches:
+        raise RenderError(
+            "a figure of the prose differs from the data: " + "; ".join(mismatches),
+            tuple(mismatches),
+        )
+    ledger = (
+        f"{len(said)} figures in this issue's story, each held to the computed facts; "
+        f"{checked} of them recomputed from the closes they name: 0 mismatches."
+    )
+    notes = (*recap.data.notes, *story.notes, ledger)
+    return dataclasses.replace(recap, data=dataclasses.replace(recap.data, notes=notes))
+
+
+def closes_lookup(market: MarketData) -> Closes:
+    """(series, date) -> its close in the data the week was built from, or None."""
+    frames = [market.closes]
+    if market.constituents is not None:
+        frames.append(market.constituents)
+
+    def close(series: str, day: dt.date) -> float | None:
+        at = pd.Timestamp(day)
+        for frame in frames:
+            if series in frame.columns:
+                value = frame[series].get(at)
+                if value is not None and pd.notna(value):
+                    return float(value)
+        return None
+
+    return close
 
 
 def render_files(

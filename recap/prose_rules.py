@@ -61,6 +61,7 @@ BANNED = (
 )
 RECORD = re.compile(r"\brecords?\b|\ball-time high\b", re.I)
 SINCE = re.compile(r"\b(best|worst) week since ([A-Z][a-z]+)(?: (\d{4}))?")
+DAY_SINCE = re.compile(r"\b(best|worst) day since ([A-Z][a-z]+)(?: (\d{4}))?")
 WIDEST = re.compile(r"\bwidest [a-z ]*since ([A-Z][a-z]+)(?: (\d{4}))?")
 INDEX_FUNDS = frozenset({"SPY", "DIA", "QQQ", "IWM"})
 TICKER = re.compile(r"\b[A-Z]{2,5}\b")
@@ -377,6 +378,18 @@ def since_problems(recap: WeeklyRecap, text: str) -> list[str]:
             and i.larger_move_on.strftime("%B") == month
             and (not year or str(i.larger_move_on.year) == year)
             and (i.week_return > 0) == (kind == "best")
+            for i in recap.indexes
+        )
+        if not ok:
+            out.append(f"'{m.group(0)}' is not backed by the data")
+    for m in DAY_SINCE.finditer(text):
+        kind, month, year = m.groups()
+        ok = any(
+            i.big_day is not None
+            and i.larger_day_on is not None
+            and i.larger_day_on.strftime("%B") == month
+            and (not year or str(i.larger_day_on.year) == year)
+            and (i.big_day.day_return > 0) == (kind == "best")
             for i in recap.indexes
         )
         if not ok:

@@ -24,6 +24,9 @@ from recap.words import STOCK, number_word, ordinal_word, present, title, verb
 KINDS = (
     "milestone",
     "record",
+    "streak",
+    "drawdown",
+    "day",
     "move",
     "earnings",
     "theme",
@@ -214,7 +217,7 @@ def _move(recap: WeeklyRecap) -> list[Story]:
         vu, vd = verb(up.week_return), verb(down.week_return)
         phrases += [
             f"{headline_name(up)} {present(vu)} While {headline_name(down)} {present(vd)}",
-            f"Stocks Split as {headline_name(down)} {present(vd)}",
+            f"Stocks Diverge as {headline_name(down)} {present(vd)}",
         ]
     return [Story("move", round(score, 3), top.symbol, direction, tuple(phrases), strong=strong)]
 
@@ -501,10 +504,117 @@ def sector_leaders(recap: WeeklyRecap, direction: int) -> tuple[SectorMove, ...]
     return tuple(m for m in ordered if _sign(m.week_return) == direction)[:2]
 
 
+# News value first (issue 18): index milestones, records, weekly streaks, drawdowns entered
+# or left, and a best or worst week or day in half a year outrank every sector, theme or
+# watchlist story, whatever their scores; the rest are ranked by score.
+NEWS_FIRST = ("milestone", "record", "streak", "drawdown", "day")
+STREAK_MIN = 4  # weeks in a row one way before a streak is news (three is common)
+DAY_LONG_AGO = 126  # sessions: half a year
+DAY_MIN = 0.015  # a day's move worth its own story (index scale)
+
+
+def _tier(s: Story) -> int:
+    # a record set midweek and lost by Friday is a smaller story (it scores under 6)
+    if s.kind == "record" and s.score < 6.0:
+        return len(NEWS_FIRST) + 1
+    if s.kind in NEWS_FIRST:
+        return NEWS_FIRST.index(s.kind)
+    # a market week of 1% or more on average outranks any theme or watchlist
+    if s.kind == "move" and s.direction and (s.strong or s.score >= 2.0 + MOVE_PER_POINT):
+        return len(NEWS_FIRST)
+    return len(NEWS_FIRST) + 1
+
+
+def _streaks(recap: WeeklyRecap) -> list[Story]:
+    """A weekly winning or losing streak of three or more, begun, extended or snapped: the
+    market's first, else the index with the longest."""
+    _, large = small_and_large(recap)
+    out: list[Story] = []
+    cands = sorted(
+        (m for m in recap.indexes if not m.is_proxy),
+        key=lambda m: (m is not large, -max(abs(m.week_streak), abs(m.snapped_streak))),
+    )
+    for m in cands:
+        name = headline_name(m)
+        if abs(m.snapped_streak) >= STREAK_MIN and not _flat(m.week_return):
+            n = title(number_word(abs(m.snapped_streak)))
+            kind = "Losing" if m.snapped_streak < 0 else "Winning"
+            phrases: tuple[str, ...] = (f"{name} Snaps a {n}-Week {kind} Streak",)
+            score = 4.0 + 0.5 * abs(m.snapped_streak)
+        elif abs(m.week_streak) >= STREAK_MIN:
+            nth = title(ordinal_word(abs(m.week_streak)))
+            way = "Gain" if m.week_streak > 0 else "Loss"
+            phrases = (
+                f"{name} Posts a {nth} Straight Weekly {way}",
+                f"{name} {'Rises' if m.week_streak > 0 else 'Falls'} for a {nth} Week",
+            )
+            score = 3.5 + 0.5 * abs(m.week_streak)
+        else:
+            continue
+        out.append(Story("streak", score, m.symbol, _sign(m.week_return), phrases))
+        break
+    return out
+
+
+def _drawdowns(recap: WeeklyRecap) -> list[Story]:
+    """Indexes that entered a correction or a bear market this week (the deeper first);
+    leaving one is not told, as no threshold on the high marks its end."""
+    from recap.storyplan import drawdown_change
+
+    entered: dict[str, list[IndexMove]] = {}
+    for m in recap.indexes:
+        state, began = drawdown_change(m)
+        if state and began and not m.is_proxy:
+            entered.setdefault(state, []).append(m)
+    for state in ("bear market", "correction"):
+        group = entered.get(state)
+        if not group:
+            continue
+        lead = max(group, key=lambda m: m.pct_below_52w_high)
+        names = [headline_name(m) for m in group]
+        if len(group) == 1:
+            phrases = (
+                f"{names[0]} Enters a {title(state)}",
+                f"{names[0]} Falls Into a {title(state)}",
+            )
+        else:
+            listed = ", ".join(names[:-1]) + " and " + names[-1]
+            plural = "Bear Markets" if state == "bear market" else "Corrections"
+            phrases = (f"{listed} Enter {plural}", f"{listed} Fall Into {plural}")
+        score = (7.0 if state == "bear market" else 6.0) + 0.5 * (len(group) - 1)
+        return [Story("drawdown", score, lead.symbol, -1, phrases)]
+    return []
+
+
+def _days(recap: WeeklyRecap) -> list[Story]:
+    """A best or worst day in half a year or more."""
+    out: list[Story] = []
+    for m in recap.indexes:
+        d = m.big_day
+        if d is None or m.is_proxy or abs(d.day_return) < DAY_MIN:
+            continue
+        if m.larger_day_on is None or m.sessions_since_larger_day < DAY_LONG_AGO:
+            continue
+        since = _since_label(m.larger_day_on, recap.week.end)
+        kind = "Best" if d.day_return > 0 else "Worst"
+        name = headline_name(m)
+        phrases = (f"{name} Has Its {kind} Day Since {since}",)
+        score = 4.0 + 100 * abs(d.day_return)
+        out.append(Story("day", score, m.symbol, _sign(d.day_return), phrases, strong=True))
+    return sorted(out, key=lambda s: -s.score)[:1]
+
+
+def _flat(x: float) -> bool:
+    return round(x * 10000) == 0
+
+
 def select_stories(recap: WeeklyRecap) -> tuple[Story, ...]:
     """Every candidate story of the week, best first (deterministic)."""
     stories = (
         _records(recap)
+        + _streaks(recap)
+        + _drawdowns(recap)
+        + _days(recap)
         + _move(recap)
         + _spread(recap)
         + _themes(recap)
@@ -515,7 +625,9 @@ def select_stories(recap: WeeklyRecap) -> tuple[Story, ...]:
         + _drivers(recap)
         + _ahead(recap)
     )
-    return tuple(sorted(stories, key=lambda s: (-s.score, KINDS.index(s.kind), s.subject)))
+    return tuple(
+        sorted(stories, key=lambda s: (_tier(s), -s.score, KINDS.index(s.kind), s.subject))
+    )
 
 
 __all__ = [

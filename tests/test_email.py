@@ -306,7 +306,7 @@ def _send(cfg, files, text, **kwargs):
 def test_batch_delivers_one_parsable_message_each(tmp_path, smtp, week_files):
     cfg = config(tmp_path, toml=smtp_toml(smtp.port))
     report = _send(cfg, week_files, subscribers(3))
-    assert report.sent == [f"reader{i}@example.org" for i in range(3)]
+    assert report.sent == [f"reader{i}@example.org" for i in range(3)], report
     headline = load_edition(week_files).headline
     for i in range(3):
         (msg,) = smtp.inbox.to(f"reader{i}@example.org")
@@ -358,7 +358,7 @@ def test_a_connection_lost_before_data_is_retried_on_a_new_one(tmp_path, smtp, w
             now=NOW,
             sleep=waits.append,
         )
-    assert report.sent == [f"reader{i}@example.org" for i in range(3)] and report.ok
+    assert report.sent == [f"reader{i}@example.org" for i in range(3)], report and report.ok
     assert waits == [0.5]
     assert smtp.inbox.rcpts.count("reader1@example.org") == 2
     assert all(len(smtp.inbox.to(f"reader{i}@example.org")) == 1 for i in range(3))

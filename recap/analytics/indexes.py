@@ -11,7 +11,7 @@ import pandas as pd
 
 from recap.config import RecapConfig
 from recap.errors import StaleDataError
-from recap.model import IndexMove, SmallVsLarge, Week
+from recap.model import DayMove, IndexMove, SmallVsLarge, Week
 
 RECORD_MIN_HISTORY_DAYS = 365
 
@@ -135,6 +135,24 @@ def compute_index_move(
     mark, mark_on = (
         milestone(series, week) if long_enough and symbol == index_symbol else (None, None)
     )
+    days = _days(series, week)
+    big = max(days, key=lambda d: abs(d.day_return)) if days else None
+    daily = series.pct_change().dropna()
+    day_on, day_since = (
+        _since_larger(daily.iloc[: _upto(daily, big.date, inclusive=False)], big.day_return)
+        if big is not None
+        else (None, 0)
+    )
+    streak, snapped = _week_streaks(weekly, ret)
+    prior = series.iloc[: _upto(series, week.base_date, inclusive=True)]
+    prior_window = prior.iloc[
+        _upto(prior, week.base_date - dt.timedelta(days=364), inclusive=True) :
+    ]
+    prior_below = (
+        max(0.0, 1.0 - float(prior.iloc[-1]) / float(prior_window.max()))
+        if len(prior_window)
+        else None
+    )
     return IndexMove(
         name=name,
         short_name=short_name or name,
@@ -155,7 +173,53 @@ def compute_index_move(
         milestone_on=mark_on,
         larger_move_on=larger_on,
         weeks_since_larger=since,
+        base_close=(base_close := close_on(closes, week.base_date, symbol, "the week's base")),
+        points=close - base_close,
+        days=days,
+        big_day=big,
+        larger_day_on=day_on,
+        sessions_since_larger_day=day_since,
+        week_streak=streak,
+        snapped_streak=snapped,
+        prior_below_52w_high=prior_below,
     )
+
+
+def _days(series: pd.Series, week: Week) -> tuple[DayMove, ...]:
+    """Each session of the week with its close and its move from the session before."""
+    out: list[DayMove] = []
+    at = _upto(series, week.base_date, inclusive=True)
+    window = series.iloc[max(at - 1, 0) : _upto(series, week.end, inclusive=True)]
+    values = window.to_numpy()
+    for i in range(1, len(values)):
+        day = window.index[i].date()
+        if day <= week.base_date:
+            continue
+        prev, close = float(values[i - 1]), float(values[i])
+        out.append(
+            DayMove(date=day, close=close, day_return=close / prev - 1.0, points=close - prev)
+        )
+    return tuple(out)
+
+
+def _week_streaks(weekly: pd.Series, this_week: float) -> tuple[int, int]:
+    """(this week's streak of weeks the same way, signed; the streak the other way it
+    ended, signed, or 0). ``weekly`` holds weekly returns up to this week, the last being
+    this week's from weekly closes; ``this_week`` is its exact return."""
+    sign = (this_week > 0) - (this_week < 0)
+    if sign == 0:
+        return 0, 0
+    earlier = np.sign(weekly.to_numpy()[:-1]).astype(int)
+    streak = 1
+    i = len(earlier) - 1
+    while i >= 0 and earlier[i] == sign:
+        streak += 1
+        i -= 1
+    snapped = 0
+    while i >= 0 and earlier[i] == -sign:
+        snapped += 1
+        i -= 1
+    return sign * streak, -sign * snapped if streak == 1 else 0
 
 
 def _record_sessions(series: pd.Series, week: Week) -> list[dt.date]:

@@ -343,7 +343,8 @@ def compose(
     msg.add_alternative(
         personal_html(settings, newsletter.html, subscriber.name, links[0]),
         subtype="html",
-        cte="8bit",
+        # quoted-printable: a line of the page may be longer than SMTP's 998 characters
+        cte="quoted-printable",
     )
     html_part = msg.get_payload()[1]  # type: ignore[index]
     assert isinstance(html_part, EmailMessage)
