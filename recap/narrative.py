@@ -199,7 +199,9 @@ class Realizer:
         text = self.words_of(msg)
         problems = self.check.problems(where, text)
         if not problems:
-            return Sentence(text=text, claims=tuple(msg.claims.values()))
+            # the claims it states: a planned figure its wording leaves out is not stated
+            stated = tuple(c for c in msg.claims.values() if c.text in text)
+            return Sentence(text=text, claims=stated)
         self.nm.restore(state)
         plain = self.plain(msg)
         if plain and not self.check.problems(where, plain):
@@ -278,7 +280,14 @@ def compose(
     if lead:
         paragraphs.append(_paragraph("indexes", lead))
     top = stories[0] if stories else None
-    rest = [s for s in (r.sentence(m, "indexes") for m in plan_indexes(planner, top)) if s]
+    given = {
+        c.key
+        for s in lead
+        for c in s.claims
+        if c.kind == "index" and c.measure is Measure.RETURN and c.period == "week"
+    }
+    planned = plan_indexes(planner, top, given)
+    rest = [s for s in (r.sentence(m, "indexes") for m in planned) if s]
     if rest:
         paragraphs.append(_paragraph("indexes", rest))
     for section, plan in SECTION_PLANNERS:

@@ -15,7 +15,7 @@ watch. A section with nothing to say says nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -809,12 +809,12 @@ def _add_why(p: Planner, msg: Message, s: Story) -> None:
     msg.words["why_verb"] = "added" if a.week.contributions_total >= 0 else "subtracted"
 
 
-def plan_indexes(p: Planner, top: Story | None) -> list[Message]:
+def plan_indexes(p: Planner, top: Story | None, told: Collection[str] = ()) -> list[Message]:
     """The index story after the lead: points and percent, the day that made the week,
     streaks, drawdowns, records, small against large caps, the year so far."""
     r = p.recap
     out: list[Message] = []
-    told = _indexes_told_by(top, r) if top else set()
+    # ``told``: the indexes whose week the lead gave (by symbol)
     market = _market(r)
     small, large = small_and_large(r)
     if r.week.holidays or r.week.early_closes:
@@ -936,13 +936,14 @@ def plan_indexes(p: Planner, top: Story | None) -> list[Message]:
     ytd = [m for m in r.indexes if m.ytd_return is not None and m.ytd_base_date != r.week.base_date]
     if ytd:
         ups = sorted(
-            (m for m in ytd if m.ytd_return and m.ytd_return > 0),
+            (m for m in ytd if (m.ytd_return or 0) > 0 and not _flat(m.ytd_return or 0)),
             key=lambda m: -(m.ytd_return or 0.0),
         )
         downs = sorted(
-            (m for m in ytd if m.ytd_return is not None and m.ytd_return <= 0),
+            (m for m in ytd if (m.ytd_return or 0) < 0 and not _flat(m.ytd_return or 0)),
             key=lambda m: m.ytd_return or 0.0,
         )
+        flat = [m for m in ytd if _flat(m.ytd_return or 0)]
         claims = {f"y{i}": p.index_ytd(m) for i, m in enumerate(ups + downs)}
         out.append(
             Message(
@@ -952,6 +953,7 @@ def plan_indexes(p: Planner, top: Story | None) -> list[Message]:
                 {
                     "ups": ups,
                     "downs": downs,
+                    "flat": flat,
                     "opener": p.choose(
                         "ytd", "Year to date, ", "For the year, ", "Since the start of the year, "
                     ),
