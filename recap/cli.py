@@ -49,6 +49,12 @@ store_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The SQLite store (default: .cache/recap.sqlite).",
 )
+state_option = click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The delivery state: send log, suppression list, publish log "
+    "(default: [paths] state, else $XDG_STATE_HOME/recap/delivery.sqlite).",
+)
 
 
 def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,6 +67,7 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         config_option,
         store_option,
+        state_option,
         click.option(
             "--out",
             "out_dir",
@@ -81,7 +88,9 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def load_config(**kwargs: Any) -> RecapConfig:
     """RecapConfig from --config plus the path options of data_options."""
     overrides = {
-        k: kwargs.get(k) for k in ("data_dir", "store", "out_dir", "templates_dir") if kwargs.get(k)
+        k: kwargs.get(k)
+        for k in ("data_dir", "store", "state", "out_dir", "templates_dir")
+        if kwargs.get(k)
     }
     config = read_config(kwargs.get("config_path"), overrides)
     kept.keep_in(config.cache_dir)  # compiled templates, the NYSE calendar
@@ -210,6 +219,14 @@ def snapshot(
 # -- delivery: email, publish, weekly, backfill ------------------------------------------
 
 
+new_send_log_option = click.option(
+    "--new-send-log",
+    is_flag=True,
+    help="Send a week a site shows as published although the send log has no record of it "
+    "(a lost send log: its earlier recipients get it again).",
+)
+
+
 def _week_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--week",
@@ -299,6 +316,7 @@ def _send_failure(report: Any) -> str:
     is_flag=True,
     help="Also send to recipients whose outcome is unknown (a run cut off after DATA).",
 )
+@new_send_log_option
 @data_options
 @handle_errors
 def email(
@@ -307,6 +325,7 @@ def email(
     dry_run: Path | None,
     resend: bool,
     resend_unknown: bool,
+    new_send_log: bool,
     **kwargs: Any,
 ) -> None:
     """Email a week's recap to every subscriber, over SMTP ([email] in the config).
@@ -350,6 +369,7 @@ def email(
         dry_run=dry_run,
         resend=resend,
         resend_unknown=resend_unknown,
+        new_send_log=new_send_log,
     )
     _echo_send(run, edition.week)
     if not run.dry_run and (failure := _send_failure(run.report)):
@@ -372,6 +392,7 @@ def email(
 @click.option("--email", "token_email", metavar="ADDRESS", help="The address the token is for.")
 @config_option
 @store_option
+@state_option
 @handle_errors
 def unsubscribe(
     addresses: tuple[str, ...],
@@ -463,9 +484,10 @@ def publish(week_date: dt.date | None, site: Path, **kwargs: Any) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Site folder to publish to (default: [weekly] site; none: no publish).",
 )
+@new_send_log_option
 @data_options
 @handle_errors
-def weekly(subscribers: Path | None, site: Path | None, **kwargs: Any) -> None:
+def weekly(subscribers: Path | None, site: Path | None, new_send_log: bool, **kwargs: Any) -> None:
     """Build the latest complete week, publish it, then email it; stop at the first failure.
 
     The email settings (host, from, unsubscribe, RECAP_SMTP_PASSWORD when a user
@@ -482,9 +504,14 @@ def weekly(subscribers: Path | None, site: Path | None, **kwargs: Any) -> None:
     from recap.delivery import jobs
 
     config = load_config(**kwargs)
-    run = jobs.run_weekly(config, _now(), subscribers=subscribers, site=site)
+    run = jobs.run_weekly(
+        config, _now(), subscribers=subscribers, site=site, new_send_log=new_send_log
+    )
     click.echo(f"week ending {run.week}: {run.headline}")
-    click.echo(f"done: {', '.join(run.steps)}")
+    failure = _send_failure(run.emailed.report) if run.emailed is not None else ""
+    steps = [s for s in run.steps if not (failure and s == "emailed")]
+    # "done" only for what went through: a batch that failed is told below, not as done.
+    click.echo(f"done: {', '.join(steps)}" + ("; email: not everyone got it" if failure else ""))
     if run.published is not None:
         click.echo(f"published to {run.published.site}:")
         for path in run.published.posts:
@@ -493,7 +520,7 @@ def weekly(subscribers: Path | None, site: Path | None, **kwargs: Any) -> None:
         click.echo(f"  archive: {run.published.index}")
     if run.emailed is not None:
         _echo_send(run.emailed, run.week)
-        if failure := _send_failure(run.emailed.report):
+        if failure:
             raise click.ClickException(failure)
 
 

@@ -53,12 +53,13 @@ class ReportSettings(_Section, frozen=True, forbid_unknown_fields=True):
 
 
 class PathSettings(_Section, frozen=True, forbid_unknown_fields=True):
-    """[paths]: where output, caches, the store and templates live."""
+    """[paths]: where output, caches, the store, templates and delivery state live."""
 
     out_dir: str
     cache_dir: str
     store: str
     templates_dir: str
+    state: str = ""  # empty: $XDG_STATE_HOME/recap/delivery.sqlite (config.state_path)
 
 
 class YahooSettings(_Section, frozen=True, forbid_unknown_fields=True):

@@ -147,3 +147,10 @@ def _shared_between_workers(tmp_path_factory):
         _reference.SHARED_DIR = folder
     yield
     _reference.SHARED_DIR = None
+
+
+@pytest.fixture(autouse=True)
+def _delivery_state(tmp_path_factory, monkeypatch):
+    """Each test's delivery state (send log, suppression list) in a folder of its own, never
+    the user's ~/.local/state: $XDG_STATE_HOME is where recap keeps it by default."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

@@ -1,0 +1,321 @@
+"""What an adversarial pass over delivery found (issue 21): each case on real parts, a real
+SMTP server on 127.0.0.1 (aiosmtpd), real SQLite files, the real feed parser, the CLI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from recap.cli import cli
+from recap.delivery.batch import send_batch
+from recap.delivery.edition import load_edition
+from recap.delivery.email import EmailSettings, prepare, unsubscribe_links
+from recap.delivery.ledger import DeliveryLog
+from recap.delivery.subscribers import parse_subscribers
+from tests._delivery import (
+    NOW,
+    REFERENCE_WEEK,
+    Inbox,
+    Server,
+    built_files,
+    config,
+    email_args,
+    free_port,
+    smtp_toml,
+    statuses,
+    subscribers,
+)
+
+WEEK = "2026-01-16"
+SECRET = "0123456789abcdef-test-secret"
+TOKEN_URL = "https://news.example.com/unsubscribe?email={email}&token={token}"
+
+
+@pytest.fixture
+def smtp():
+    server = Server(Inbox(), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def week_files(market_dir):
+    return built_files(market_dir, pdf=False)
+
+
+def _cli(args, **kwargs):
+    return CliRunner().invoke(cli, args, catch_exceptions=False, **kwargs)
+
+
+def _no_sleep(seconds: float) -> None:
+    pass
+
+
+def _send(cfg, files, text, **kwargs):
+    settings = EmailSettings.from_config(cfg)
+    news = prepare(load_edition(files), settings)
+    subs = parse_subscribers(text).subscribers
+    with DeliveryLog(cfg.state_path) as log:
+        return send_batch(news, subs, settings, log, now=NOW, sleep=_no_sleep, **kwargs)
+
+
+def _week_on_disk(cfg, files, text):
+    from recap import output
+
+    output.write_week(cfg.out_dir, REFERENCE_WEEK, files)
+    path = cfg.out_dir.parent / "subs.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _raw_headers(raw: bytes) -> dict[str, str]:
+    """The header block as sent: name (lower case) -> the value with folding undone."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    out: dict[str, str] = {}
+    for line in re.split(r"\r\n(?![ \t])", head):
+        name, _, value = line.partition(":")
+        out[name.lower()] = re.sub(r"\r\n[ \t]", " ", value).strip()
+    return out
+
+
+# -- High: List-Unsubscribe in its <https://...> form, with List-Unsubscribe-Post -------
+
+
+def test_list_unsubscribe_with_a_token_url_goes_out_in_angle_brackets(
+    tmp_path, smtp, week_files, monkeypatch
+):
+    monkeypatch.setenv("RECAP_UNSUBSCRIBE_SECRET", SECRET)
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port, unsubscribe_url=f'"{TOKEN_URL}"'))
+    _send(cfg, week_files, subscribers(2), secret=SECRET.encode())
+    settings = EmailSettings.from_config(cfg)
+    for i in range(2):
+        address = f"reader{i}@example.org"
+        (raw,) = [r for rcpts, r in smtp.inbox._received if address in rcpts]
+        headers = _raw_headers(raw)
+        https, mailto = unsubscribe_links(settings, address, SECRET.encode())
+        # RFC 2369: each URI in angle brackets, as is; RFC 8058: the POST header beside it.
+        assert headers["list-unsubscribe"] == f"<{https}>, <{mailto}>"
+        assert "=?" not in headers["list-unsubscribe"]
+        assert headers["list-unsubscribe-post"] == "List-Unsubscribe=One-Click"
+
+
+# -- Medium: display names with commas and colons stay one quoted name -------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Smith, John: boss@example.net",
+        "Müller, Jörg: boss@example.net",
+        "A long name, with a comma and: a colon, boss@example.net, then words to fold",
+    ],
+)
+def test_a_display_name_with_commas_and_colons_is_one_recipient(tmp_path, smtp, week_files, name):
+    toml = smtp_toml(smtp.port, from_name='"Recap, Weekly: Markets"')
+    cfg = config(tmp_path, toml=toml)
+    text = f'email,name\nann@example.org,"{name}"\n'
+    report = _send(cfg, week_files, text)
+    assert report.sent == ["ann@example.org"]
+    (msg,) = smtp.inbox.to("ann@example.org")
+    assert smtp.inbox.rcpts == ["ann@example.org"]
+    to = [(a.display_name, a.addr_spec) for a in msg["To"].addresses]
+    assert to == [(name, "ann@example.org")]
+    sender = [(a.display_name, a.addr_spec) for a in msg["From"].addresses]
+    assert sender == [("Recap, Weekly: Markets", "recap@news.example.com")]
+
+
+# -- High: the delivery state survives `make clean` and runs from another folder ----------
+
+
+def test_make_clean_and_another_folder_keep_the_send_log_and_the_suppression_list(
+    tmp_path, smtp, week_files, monkeypatch
+):
+    import shutil
+    import subprocess
+
+    from tests._reference import PROJECT_ROOT
+
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(PROJECT_ROOT / "Makefile", project / "Makefile")
+    toml = tmp_path / "recap.toml"
+    toml.write_text(smtp_toml(smtp.port))
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    subs = _week_on_disk(cfg, week_files, subscribers(3))
+    # No --store, no --state: the defaults, as a user runs it from the project folder.
+    args = ["--week", WEEK, "--to", str(subs), "--config", str(toml), "--out", str(cfg.out_dir)]
+    monkeypatch.chdir(project)
+    assert _cli(["unsubscribe", "reader1@example.org", "--config", str(toml)]).exit_code == 0
+    first = _cli(["email", *args])
+    assert first.exit_code == 0, first.output
+    assert sorted(smtp.inbox.rcpts) == ["reader0@example.org", "reader2@example.org"]
+    assert (project / ".cache").is_dir(), "the store is where it always was"
+
+    subprocess.run(["make", "clean"], cwd=project, check=True, capture_output=True)
+    assert not (project / ".cache").exists()
+    again = _cli(["email", *args])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    third = _cli(["email", *args])
+    for result in (again, third):
+        assert result.exit_code == 0, result.output
+        assert "sent the week ending 2026-01-16 to 0 recipients" in result.output
+        assert "2 already had it" in result.output
+        assert "skipped 1 on the suppression list (1 unsubscribed)" in result.output
+    assert sorted(smtp.inbox.rcpts) == ["reader0@example.org", "reader2@example.org"]
+
+
+def test_the_state_path_never_depends_on_the_current_folder(tmp_path, monkeypatch):
+    from recap.config import read_config
+    from recap.errors import ConfigError
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    a = read_config(cwd=tmp_path / "a")
+    b = read_config(cwd=tmp_path / "b")
+    assert a.state_path == b.state_path == tmp_path / "xdg" / "recap" / "delivery.sqlite"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/ignored")  # the XDG spec: ignore it
+    assert read_config().state_path == Path("~/.local/state/recap/delivery.sqlite").expanduser()
+    (tmp_path / "recap.toml").write_text('[paths]\nstate = "state.sqlite"\n')
+    with pytest.raises(ConfigError, match=r"paths\.state' must be an absolute path"):
+        read_config(tmp_path / "recap.toml")
+    (tmp_path / "recap.toml").write_text(f'[paths]\nstate = "{tmp_path}/s.sqlite"\n')
+    assert read_config(tmp_path / "recap.toml").state_path == tmp_path / "s.sqlite"
+
+
+def test_an_older_send_log_in_the_store_is_brought_over_once(tmp_path, smtp, week_files):
+    from recap.delivery.ledger import SENT
+
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    subs = _week_on_disk(cfg, week_files, subscribers(3))
+    # What an older recap left in the store: the week sent to reader0, reader2 unsubscribed.
+    with DeliveryLog(cfg.store_path) as old:
+        old.record(WEEK, "reader0@example.org", SENT, message_id="<x@y>")
+        old.suppress("reader2@example.org", "unsubscribed")
+    assert not cfg.state_path.exists()
+    result = _cli(email_args(cfg, subs))
+    assert result.exit_code == 0, result.output
+    assert smtp.inbox.rcpts == ["reader1@example.org"]
+    assert statuses(cfg.state_path) == {
+        "reader0@example.org": "sent",
+        "reader1@example.org": "sent",
+    }
+
+
+def test_a_week_published_in_the_site_but_unknown_to_the_send_log_is_not_sent_again(
+    tmp_path, smtp, week_files
+):
+    from recap.delivery.ledger import backup_path
+
+    site = tmp_path / "site"
+    site.mkdir()
+    toml = smtp_toml(smtp.port) + f'[weekly]\nsite = "{site}"\nsubscribers = ""\n'
+    cfg = config(tmp_path, toml=toml)
+    subs = _week_on_disk(cfg, week_files, subscribers(3))
+    published = _cli(
+        ["publish", "--week", WEEK, "--site", str(site), "--config", str(cfg.sources[-1])]
+        + ["--out", str(cfg.out_dir), "--store", str(cfg.store_path)]
+    )
+    assert published.exit_code == 0, published.output
+    assert _cli(email_args(cfg, subs)).exit_code == 0
+    assert len(smtp.inbox.rcpts) == 3
+    # The send log is lost (a new machine, a wiped home): the site still shows the week.
+    cfg.state_path.unlink()
+    backup_path(cfg.state_path).unlink()
+    refused = _cli(email_args(cfg, subs))
+    assert refused.exit_code == 1
+    assert "already published in" in refused.output and "--new-send-log" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    assert len(smtp.inbox.rcpts) == 3, "nobody got a second copy"
+    # Told so explicitly, it sends.
+    forced = _cli(email_args(cfg, subs, "--new-send-log"))
+    assert forced.exit_code == 0, forced.output
+    assert len(smtp.inbox.rcpts) == 6
+
+
+def test_the_weekly_job_checks_the_send_log_before_it_publishes(
+    tmp_path, smtp, week_files, reference_recap
+):
+    from recap.delivery.jobs import run_weekly
+    from recap.errors import DeliveryError
+    from recap.pipeline import BuiltWeek
+
+    site = tmp_path / "site"
+    site.mkdir()
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port, retries=0))
+    subs = tmp_path / "subs.csv"
+    subs.write_text(subscribers(2))
+    built = BuiltWeek(reference_recap, week_files)
+    # The mail server is down: the week is published, the email is not sent.
+    smtp.stop()
+    run = run_weekly(cfg, NOW, subscribers=subs, site=site, build=built)
+    assert run.steps == ["built", "published", "emailed"] and run.emailed.report.stopped
+    # The next run is not refused: the send log saw that publish.
+    smtp.start()
+    run = run_weekly(cfg, NOW, subscribers=subs, site=site, build=built)
+    assert run.emailed.report.sent == ["reader0@example.org", "reader1@example.org"]
+    # The send log lost: refused before publishing or sending anything.
+    cfg.state_path.unlink()
+    post = next((site / "static" / "archive").glob("*/recap.json"))
+    before = post.stat().st_mtime_ns
+    with pytest.raises(DeliveryError, match="already published in"):
+        run_weekly(cfg, NOW, subscribers=subs, site=site, build=built)
+    assert len(smtp.inbox.rcpts) == 2
+    assert post.stat().st_mtime_ns == before
+
+
+# -- High: a damaged send log is refused, with how to restore it -------------------------
+
+
+def _zero_a_leaf(path: Path) -> None:
+    """Damage the file as a bad disk does: a table page that claims to hold no rows."""
+    data = bytearray(path.read_bytes())
+    for start in range(4096 * 3, len(data), 4096):
+        if data[start] == 0x0D and int.from_bytes(data[start + 3 : start + 5], "big"):
+            data[start + 3 : start + 5] = b"\x00\x00"
+            path.write_bytes(bytes(data))
+            return
+    raise AssertionError("no table leaf to damage")
+
+
+def test_a_damaged_send_log_is_refused_and_the_backup_restores_it(tmp_path, smtp, week_files):
+    import shlex
+    import sqlite3
+
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    subs = _week_on_disk(cfg, week_files, subscribers(200))
+    assert _cli(email_args(cfg, subs)).exit_code == 0
+    assert len(smtp.inbox.rcpts) == 200
+    with sqlite3.connect(cfg.state_path) as conn:  # everything in the main file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    _zero_a_leaf(cfg.state_path)
+    for args in (email_args(cfg, subs), ["unsubscribe", "x@example.org"]):
+        refused = _cli(args)
+        assert refused.exit_code == 1
+        (line,) = refused.output.strip().splitlines()
+        assert "the delivery log is damaged" in line and "nothing was sent" in line
+    assert len(smtp.inbox.rcpts) == 200, "nobody got a second copy"
+    # The message says how to restore it; done, the next run sends nobody twice.
+    command = re.search(r"\(cp ([^;]+);", line).group(1)
+    source, target = shlex.split(command)
+    Path(target).write_bytes(Path(source).read_bytes())
+    for suffix in ("-wal", "-shm"):
+        Path(target + suffix).unlink(missing_ok=True)
+    again = _cli(email_args(cfg, subs))
+    assert again.exit_code == 0, again.output
+    assert "200 already had it" in again.output
+    assert len(smtp.inbox.rcpts) == 200
+
+
+def test_a_file_that_is_not_a_database_is_refused_in_one_line(tmp_path):
+    from recap.errors import DeliveryError
+
+    path = tmp_path / "delivery.sqlite"
+    path.write_bytes(b"<html>not a database</html>" * 200)
+    with pytest.raises(DeliveryError, match="the delivery log is damaged"):
+        DeliveryLog(path)
