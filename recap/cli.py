@@ -244,6 +244,8 @@ def _echo_send(run: Any, week: str) -> None:
     report = run.report
     for problem in run.problems:
         click.echo(f"skipped {problem}", err=True)
+    for note in run.notes:
+        click.echo(f"note: {note}", err=True)
     if run.dry_run:
         click.echo(f"dry run: wrote {len(report.written)} messages for the week ending {week}")
         for path in report.written:
@@ -278,9 +280,15 @@ def _echo_send(run: Any, week: str) -> None:
         )
 
 
-def _send_failure(report: Any) -> str:
-    """The one-line reason an email run exits 1, naming the recipients; '' when it is fine."""
+def _send_failure(report: Any, skipped: Any = ()) -> str:
+    """The one-line reason an email run exits 1, naming the recipients and the subscriber
+    lines skipped; '' when it is fine."""
     parts = []
+    if skipped:
+        lines = ", ".join(str(p.line) for p in skipped[:10]) + (
+            ", ..." if len(skipped) > 10 else ""
+        )
+        parts.append(f"{len(skipped)} subscriber line(s) skipped (line {lines}): fix and run again")
     for what, entries in (
         ("refused", [a for a, _ in report.rejected]),
         ("deferred", [a for a, _ in report.deferred]),
@@ -372,7 +380,7 @@ def email(
         new_send_log=new_send_log,
     )
     _echo_send(run, edition.week)
-    if not run.dry_run and (failure := _send_failure(run.report)):
+    if not run.dry_run and (failure := _send_failure(run.report, run.problems)):
         raise click.ClickException(failure)
 
 
@@ -508,7 +516,7 @@ def weekly(subscribers: Path | None, site: Path | None, new_send_log: bool, **kw
         config, _now(), subscribers=subscribers, site=site, new_send_log=new_send_log
     )
     click.echo(f"week ending {run.week}: {run.headline}")
-    failure = _send_failure(run.emailed.report) if run.emailed is not None else ""
+    failure = _send_failure(run.emailed.report, run.emailed.problems) if run.emailed else ""
     steps = [s for s in run.steps if not (failure and s == "emailed")]
     # "done" only for what went through: a batch that failed is told below, not as done.
     click.echo(f"done: {', '.join(steps)}" + ("; email: not everyone got it" if failure else ""))

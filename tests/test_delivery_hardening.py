@@ -319,3 +319,59 @@ def test_a_file_that_is_not_a_database_is_refused_in_one_line(tmp_path):
     path.write_bytes(b"<html>not a database</html>" * 200)
     with pytest.raises(DeliveryError, match="the delivery log is damaged"):
         DeliveryLog(path)
+
+
+# -- Medium: an invisible line break in a name does not split the row --------------------
+
+
+def test_a_line_separator_in_a_name_keeps_the_row_whole(tmp_path, smtp, week_files):
+    text = (
+        "email,name\n"
+        "ann@example.org,Ann\u2028boss@example.net\n"
+        "bob@example.org,Bob\u0085\u2029Smith\n"
+        "carol@example.org,Carol\n"
+    )
+    parsed = parse_subscribers(text)
+    assert [(s.email, s.name, s.line) for s in parsed.subscribers] == [
+        ("ann@example.org", "Ann boss@example.net", 2),
+        ("bob@example.org", "Bob Smith", 3),
+        ("carol@example.org", "Carol", 4),
+    ]
+    assert parsed.problems == ()
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    subs = _week_on_disk(cfg, week_files, text)
+    result = _cli(email_args(cfg, subs))
+    assert result.exit_code == 0, result.output
+    assert smtp.inbox.rcpts == ["ann@example.org", "bob@example.org", "carol@example.org"]
+    (msg,) = smtp.inbox.to("ann@example.org")
+    assert [(a.display_name, a.addr_spec) for a in msg["To"].addresses] == [
+        ("Ann boss@example.net", "ann@example.org")
+    ]
+
+
+def test_a_skipped_subscriber_line_makes_the_send_exit_1_after_sending_the_rest(
+    tmp_path, smtp, week_files
+):
+    text = "email,name\nann@example.org,Ann\nnot-an-address,X\ncarol@example.org,Carol\n"
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    result = _cli(email_args(cfg, _week_on_disk(cfg, week_files, text)))
+    assert smtp.inbox.rcpts == ["ann@example.org", "carol@example.org"]
+    assert result.exit_code == 1
+    assert "skipped line 3: 'not-an-address' is not an email address" in result.output
+    assert "1 subscriber line(s) skipped (line 3)" in result.output.splitlines()[-1]
+
+
+def test_a_name_over_100_characters_is_left_out_but_its_reader_is_sent_to(
+    tmp_path, smtp, week_files
+):
+    long_name = "Dr. " + "Anne-Marie " * 12
+    text = f"email,name\nann@example.org,{long_name}\n"
+    parsed = parse_subscribers(text)
+    assert [(s.email, s.name) for s in parsed.subscribers] == [("ann@example.org", "")]
+    (note,) = parsed.notes
+    assert note.line == 2 and "sent without it" in note.reason
+    cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+    result = _cli(email_args(cfg, _week_on_disk(cfg, week_files, text)))
+    assert result.exit_code == 0, result.output
+    assert "note: line 2: the name is 135 characters (over 100); sent without it" in result.output
+    assert smtp.inbox.rcpts == ["ann@example.org"]

@@ -128,6 +128,7 @@ class EmailPlan:
     problems: tuple[LineProblem, ...]
     password: str
     secret: bytes
+    notes: tuple[LineProblem, ...] = ()
 
 
 def plan_email(config: RecapConfig, subscribers_path: Path, *, dry_run: bool = False) -> EmailPlan:
@@ -144,7 +145,7 @@ def plan_email(config: RecapConfig, subscribers_path: Path, *, dry_run: bool = F
         raise DeliveryError(f"{subscribers_path}: no valid subscribers to send to")
     for problem in subs.problems:
         logger.warning("%s: %s", subscribers_path, problem)
-    return EmailPlan(settings, subs.subscribers, subs.problems, password, secret)
+    return EmailPlan(settings, subs.subscribers, subs.problems, password, secret, subs.notes)
 
 
 @dataclass
@@ -154,6 +155,7 @@ class EmailRun:
     report: SendReport
     problems: tuple[LineProblem, ...]
     dry_run: bool
+    notes: tuple[LineProblem, ...] = ()
 
 
 def send_newsletter(
@@ -189,7 +191,7 @@ def send_newsletter(
                 resend=resend,
                 resend_unknown=resend_unknown,
             )
-        return EmailRun(report, plan.problems, True)
+        return EmailRun(report, plan.problems, True, plan.notes)
     extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
     with writing_state(config) as log, log.lock(f"email:{newsletter.week}"):
         archive = config.blog.archive_dir
@@ -206,7 +208,7 @@ def send_newsletter(
             resend_unknown=resend_unknown,
             **extra,
         )
-    return EmailRun(report, plan.problems, False)
+    return EmailRun(report, plan.problems, False, plan.notes)
 
 
 def unsubscribe_addresses(

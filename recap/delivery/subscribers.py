@@ -1,8 +1,14 @@
 """The subscribers CSV: a header with ``email`` and optionally ``name``, one person a line.
 
 Bad lines never stop a batch: each one is reported with its line number and reason and
-skipped. A repeated address (compared case-insensitively) is reported and only its first
-line kept. Blank lines and lines starting with ``#`` are ignored.
+skipped (the send then exits 1 naming them). A repeated address (compared
+case-insensitively) is reported and only its first line kept. Blank lines and lines
+starting with ``#`` are ignored.
+
+Only LF (or CRLF) ends a line: ``str.splitlines`` also breaks at U+2028, U+2029, U+0085
+and a few controls, which split one subscriber's row in two. Such characters in a name
+become spaces; a name longer than MAX_NAME is left out (the reader is still sent to,
+without the greeting's name) and noted.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,10 +57,20 @@ class LineProblem:
 
 @dataclass(frozen=True)
 class SubscriberList:
-    """The valid subscribers in file order, and the lines that were skipped."""
+    """The valid subscribers in file order, the lines that were skipped, and notes on
+    lines kept with a change (a name left out)."""
 
     subscribers: tuple[Subscriber, ...]
     problems: tuple[LineProblem, ...]
+    notes: tuple[LineProblem, ...] = ()
+
+
+def clean_name(name: str) -> str:
+    """The name with line breaks and controls (U+2028, U+0085, tabs...) as single spaces."""
+    spaced = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c.isspace() else c for c in name
+    )
+    return " ".join(spaced.split())
 
 
 def check_address(address: str) -> str | None:
@@ -76,13 +93,13 @@ def check_address(address: str) -> str | None:
 
 def parse_subscribers(text: str) -> SubscriberList:
     """Parse the CSV text of a subscribers file (see the module docstring)."""
-    lines = text.splitlines()
+    lines = text.split("\n")  # not splitlines(): see the module docstring
     start = 0
     while start < len(lines) and (not lines[start].strip() or lines[start].startswith("#")):
         start += 1
     if start == len(lines):
         raise DeliveryError("the subscribers file is empty (it needs a header with 'email')")
-    reader = csv.reader(io.StringIO("\n".join(lines[start:])))
+    reader = csv.reader(io.StringIO("\n".join(lines[start:]), newline=""))
     header = [h.strip().lower() for h in next(reader)]
     if "email" not in header:
         raise DeliveryError(
@@ -93,6 +110,7 @@ def parse_subscribers(text: str) -> SubscriberList:
     col_name = header.index("name") if "name" in header else None
     out: list[Subscriber] = []
     problems: list[LineProblem] = []
+    notes: list[LineProblem] = []
     seen: dict[str, int] = {}
     for row in reader:
         number = start + reader.line_num
@@ -106,10 +124,14 @@ def parse_subscribers(text: str) -> SubscriberList:
         if reason:
             problems.append(LineProblem(number, reason))
             continue
-        name = row[col_name].strip() if col_name is not None and col_name < len(row) else ""
-        if any(ord(c) < 32 for c in name) or len(name) > MAX_NAME:
-            problems.append(LineProblem(number, "the name is too long or has control characters"))
-            continue
+        name = clean_name(row[col_name]) if col_name is not None and col_name < len(row) else ""
+        if len(name) > MAX_NAME:
+            notes.append(
+                LineProblem(
+                    number, f"the name is {len(name)} characters (over {MAX_NAME}); sent without it"
+                )
+            )
+            name = ""
         key = address.lower()
         if key in seen:
             problems.append(
@@ -118,7 +140,7 @@ def parse_subscribers(text: str) -> SubscriberList:
             continue
         seen[key] = number
         out.append(Subscriber(email=address, name=name, line=number))
-    return SubscriberList(tuple(out), tuple(problems))
+    return SubscriberList(tuple(out), tuple(problems), tuple(notes))
 
 
 def parse_addresses(text: str) -> tuple[list[str], tuple[LineProblem, ...]]:
