@@ -375,3 +375,95 @@ def test_a_name_over_100_characters_is_left_out_but_its_reader_is_sent_to(
     assert result.exit_code == 0, result.output
     assert "note: line 2: the name is 135 characters (over 100); sent without it" in result.output
     assert smtp.inbox.rcpts == ["ann@example.org"]
+
+
+# -- Medium and Low: holdings files that cannot be whole ---------------------------------
+
+
+def _holdings_rows(path: Path) -> tuple[list[str], list[str], list[str]]:
+    """(head lines through the column header, equity and other rows, the footer) of a real file."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Ticker,"))
+    body = lines[at + 1 :]
+    end = next((i for i, line in enumerate(body) if not line.strip()), len(body))
+    return lines[: at + 1], body[:end], body[end:]
+
+
+def _folder_with(tmp_path: Path, market_dir: Path, name: str, text: str) -> Path:
+    import shutil
+
+    folder = tmp_path / "holdings"
+    folder.mkdir(parents=True)
+    shutil.copy(market_dir / "holdings" / "IWM-2025-11-05.csv", folder)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_holdings_file_cut_in_half_is_refused(tmp_path, market_dir):
+    from recap.errors import DataError
+    from recap.sources.holdings import read_holdings_folder
+
+    head, rows, footer = _holdings_rows(market_dir / "holdings" / "IWM-2026-01-21.csv")
+    whole = _folder_with(
+        tmp_path / "a", market_dir, "IWM-2026-01-21.csv", "\n".join(head + rows + footer) + "\n"
+    )
+    assert [f.positions for f in read_holdings_folder(whole, "IWM")] == [1962, 1952]
+    # Cut where a copy or a download stops: half the rows, no footer.
+    cut = "\n".join(head + rows[: len(rows) // 2])
+    folder = _folder_with(tmp_path / "b", market_dir, "IWM-2026-01-21.csv", cut)
+    with pytest.raises(DataError, match=r"IWM-2026-01-21\.csv: the weights add up to \d"):
+        read_holdings_folder(folder, "IWM")
+
+
+def test_a_holdings_file_with_far_fewer_positions_than_the_last_is_refused(tmp_path, market_dir):
+    from recap.errors import DataError
+    from recap.sources.holdings import read_holdings_folder
+
+    head, rows, footer = _holdings_rows(market_dir / "holdings" / "IWM-2026-01-21.csv")
+    import csv
+
+    header = head[-1].split(",")
+    weight = header.index("Weight (%)")
+    parsed = list(csv.reader(rows))
+    kept = parsed[: len(parsed) * 3 // 4]
+    gone = sum(float(r[weight].replace(",", "")) for r in parsed[len(kept) :])
+    # What is gone reappears as cash: the weights still add up, the positions do not.
+    cash = list(kept[0])
+    cash[0], cash[header.index("Asset Class")] = "USD", "Cash"
+    cash[weight] = f"{gone:.2f}"
+    out = io_text(head, kept + [cash], footer)
+    folder = _folder_with(tmp_path, market_dir, "IWM-2026-01-21.csv", out)
+    with pytest.raises(DataError, match=r"positions, where IWM-2025-11-05\.csv .* had 1962"):
+        read_holdings_folder(folder, "IWM")
+
+
+def io_text(head: list[str], rows: list[list[str]], footer: list[str]) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return "\n".join(head) + "\n" + buf.getvalue() + "\n".join(footer) + "\n"
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("B,Beta,Energy,Equity,-2.0", r"line 6: weight -2\.0 is negative"),
+        ("A,Alpha,Energy,Equity,48.0", r"line 6: repeats line 5 exactly"),
+    ],
+)
+def test_a_negative_or_repeated_holdings_row_names_its_line(tmp_path, row, message):
+    from recap.errors import DataError
+    from recap.sources.holdings import read_holdings
+
+    path = tmp_path / "IWM.csv"
+    path.write_text(
+        'Fund\nFund Holdings as of,"Nov 05, 2025"\n\n'
+        "Ticker,Name,Sector,Asset Class,Weight (%)\n"
+        "A,Alpha,Energy,Equity,48.0\n"
+        f"{row}\n"
+        "C,Gamma,Energy,Equity,52.0\n"
+    )
+    with pytest.raises(DataError, match=r"IWM\.csv, " + message):
+        read_holdings(path)
