@@ -467,3 +467,89 @@ def test_a_negative_or_repeated_holdings_row_names_its_line(tmp_path, row, messa
     )
     with pytest.raises(DataError, match=r"IWM\.csv, " + message):
         read_holdings(path)
+
+
+# -- Medium: two publishes into one site -------------------------------------------------
+
+
+def _tiny_week_files(end, headline: str) -> dict[str, bytes]:
+    import datetime as dt
+    import json
+
+    from tests._delivery import tiny_week
+
+    files = tiny_week()
+    facts = json.loads(files["recap.json"])
+    facts["week"].update(start=(end - dt.timedelta(days=4)).isoformat(), end=end.isoformat())
+    facts["data"]["last_bar"] = end.isoformat()
+    facts["headline"] = headline
+    files["recap.json"] = json.dumps(facts).encode()
+    return files
+
+
+def test_two_publishes_into_one_site_with_different_stores_never_drop_a_week(tmp_path):
+    import datetime as dt
+    import os
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import feedparser
+
+    from recap import output
+
+    site = tmp_path / "site"
+    site.mkdir()
+    weeks = {dt.date(2026, 1, 9): "Stocks Slip", dt.date(2026, 1, 16): "Small Caps Lead"}
+    outs = {}
+    for i, (end, headline) in enumerate(weeks.items()):
+        outs[end] = tmp_path / f"run{i}"
+        output.write_week(outs[end] / "out", end, _tiny_week_files(end, headline))
+
+    def args(end):
+        run = outs[end]
+        return ["publish", "--week", str(end), "--site", str(site), "--out", str(run / "out")] + [
+            "--store",
+            str(run / "store.sqlite"),
+            "--state",
+            str(run / "state.sqlite"),
+        ]
+
+    first, second = weeks
+    env = {**os.environ, "RECAP_TEST_PAUSE_AT": "publish-staged"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "recap", *args(first)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ready = select.select([proc.stderr], [], [], 1.0)[0]
+            if ready and proc.stderr.readline().strip() == "paused at publish-staged":
+                break
+        else:
+            pytest.fail("the first publish never reached its pause")
+        # The first run has read the archive and staged its index; the second is refused.
+        refused = _cli(args(second))
+        assert refused.exit_code == 1
+        assert f"another recap run is publishing into {site}" in refused.output
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+    # Run again, it completes the stopped publish and adds its own week: both are listed.
+    again = _cli(args(second))
+    assert again.exit_code == 0, again.output
+    archive = site / "static" / "archive"
+    index = (archive / "index.html").read_text()
+    feed = feedparser.parse((archive / "feed.xml").read_bytes())
+    for end, headline in weeks.items():
+        assert headline in index
+        assert any(end.isoformat() in e.link for e in feed.entries)
+    assert len(feed.entries) == 2

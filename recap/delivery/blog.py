@@ -15,18 +15,25 @@ into place; if any rename fails, the ones done are undone, so a failed publish l
 site as it was. Before the first rename the staging folder gets a journal of the moves;
 a publish killed part-way is completed by the next one (a staging folder without a
 journal was killed before anything moved, and is removed).
+
+A publish holds a lock on the site folder itself (``flock`` on the directory) from reading
+the archive to the last rename: two runs into one site, whatever store or state each
+uses, cannot both build an index from the archive they read and drop each other's week.
+The second is refused at once. The index and feed are built from the site's own archive.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +42,7 @@ from zoneinfo import ZoneInfo
 from recap.config import RecapConfig
 from recap.delivery.edition import Edition, check_deliverable, load_edition
 from recap.delivery.ledger import DeliveryLog
-from recap.errors import DeliveryError
+from recap.errors import DeliveryError, LockError
 from recap.output import process_alive
 from recap.pauses import pause_at
 from recap.render import render_template
@@ -384,6 +391,29 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+@contextmanager
+def site_lock(site: Path) -> Iterator[None]:
+    """Hold the site's publish lock for the ``with`` block; LockError at once if another
+    run holds it. A lock on the folder itself: no file is left in the site."""
+    try:
+        fd = os.open(site, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise DeliveryError(f"cannot open the site folder {site}: {e.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockError(
+                f"another recap run is publishing into {site}; run this again when it ends"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def publish(
     editions: Sequence[Edition],
     site: Path,
@@ -398,6 +428,13 @@ def publish(
         check_deliverable(edition, "publish")
     if not site.is_dir():
         raise DeliveryError(f"the site folder {site} does not exist (create the site first)")
+    with site_lock(site):
+        return _publish_locked(editions, site, settings, log)
+
+
+def _publish_locked(
+    editions: Sequence[Edition], site: Path, settings: BlogSettings, log: DeliveryLog | None
+) -> PublishReport:
     recover_site(site)
     archive_rel = settings.archive_dir
     entries = read_archive(site / archive_rel)
@@ -457,4 +494,5 @@ __all__ = [
     "render_feed",
     "render_index",
     "render_post",
+    "site_lock",
 ]
