@@ -553,3 +553,52 @@ def test_two_publishes_into_one_site_with_different_stores_never_drop_a_week(tmp
         assert headline in index
         assert any(end.isoformat() in e.link for e in feed.entries)
     assert len(feed.entries) == 2
+
+
+# -- Medium: a backfill worker killed mid-week --------------------------------------------
+
+
+def _backfill(cfg, market_dir):
+    return _cli(
+        ["backfill", "--from", "2026-01-05", "--to", "2026-01-30", "--format", "json"]
+        + ["--no-progress", "--data-dir", str(market_dir), "--out", str(cfg.out_dir)]
+        + ["--store", str(cfg.store_path)]
+    )
+
+
+@pytest.mark.parametrize("every_time", [False, True])
+def test_a_killed_backfill_worker_costs_at_most_its_own_week(
+    tmp_path, market_dir, monkeypatch, every_time
+):
+    import datetime as dt
+    import os
+    import signal
+
+    from recap import pipeline
+
+    real = pipeline.compute_recap
+    marker = tmp_path / "killed-once"
+
+    def killed_on_the_16th(market, week, config, now):
+        if week.end == dt.date(2026, 1, 16) and (every_time or not marker.exists()):
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer or kill -9 does
+        return real(market, week, config, now)
+
+    # Workers are forked, so they inherit the patched function.
+    monkeypatch.setattr(pipeline, "compute_recap", killed_on_the_16th)
+    cfg = config(tmp_path, market_dir)
+    result = _backfill(cfg, market_dir)
+    built = sorted(p.name for p in cfg.out_dir.iterdir())
+    assert marker.exists(), "a worker was killed"
+    if every_time:
+        assert result.exit_code == 1
+        assert "failed: week ending 2026-01-16: its worker process died each time" in (
+            result.output
+        )
+        assert "built 3 of 4 weeks" in result.output
+        assert built == ["2026-01-09", "2026-01-23", "2026-01-30"]
+    else:
+        assert result.exit_code == 0, result.output
+        assert "built 4 of 4 weeks" in result.output
+        assert built == ["2026-01-09", "2026-01-16", "2026-01-23", "2026-01-30"]
