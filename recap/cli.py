@@ -25,17 +25,25 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2999, 12, 31))
+
+
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
+    option = param.opts[0] if param.opts else param.name
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         # Bad input is one line and exit 1 (README), not click's usage block and exit 2.
-        option = param.opts[0] if param.opts else param.name
         raise click.ClickException(
             f"{option} {value!r} is not a date (use YYYY-MM-DD, e.g. 2026-01-16)"
         ) from None
+    if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:  # 9999-12-31 overflowed the week's end
+        raise click.ClickException(
+            f"{option} {value} is out of range ({DATE_RANGE[0]} to {DATE_RANGE[1]})"
+        )
+    return day
 
 
 config_option = click.option(
@@ -269,6 +277,12 @@ def _echo_send(run: Any, week: str) -> None:
         click.echo(
             f"outcome unknown: {address}: {reason}; not sent again (--resend-unknown sends it, "
             "with the same Message-ID)",
+            err=True,
+        )
+    for address in report.unrecorded:
+        click.echo(
+            f"delivered, not recorded: {address} got the week, but the send log could not "
+            "say so; its row says 'sending', so no re-run sends it again",
             err=True,
         )
     if report.stopped:

@@ -172,6 +172,10 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"config file {path} is not UTF-8 text (byte {e.start}: {e.reason})"
         ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"config file {path} nests arrays or tables too deeply to be a recap config"
+        ) from None
     except OSError as e:
         raise ConfigError(f"config file {path} cannot be read: {e.strerror}") from None
 

@@ -602,3 +602,126 @@ def test_a_killed_backfill_worker_costs_at_most_its_own_week(
         assert result.exit_code == 0, result.output
         assert "built 4 of 4 weeks" in result.output
         assert built == ["2026-01-09", "2026-01-16", "2026-01-23", "2026-01-30"]
+
+
+# -- Low: a full disk mid-send -------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 4 MB tmpfs: a real file system that fills up (needs root; skipped otherwise)."""
+    import os
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+class _FillingInbox(Inbox):
+    """Takes every message; on DATA for ``fill_at``, fills the disk the send log is on."""
+
+    def __init__(self, disk: Path, fill_at: str) -> None:
+        super().__init__()
+        self.disk, self.fill_at = disk, fill_at
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.fill_at in envelope.rcpt_tos:
+            with (self.disk / "filler").open("wb") as fh:
+                try:
+                    while True:
+                        fh.write(b"\0" * 65536)
+                        fh.flush()
+                except OSError:
+                    pass  # full
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_full_disk_after_a_250_lists_that_recipient_as_delivered(tmp_path, tiny_disk, week_files):
+    inbox = _FillingInbox(tiny_disk, "reader1@example.org")
+    server = Server(inbox, free_port())
+    server.start()
+    try:
+        cfg = config(tmp_path, toml=smtp_toml(server.port))
+        subs = _week_on_disk(cfg, week_files, subscribers(4))
+        state = ["--state", str(tiny_disk / "state.sqlite")]
+        result = _cli(email_args(cfg, subs, *state))
+        assert inbox.rcpts[:2] == ["reader0@example.org", "reader1@example.org"]
+        assert result.exit_code == 1
+        assert "delivered, not recorded: reader1@example.org got the week" in result.output
+        last = result.output.strip().splitlines()[-1]
+        assert "2 not tried (reader2@example.org, reader3@example.org)" in last
+        assert "reader1" not in last
+        # Space again: the re-run sends to the two not tried, never again to reader1.
+        (tiny_disk / "filler").unlink()
+        again = _cli(email_args(cfg, subs, *state))
+        assert inbox.rcpts.count("reader1@example.org") == 1
+        assert sorted(inbox.rcpts[2:]) == ["reader2@example.org", "reader3@example.org"]
+        assert "outcome unknown: reader1@example.org" in again.output
+    finally:
+        server.stop()
+
+
+# -- Low: one-line errors instead of tracebacks --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ("[email]\ntimeout_seconds = inf\n", "key 'email.timeout_seconds' must be a number <="),
+        ("[email]\nbackoff_seconds = 1e308\n", "key 'email.backoff_seconds' must be a number <="),
+        ("[yahoo]\ntimeout_seconds = inf\n", "key 'yahoo.timeout_seconds' must be a number <="),
+        ("[email]\nbackoff_seconds = nan\n", "key 'email.backoff_seconds' must be a number"),
+        ("a = " + "[" * 500 + "]" * 500 + "\n", "nests arrays or tables too deeply"),
+    ],
+)
+def test_a_config_that_would_crash_later_is_refused_in_one_line(tmp_path, toml, message):
+    path = tmp_path / "recap.toml"
+    path.write_text(toml)
+    result = _cli(["build", "--week", WEEK, "--config", str(path), "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert message in line
+
+
+@pytest.mark.parametrize("command", ["build", "email", "publish"])
+def test_a_week_far_in_the_future_is_one_line(tmp_path, command):
+    extra = {"build": [], "email": ["--to", "x.csv"], "publish": ["--site", str(tmp_path)]}
+    result = _cli([command, "--week", "9999-12-31", *extra[command]])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert "--week 9999-12-31 is out of range" in line
+
+
+def test_weekly_with_the_mail_server_down_does_not_say_it_emailed(
+    tmp_path, market_dir, week_files, reference_recap, monkeypatch
+):
+    from recap import pipeline
+    from recap.pipeline import BuiltWeek
+
+    # The build is the real reference week (built once per test process), handed in.
+    monkeypatch.setattr(
+        pipeline, "build_week", lambda *a, **k: BuiltWeek(reference_recap, week_files)
+    )
+    site = tmp_path / "site"
+    site.mkdir()
+    cfg = config(tmp_path, market_dir, toml=smtp_toml(free_port(), retries=0))
+    subs = tmp_path / "subs.csv"
+    subs.write_text(subscribers(2))
+    result = _cli(
+        ["weekly", "--to", str(subs), "--site", str(site), "--data-dir", str(market_dir)]
+        + ["--config", str(cfg.sources[-1]), "--out", str(cfg.out_dir)]
+        + ["--store", str(cfg.store_path)]
+    )
+    assert result.exit_code == 1
+    assert "emailed" not in result.output.split("done:")[1].splitlines()[0]
+    assert "done: built, published; email: not everyone got it" in result.output
+    assert "2 not tried (reader0@example.org, reader1@example.org)" in result.output

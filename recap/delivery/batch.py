@@ -48,6 +48,9 @@ class SendReport:
     bounced: list[str] = field(default_factory=list)  # rejected at RCPT: now suppressed
     stopped: str = ""
     not_tried: list[str] = field(default_factory=list)
+    # Delivered (250 seen) but the send log could not say so (a full disk): the log still
+    # says "sending", so no re-run sends it again.
+    unrecorded: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
 
     @property
@@ -183,7 +186,10 @@ class _Batch:
                 attempts = 0 if handed_over else 1
                 self.log.record(week, key, DEFERRED, detail=str(e), attempts=attempts)
                 raise
-            self.log.record(week, key, SENT, message_id=message_id, attempts=0)
+            try:
+                self.log.record(week, key, SENT, message_id=message_id, attempts=0)
+            except DeliveryError as e:
+                raise Unrecorded(str(e)) from None
             logger.info("sent the week ending %s to %s", week, sub.email)
             return SENT, ""
 
@@ -198,6 +204,10 @@ class _Batch:
             )
         except Transient as e:  # Unreachable after the retries ends the batch
             return DEFERRED, str(e)
+
+
+class Unrecorded(DeliveryError):
+    """The server took the message (250), then the send log could not record it."""
 
 
 def _file(report: SendReport, sub: Subscriber, status: str, detail: str) -> None:
@@ -233,11 +243,18 @@ def _deliver_all(
         try:
             status, detail = batch.deliver(sub, retries)
         except (Unreachable, DeliveryError) as e:
-            report.stopped = f"sending stopped at {sub.email}: {e}"
-            if final:
-                left.extend(queue[i:])
+            rest = queue[i:]
+            if isinstance(e, Unrecorded):
+                report.sent.append(sub.email)
+                report.unrecorded.append(sub.email)
+                report.stopped = f"sending stopped after {sub.email} got the week: {e}"
+                rest = queue[i + 1 :]
             else:
-                report.not_tried.extend(s.email for s, _ in queue[i:])
+                report.stopped = f"sending stopped at {sub.email}: {e}"
+            if final:
+                left.extend(rest)
+            else:
+                report.not_tried.extend(s.email for s, _ in rest)
             return left
         if status == DEFERRED and not final:
             logger.warning("%s deferred (%s); one more try at the end", sub.email, detail)
