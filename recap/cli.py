@@ -220,6 +220,10 @@ def snapshot(
     config = load_config(**kwargs)
     end = until or _now().date()
     start = since or end - dt.timedelta(days=400)
+    if start > end:  # it wrote an empty snapshot and exited 0
+        raise click.ClickException(
+            f"--since {start} is after --until {end}: nothing would be saved"
+        )
     folder, count = pipeline.save_snapshot(config, start, end, snapshot_out, _now())
     click.echo(f"saved {count} tickers from {start} to {end} into {folder}")
 

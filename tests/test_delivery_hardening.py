@@ -725,3 +725,39 @@ def test_weekly_with_the_mail_server_down_does_not_say_it_emailed(
     assert "emailed" not in result.output.split("done:")[1].splitlines()[0]
     assert "done: built, published; email: not everyone got it" in result.output
     assert "2 not tried (reader0@example.org, reader1@example.org)" in result.output
+
+
+# -- Low: recap snapshot -------------------------------------------------------------------
+
+
+def _snapshot(out: Path, market_dir: Path, since: str, until: str):
+    return _cli(
+        ["snapshot", "--out", str(out), "--data-dir", str(market_dir)]
+        + ["--since", since, "--until", until]
+    )
+
+
+def test_snapshot_since_after_until_is_refused_and_writes_nothing(tmp_path, market_dir):
+    out = tmp_path / "snap"
+    result = _snapshot(out, market_dir, "2026-01-16", "2026-01-02")
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert "--since 2026-01-16 is after --until 2026-01-02" in line
+    assert not out.exists()
+
+
+def test_snapshot_into_a_non_empty_folder_suggests_nothing_that_does_not_exist(
+    tmp_path, market_dir
+):
+    out = tmp_path / "snap"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    result = _snapshot(out, market_dir, "2026-01-12", "2026-01-16")
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert "is not empty; write the snapshot into a new or empty folder" in line
+    # Every option the message names exists.
+    options = set(re.findall(r"--[a-z-]+", _cli(["snapshot", "--help"]).output))
+    assert set(re.findall(r"--[a-z-]+", line)) <= options
+    assert "pass overwrite" not in line
+    assert (out / "keep.txt").read_text() == "x"
