@@ -761,3 +761,64 @@ def test_snapshot_into_a_non_empty_folder_suggests_nothing_that_does_not_exist(
     assert set(re.findall(r"--[a-z-]+", line)) <= options
     assert "pass overwrite" not in line
     assert (out / "keep.txt").read_text() == "x"
+
+
+# -- Low: price files edited in place, and one far too large -------------------------------
+
+
+def test_a_price_file_edited_to_the_same_size_with_its_time_restored_is_read_again(
+    tmp_path, market_dir, monkeypatch
+):
+    import os
+    import shutil
+
+    from recap.sources import snapshot
+    from recap.sources.snapshot import SnapshotSource
+
+    monkeypatch.setattr(snapshot, "_CACHES", {})
+    prices = tmp_path / "snap" / "prices"
+    prices.mkdir(parents=True)
+    for ticker in ("BE", "IWM"):
+        shutil.copy2(market_dir / "prices" / f"{ticker}.csv", prices)
+    cache = tmp_path / "cache"
+    start, end = REFERENCE_WEEK.replace(day=2), REFERENCE_WEEK
+    first = SnapshotSource(tmp_path / "snap", cache_dir=cache)
+    assert first.fetch_closes(("BE", "IWM"), start, end).loc["2026-01-16", "BE"] == 149.5
+    path = prices / "BE.csv"
+    before = path.stat()
+    text = path.read_text()
+    assert "2026-01-16,,,,149.5,," in text
+    path.write_text(text.replace("2026-01-16,,,,149.5,,", "2026-01-16,,,,194.5,,"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # the time stamp restored
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    snapshot._CACHES.clear()  # a new process
+    again = SnapshotSource(tmp_path / "snap", cache_dir=cache)
+    assert again.fetch_closes(("BE", "IWM"), start, end).loc["2026-01-16", "BE"] == 194.5
+    assert again._closes.parsed == 1, "only the edited file"
+
+
+def test_a_200_mb_price_file_is_refused_by_its_size_before_it_is_read(tmp_path, market_dir):
+    import shutil
+    import tracemalloc
+
+    prices = tmp_path / "snap" / "prices"
+    prices.mkdir(parents=True)
+    shutil.copy2(market_dir / "prices" / "BE.csv", prices)
+    huge = prices / "IWM.csv"
+    with huge.open("wb") as fh:  # a real 200 MB file (sparse: the disk is not filled)
+        fh.write(b"Date,Open,High,Low,Close,Adj Close,Volume\n")
+        fh.truncate(200 * 2**20)
+    tracemalloc.start()
+    try:
+        result = _cli(
+            ["build", "--week", WEEK, "--data-dir", str(tmp_path / "snap")]
+            + ["--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite")]
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert f"{huge}: 200 MB, too large for a price file" in line
+    assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MB taken to refuse it"
