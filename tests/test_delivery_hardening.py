@@ -822,3 +822,39 @@ def test_a_200_mb_price_file_is_refused_by_its_size_before_it_is_read(tmp_path, 
     (line,) = result.output.strip().splitlines()
     assert f"{huge}: 200 MB, too large for a price file" in line
     assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MB taken to refuse it"
+
+
+# -- Low: a hand-written page at one of recap's paths ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rel, text",
+    [
+        ("static/archive/index.html", "<html><body>My own archive page</body></html>"),
+        ("static/archive/feed.xml", '<?xml version="1.0"?><feed>my feed</feed>'),
+        ("content/posts/2026-01-16-weekly-recap.md", "---\ntitle: My notes\n---\nMine.\n"),
+        ("static/archive/2026-01-16/notes.html", "<p>mine</p>"),
+        ("static/recap/2026-01-16/index.html", "<p>mine</p>"),
+    ],
+)
+def test_a_hand_written_page_at_recaps_paths_is_never_overwritten(tmp_path, rel, text):
+    from recap import output
+
+    site = tmp_path / "site"
+    page = site / rel
+    page.parent.mkdir(parents=True)
+    page.write_text(text)
+    out = tmp_path / "out"
+    output.write_week(out, REFERENCE_WEEK, _tiny_week_files(REFERENCE_WEEK, "Small Caps Lead"))
+    args = ["publish", "--week", WEEK, "--site", str(site), "--out", str(out)]
+    result = _cli([*args, "--store", str(tmp_path / "s.sqlite")])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert f"{site / rel.split('/2026-01-16/')[0]}" in line and "recap did not write it" in line
+    assert page.read_text() == text
+    assert not (site / "static/archive/2026-01-16/recap.json").exists()
+    # Moved away, the publish goes through; publishing again replaces recap's own files.
+    page.unlink()
+    assert _cli([*args, "--store", str(tmp_path / "s.sqlite")]).exit_code == 0
+    again = _cli([*args, "--store", str(tmp_path / "s.sqlite")])
+    assert again.exit_code == 0, again.output

@@ -20,6 +20,10 @@ A publish holds a lock on the site folder itself (``flock`` on the directory) fr
 the archive to the last rename: two runs into one site, whatever store or state each
 uses, cannot both build an index from the archive they read and drop each other's week.
 The second is refused at once. The index and feed are built from the site's own archive.
+
+A file or folder already at one of those paths that recap did not write (a hand-written
+page, another tool's feed) is never replaced: the publish is refused, naming it. What
+recap writes is recognised by its content (``not_written_by_recap``).
 """
 
 from __future__ import annotations
@@ -391,6 +395,39 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def _head(path: Path, size: int = 4096) -> str:
+    with path.open("rb") as fh:
+        return fh.read(size).decode("utf-8", "replace")
+
+
+def not_written_by_recap(path: Path, kind: str) -> bool:
+    """Whether ``path`` exists but is not what recap writes there (``kind``: post, media,
+    archive, index or feed): a post with recap's week_start/week_end front matter, a
+    media folder of PNGs, an archive folder with recap.json, recap's archive page, a
+    feed made by feedgen."""
+    if not (path.exists() or path.is_symlink()):
+        return False
+    try:
+        if kind == "media":
+            return not path.is_dir() or any(p.suffix != ".png" for p in path.iterdir())
+        if kind == "archive":  # an empty folder holds nothing to lose
+            return not path.is_dir() or (
+                any(path.iterdir()) and not (path / "recap.json").is_file()
+            )
+        if not path.is_file():
+            return True
+        head = _head(path)
+        if kind == "post":
+            return not (
+                head.startswith("---") and "\nweek_start: " in head and "\nweek_end: " in head
+            )
+        if kind == "index":
+            return not (": archive</title>" in head and 'href="feed.xml"' in head)
+        return "python-feedgen" not in head  # feed
+    except OSError:
+        return True
+
+
 @contextmanager
 def site_lock(site: Path) -> Iterator[None]:
     """Hold the site's publish lock for the ``with`` block; LockError at once if another
@@ -437,6 +474,19 @@ def _publish_locked(
 ) -> PublishReport:
     recover_site(site)
     archive_rel = settings.archive_dir
+    targets = [(f"{archive_rel}/index.html", "index"), (f"{archive_rel}/feed.xml", "feed")]
+    for e in editions:
+        targets += [
+            (f"{settings.content_dir}/{post_name(e.week)}", "post"),
+            (f"{settings.media_dir}/{e.week}", "media"),
+            (f"{archive_rel}/{e.week}", "archive"),
+        ]
+    for rel, kind in targets:
+        if not_written_by_recap(site / rel, kind):
+            raise DeliveryError(
+                f"{site / rel} is already there and recap did not write it (a hand-written "
+                "page?); nothing was published. Move it, or point [blog] at other folders"
+            )
     entries = read_archive(site / archive_rel)
     posts = {e.week: (e, render_post(e, settings)) for e in editions}
     for edition in editions:
@@ -494,5 +544,6 @@ __all__ = [
     "render_feed",
     "render_index",
     "render_post",
+    "not_written_by_recap",
     "site_lock",
 ]
