@@ -858,3 +858,50 @@ def test_a_hand_written_page_at_recaps_paths_is_never_overwritten(tmp_path, rel,
     assert _cli([*args, "--store", str(tmp_path / "s.sqlite")]).exit_code == 0
     again = _cli([*args, "--store", str(tmp_path / "s.sqlite")])
     assert again.exit_code == 0, again.output
+
+
+# -- Low: RFC 6531 addresses (non-ASCII letters before the @) -------------------------------
+
+
+def test_a_non_ascii_address_is_sent_with_smtputf8(tmp_path, week_files):
+    text = 'email,name\njörg@example.org,"Müller, Jörg"\n用户@example.com,\nann@example.org,Ann\n'
+    parsed = parse_subscribers(text)
+    assert parsed.problems == ()
+    assert [s.email for s in parsed.subscribers] == [
+        "jörg@example.org",
+        "用户@example.com",
+        "ann@example.org",
+    ]
+    server = Server(Inbox(), free_port(), enable_SMTPUTF8=True)
+    server.start()
+    try:
+        cfg = config(tmp_path, toml=smtp_toml(server.port))
+        result = _cli(email_args(cfg, _week_on_disk(cfg, week_files, text)))
+        assert result.exit_code == 0, result.output
+        inbox = server.inbox
+        assert inbox.rcpts == ["jörg@example.org", "用户@example.com", "ann@example.org"]
+        raw = next(r for rcpts, r in inbox._received if "jörg@example.org" in rcpts)
+        head = raw.split(b"\r\n\r\n", 1)[0].decode("utf-8")
+        assert '\r\nTo: "Müller, Jörg" <jörg@example.org>\r\n' in head
+        assert statuses(cfg.state_path)["jörg@example.org"] == "sent"
+    finally:
+        server.stop()
+
+
+def test_a_non_ascii_address_is_refused_for_the_week_by_a_server_without_smtputf8(
+    tmp_path, week_files
+):
+    text = "email,name\njörg@example.org,Jörg\nann@example.org,Ann\n"
+    smtp = Server(Inbox(), free_port(), enable_SMTPUTF8=False)
+    smtp.start()
+    try:
+        cfg = config(tmp_path, toml=smtp_toml(smtp.port))
+        result = _cli(email_args(cfg, _week_on_disk(cfg, week_files, text)))
+    finally:
+        smtp.stop()
+    assert smtp.inbox.rcpts == ["ann@example.org"]
+    assert result.exit_code == 1
+    assert "does not offer SMTPUTF8, which jörg@example.org needs" in result.output
+    assert "bounced" not in result.output  # the server's lack, not the mailbox's
+    with DeliveryLog(cfg.state_path) as log:
+        assert log.suppressions() == {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recap.delivery.email import MESSAGE_POLICY, EmailSettings, Newsletter, compose, eml_name
+from recap.delivery.email import EmailSettings, Newsletter, compose, eml_name
 from recap.delivery.ledger import DEFERRED, REJECTED, SENDING, SENT, DeliveryLog
 from recap.delivery.smtp import (
     OutcomeUnknown,
@@ -157,7 +157,7 @@ class _Batch:
         DeliveryError for a setting that cannot work: either ends the batch.
         """
         msg = compose(self.newsletter, sub, self.settings, self.now, secret=self.secret)
-        data = msg.as_bytes(policy=MESSAGE_POLICY)
+        data = msg.as_bytes()  # compose chose the policy (UTF-8 headers for SMTPUTF8)
         message_id = str(msg["Message-ID"])
         week, key = self.newsletter.week, sub.key
 

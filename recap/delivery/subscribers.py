@@ -82,13 +82,19 @@ def check_address(address: str) -> str | None:
     if address.count("@") != 1:
         return f"{address!r} is not an email address (needs exactly one @)"
     local, domain = address.split("@")
-    if len(local) > 64 or len(address) > 254:
+    if len(local.encode()) > 64 or len(address.encode()) > 254:
         return f"{address!r} is too long"
     if local.startswith(".") or local.endswith(".") or ".." in local:
         return f"{address!r} has a misplaced dot before the @"
-    if not _ADDRESS.match(address):
+    # RFC 6531: letters and digits of any script before the @ (sent with SMTPUTF8).
+    ascii_local = "".join(c if c.isascii() or not _is_letter(c) else "a" for c in local)
+    if not _ADDRESS.match(f"{ascii_local}@{domain}"):
         return f"{address!r} is not a valid email address"
     return None
+
+
+def _is_letter(c: str) -> bool:
+    return unicodedata.category(c)[0] in "LMN"
 
 
 def parse_subscribers(text: str) -> SubscriberList:
