@@ -28,7 +28,7 @@ from recap.delivery.smtp import (
     Unreachable,
 )
 from recap.delivery.subscribers import Subscriber
-from recap.errors import DeliveryError
+from recap.errors import DeliveryError, Unrecorded
 from recap.retry import retry_call
 
 logger = logging.getLogger(__name__)
@@ -204,10 +204,6 @@ class _Batch:
             )
         except Transient as e:  # Unreachable after the retries ends the batch
             return DEFERRED, str(e)
-
-
-class Unrecorded(DeliveryError):
-    """The server took the message (250), then the send log could not record it."""
 
 
 def _file(report: SendReport, sub: Subscriber, status: str, detail: str) -> None:
