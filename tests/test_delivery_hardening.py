@@ -282,24 +282,51 @@ def _zero_a_leaf(path: Path) -> None:
     raise AssertionError("no table leaf to damage")
 
 
-def test_a_damaged_send_log_is_refused_and_the_backup_restores_it(tmp_path, smtp, week_files):
+def _damage_the_index(path: Path) -> None:
+    """Damage the send log's index only: a few of its entries name another week. The
+    rows are intact and quick_check finds nothing, but WHERE week = ? misses rows."""
+    data = bytearray(path.read_bytes())
+    changed = 0
+    for start in range(4096, len(data), 4096):
+        if data[start] != 0x0A:  # an index leaf page
+            continue
+        page = bytes(data[start : start + 4096])
+        at = page.find(b"2026-01-16reader5")
+        while at != -1 and changed < 5:
+            data[start + at + 9] = ord("7")
+            changed += 1
+            at = page.find(b"2026-01-16reader5", at + 1)
+    assert changed, "no index entry to damage"
+    path.write_bytes(bytes(data))
+
+
+READERS = 120  # the send log then spans a few pages
+
+
+@pytest.mark.parametrize("damage", [_zero_a_leaf, _damage_the_index])
+def test_a_damaged_send_log_is_refused_and_the_backup_restores_it(
+    tmp_path, smtp, week_files, damage
+):
     import shlex
     import sqlite3
 
     cfg = config(tmp_path, toml=smtp_toml(smtp.port))
-    subs = _week_on_disk(cfg, week_files, subscribers(200))
+    subs = _week_on_disk(cfg, week_files, subscribers(READERS))
     assert _cli(email_args(cfg, subs)).exit_code == 0
-    assert len(smtp.inbox.rcpts) == 200
+    assert len(smtp.inbox.rcpts) == READERS
     with sqlite3.connect(cfg.state_path) as conn:  # everything in the main file
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    _zero_a_leaf(cfg.state_path)
+    with sqlite3.connect(cfg.state_path) as conn:
+        assert conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+    conn.close()
+    damage(cfg.state_path)
     for args in (email_args(cfg, subs), ["unsubscribe", "x@example.org"]):
         refused = _cli(args)
         assert refused.exit_code == 1
         (line,) = refused.output.strip().splitlines()
         assert "the delivery log is damaged" in line and "nothing was sent" in line
-    assert len(smtp.inbox.rcpts) == 200, "nobody got a second copy"
+    assert len(smtp.inbox.rcpts) == READERS, "nobody got a second copy"
     # The message says how to restore it; done, the next run sends nobody twice.
     command = re.search(r"\(cp ([^;]+);", line).group(1)
     source, target = shlex.split(command)
@@ -308,8 +335,8 @@ def test_a_damaged_send_log_is_refused_and_the_backup_restores_it(tmp_path, smtp
         Path(target + suffix).unlink(missing_ok=True)
     again = _cli(email_args(cfg, subs))
     assert again.exit_code == 0, again.output
-    assert "200 already had it" in again.output
-    assert len(smtp.inbox.rcpts) == 200
+    assert f"{READERS} already had it" in again.output
+    assert len(smtp.inbox.rcpts) == READERS
 
 
 def test_a_file_that_is_not_a_database_is_refused_in_one_line(tmp_path):

@@ -5,8 +5,11 @@ The file is ``config.state_path`` ([paths] state, else $XDG_STATE_HOME/recap/
 delivery.sqlite): outside .cache/, so `make clean` or a run from another folder never
 loses it (``delivery/state.py`` opens it, with the checks and the backup). The tables
 are created here with ``CREATE TABLE IF NOT EXISTS``. Every write is committed when the
-call returns. The file is checked (``PRAGMA quick_check``) each time it is opened: a
-damaged send log could send a week twice, so it is refused, never read.
+call returns. The file is checked (``PRAGMA integrity_check``) each time it is opened: a
+damaged send log could send a week twice, so it is refused, never read. Not the cheaper
+``quick_check``: it does not compare the indexes with the rows, and a damaged index of
+the send log hides rows from ``WHERE week = ?`` (150 of 200 readers "not yet sent").
+The check costs 0.15 s on 2,000 readers times 52 weeks.
 
 - ``send_log``: one row per (week, recipient). ``sending`` is committed before DATA and
   ``sent`` after the server's 250, so a row left ``sending`` (a crash, a lost reply) means
@@ -187,8 +190,8 @@ class DeliveryLog:
             raise
 
     def _check(self) -> None:
-        """DeliveryError (how to restore) unless SQLite's quick_check finds the file sound."""
-        rows = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check(3)")]
+        """DeliveryError (how to restore) unless SQLite's integrity_check finds it sound."""
+        rows = [str(r[0]) for r in self._conn.execute("PRAGMA integrity_check(3)")]
         if rows != ["ok"]:
             lines = [ln for r in rows for ln in r.splitlines() if not ln.startswith("***")]
             raise damaged(self.path, "; ".join(lines[:3]))

@@ -3,7 +3,7 @@
 The state lives in ``config.state_path``, apart from the store in .cache/ (which `make
 clean` removes and which moves with the folder recap runs from). Opening it:
 
-1. checks the file (``DeliveryLog`` runs ``PRAGMA quick_check``; damaged: refused, with
+1. checks the file (``DeliveryLog`` runs ``PRAGMA integrity_check``; damaged: refused, with
    how to restore it);
 2. the first time, brings over the delivery tables an older recap kept in the store, so
    an upgrade loses no send log and no unsubscribed address;
