@@ -100,6 +100,7 @@ def year_weeks(market_dir, snapshot_source):
 FILE_SECONDS = {
     "test_backfill.py": 28,
     "test_narrative.py": 26,
+    "test_delivery_hardening.py": 25,
     "test_email.py": 24,
     "test_a11y.py": 19,
     "test_live.py": 13,

@@ -300,7 +300,7 @@ def _damage_the_index(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-READERS = 120  # the send log then spans a few pages
+READERS = 60  # the send log then spans a few pages
 
 
 @pytest.mark.parametrize("damage", [_zero_a_leaf, _damage_the_index])
