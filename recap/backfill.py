@@ -16,8 +16,9 @@ import logging
 import multiprocessing
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,8 +166,36 @@ def _results(
             yield _build_week(week_end)
         return
     _warm(config, now, formats, chart_pngs)
+    # A worker that dies (kill -9, out of memory) breaks the whole pool, and every week
+    # still queued in it would fail with it. Those weeks go to a new pool; the ones lost
+    # again are built one per pool, so only a week that kills its own worker fails.
+    _, lost = yield from _pool_pass(config, list(weeks), now, formats, chart_pngs, workers)
+    if lost:
+        logger.warning("a backfill worker died; building %d week(s) again", len(lost))
+        _, lost = yield from _pool_pass(config, lost, now, formats, chart_pngs, workers)
+    for week_end in lost:
+        _, dead = yield from _pool_pass(config, [week_end], now, formats, chart_pngs, 1)
+        if dead:
+            yield WeekResult(week_end, error=WORKER_DIED)
+
+
+WORKER_DIED = "its worker process died each time it was built (killed, or out of memory)"
+
+
+def _pool_pass(
+    config: RecapConfig,
+    weeks: list[dt.date],
+    now: dt.datetime,
+    formats: tuple[str, ...],
+    chart_pngs: bool,
+    workers: int,
+) -> Generator[WeekResult, None, tuple[list[dt.date], list[dt.date]]]:
+    """Build ``weeks`` in one pool, yielding each result in order; returns (the weeks
+    that built or failed on their own, the weeks lost to a dead worker)."""
     # fork: workers start with the parent's imports and its loaded closes cache
     context = multiprocessing.get_context("fork")
+    done: list[dt.date] = []
+    lost: list[dt.date] = []
     with ProcessPoolExecutor(
         max_workers=min(workers, len(weeks)),
         mp_context=context,
@@ -176,10 +205,15 @@ def _results(
         futures = [pool.submit(_build_week, week_end) for week_end in weeks]
         for week_end, future in zip(weeks, futures, strict=True):
             try:
-                yield future.result()
-            except Exception as e:
-                # A worker that died (killed, out of memory) fails its weeks, not the run.
-                yield WeekResult(week_end, error=f"the worker building it failed ({e!r})")
+                result = future.result()
+            except BrokenProcessPool:
+                lost.append(week_end)
+                continue
+            except Exception as e:  # a result that cannot come back (unpicklable)
+                result = WeekResult(week_end, error=f"the worker building it failed ({e!r})")
+            done.append(week_end)
+            yield result
+    return done, lost
 
 
 def backfill(
@@ -221,6 +255,7 @@ def backfill(
             bar.update()
     finally:
         bar.close()
+    report.results.sort(key=lambda r: r.week_end)  # a week built again comes back late
     built = [r.week_end for r in report.results if r.ok]
     if site is not None and built:
         editions = []

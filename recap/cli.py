@@ -25,17 +25,25 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2999, 12, 31))
+
+
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
+    option = param.opts[0] if param.opts else param.name
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         # Bad input is one line and exit 1 (README), not click's usage block and exit 2.
-        option = param.opts[0] if param.opts else param.name
         raise click.ClickException(
             f"{option} {value!r} is not a date (use YYYY-MM-DD, e.g. 2026-01-16)"
         ) from None
+    if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:  # 9999-12-31 overflowed the week's end
+        raise click.ClickException(
+            f"{option} {value} is out of range ({DATE_RANGE[0]} to {DATE_RANGE[1]})"
+        )
+    return day
 
 
 config_option = click.option(
@@ -49,6 +57,12 @@ store_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The SQLite store (default: .cache/recap.sqlite).",
 )
+state_option = click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The delivery state: send log, suppression list, publish log "
+    "(default: [paths] state, else $XDG_STATE_HOME/recap/delivery.sqlite).",
+)
 
 
 def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,6 +75,7 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         config_option,
         store_option,
+        state_option,
         click.option(
             "--out",
             "out_dir",
@@ -81,7 +96,9 @@ def data_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def load_config(**kwargs: Any) -> RecapConfig:
     """RecapConfig from --config plus the path options of data_options."""
     overrides = {
-        k: kwargs.get(k) for k in ("data_dir", "store", "out_dir", "templates_dir") if kwargs.get(k)
+        k: kwargs.get(k)
+        for k in ("data_dir", "store", "state", "out_dir", "templates_dir")
+        if kwargs.get(k)
     }
     config = read_config(kwargs.get("config_path"), overrides)
     kept.keep_in(config.cache_dir)  # compiled templates, the NYSE calendar
@@ -203,11 +220,23 @@ def snapshot(
     config = load_config(**kwargs)
     end = until or _now().date()
     start = since or end - dt.timedelta(days=400)
+    if start > end:  # it wrote an empty snapshot and exited 0
+        raise click.ClickException(
+            f"--since {start} is after --until {end}: nothing would be saved"
+        )
     folder, count = pipeline.save_snapshot(config, start, end, snapshot_out, _now())
     click.echo(f"saved {count} tickers from {start} to {end} into {folder}")
 
 
 # -- delivery: email, publish, weekly, backfill ------------------------------------------
+
+
+new_send_log_option = click.option(
+    "--new-send-log",
+    is_flag=True,
+    help="Send a week a site shows as published although the send log has no record of it "
+    "(a lost send log: its earlier recipients get it again).",
+)
 
 
 def _week_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -227,6 +256,8 @@ def _echo_send(run: Any, week: str) -> None:
     report = run.report
     for problem in run.problems:
         click.echo(f"skipped {problem}", err=True)
+    for note in run.notes:
+        click.echo(f"note: {note}", err=True)
     if run.dry_run:
         click.echo(f"dry run: wrote {len(report.written)} messages for the week ending {week}")
         for path in report.written:
@@ -252,6 +283,12 @@ def _echo_send(run: Any, week: str) -> None:
             "with the same Message-ID)",
             err=True,
         )
+    for address in report.unrecorded:
+        click.echo(
+            f"delivered, not recorded: {address} got the week, but the send log could not "
+            "say so; its row says 'sending', so no re-run sends it again",
+            err=True,
+        )
     if report.stopped:
         click.echo(report.stopped, err=True)
         click.echo(
@@ -261,9 +298,15 @@ def _echo_send(run: Any, week: str) -> None:
         )
 
 
-def _send_failure(report: Any) -> str:
-    """The one-line reason an email run exits 1, naming the recipients; '' when it is fine."""
+def _send_failure(report: Any, skipped: Any = ()) -> str:
+    """The one-line reason an email run exits 1, naming the recipients and the subscriber
+    lines skipped; '' when it is fine."""
     parts = []
+    if skipped:
+        lines = ", ".join(str(p.line) for p in skipped[:10]) + (
+            ", ..." if len(skipped) > 10 else ""
+        )
+        parts.append(f"{len(skipped)} subscriber line(s) skipped (line {lines}): fix and run again")
     for what, entries in (
         ("refused", [a for a, _ in report.rejected]),
         ("deferred", [a for a, _ in report.deferred]),
@@ -299,6 +342,7 @@ def _send_failure(report: Any) -> str:
     is_flag=True,
     help="Also send to recipients whose outcome is unknown (a run cut off after DATA).",
 )
+@new_send_log_option
 @data_options
 @handle_errors
 def email(
@@ -307,6 +351,7 @@ def email(
     dry_run: Path | None,
     resend: bool,
     resend_unknown: bool,
+    new_send_log: bool,
     **kwargs: Any,
 ) -> None:
     """Email a week's recap to every subscriber, over SMTP ([email] in the config).
@@ -350,9 +395,10 @@ def email(
         dry_run=dry_run,
         resend=resend,
         resend_unknown=resend_unknown,
+        new_send_log=new_send_log,
     )
     _echo_send(run, edition.week)
-    if not run.dry_run and (failure := _send_failure(run.report)):
+    if not run.dry_run and (failure := _send_failure(run.report, run.problems)):
         raise click.ClickException(failure)
 
 
@@ -372,6 +418,7 @@ def email(
 @click.option("--email", "token_email", metavar="ADDRESS", help="The address the token is for.")
 @config_option
 @store_option
+@state_option
 @handle_errors
 def unsubscribe(
     addresses: tuple[str, ...],
@@ -463,9 +510,10 @@ def publish(week_date: dt.date | None, site: Path, **kwargs: Any) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Site folder to publish to (default: [weekly] site; none: no publish).",
 )
+@new_send_log_option
 @data_options
 @handle_errors
-def weekly(subscribers: Path | None, site: Path | None, **kwargs: Any) -> None:
+def weekly(subscribers: Path | None, site: Path | None, new_send_log: bool, **kwargs: Any) -> None:
     """Build the latest complete week, publish it, then email it; stop at the first failure.
 
     The email settings (host, from, unsubscribe, RECAP_SMTP_PASSWORD when a user
@@ -482,9 +530,14 @@ def weekly(subscribers: Path | None, site: Path | None, **kwargs: Any) -> None:
     from recap.delivery import jobs
 
     config = load_config(**kwargs)
-    run = jobs.run_weekly(config, _now(), subscribers=subscribers, site=site)
+    run = jobs.run_weekly(
+        config, _now(), subscribers=subscribers, site=site, new_send_log=new_send_log
+    )
     click.echo(f"week ending {run.week}: {run.headline}")
-    click.echo(f"done: {', '.join(run.steps)}")
+    failure = _send_failure(run.emailed.report, run.emailed.problems) if run.emailed else ""
+    steps = [s for s in run.steps if not (failure and s == "emailed")]
+    # "done" only for what went through: a batch that failed is told below, not as done.
+    click.echo(f"done: {', '.join(steps)}" + ("; email: not everyone got it" if failure else ""))
     if run.published is not None:
         click.echo(f"published to {run.published.site}:")
         for path in run.published.posts:
@@ -493,7 +546,7 @@ def weekly(subscribers: Path | None, site: Path | None, **kwargs: Any) -> None:
         click.echo(f"  archive: {run.published.index}")
     if run.emailed is not None:
         _echo_send(run.emailed, run.week)
-        if failure := _send_failure(run.emailed.report):
+        if failure:
             raise click.ClickException(failure)
 
 

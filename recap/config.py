@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ class RecapConfig(Settings, frozen=True, kw_only=True):
     out_dir: Path
     cache_dir: Path
     store_path: Path
+    state_path: Path
     templates_dir: Path
     data_dir: Path | None
     sources: tuple[str, ...]
@@ -170,6 +172,10 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"config file {path} is not UTF-8 text (byte {e.start}: {e.reason})"
         ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"config file {path} nests arrays or tables too deeply to be a recap config"
+        ) from None
     except OSError as e:
         raise ConfigError(f"config file {path} cannot be read: {e.strerror}") from None
 
@@ -186,7 +192,7 @@ def read_config(
 ) -> RecapConfig:
     """Load defaults, then ``path`` (or ./recap.toml when present), then ``overrides``.
 
-    ``overrides`` takes out_dir, store, templates_dir, data_dir, cache_dir (paths).
+    ``overrides`` takes out_dir, store, state, templates_dir, data_dir, cache_dir (paths).
     Relative paths in config files resolve against ``cwd``.
     """
     base_dir = cwd or Path.cwd()
@@ -265,6 +271,32 @@ def _check_across(s: Settings, where: str) -> None:
             raise ConfigError(f"{where}: key 'email.{name}' must be one line (no CR or LF)")
 
 
+STATE_FILE = Path("recap") / "delivery.sqlite"
+
+
+def state_home(environ: Mapping[str, str] | None = None) -> Path:
+    """$XDG_STATE_HOME, or ~/.local/state (the XDG default; a relative value is ignored)."""
+    value = (os.environ if environ is None else environ).get("XDG_STATE_HOME", "")
+    if value and Path(value).is_absolute():
+        return Path(value)
+    return Path("~/.local/state").expanduser()
+
+
+def _state_path(value: str, where: str, over: Path | None) -> Path:
+    """The delivery state file: never relative to the folder recap runs from."""
+    if over is not None:
+        return over if over.is_absolute() else Path.cwd() / over
+    if not value:
+        return state_home() / STATE_FILE
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        raise ConfigError(
+            f"{where}: key 'paths.state' must be an absolute path (or start with ~), got "
+            f"{value!r}: the send log must not depend on the folder recap runs from"
+        )
+    return path
+
+
 def _build(
     s: Settings,
     merged: dict[str, Any],
@@ -284,6 +316,9 @@ def _build(
         out_dir=_path(str(over.get("out_dir") or paths.out_dir), base_dir),
         cache_dir=cache_dir,
         store_path=_path(str(over.get("store") or paths.store), base_dir),
+        state_path=_state_path(
+            paths.state, sources[-1], Path(over["state"]) if over.get("state") else None
+        ),
         templates_dir=templates_dir,
         data_dir=_path(str(data_dir), base_dir) if data_dir else None,
         sources=sources,

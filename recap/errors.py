@@ -17,6 +17,7 @@ RecapError
  |         +-- Permanent       a 5xx to RCPT (the address) or to DATA (the message)
  |         +-- OutcomeUnknown  the connection lost after DATA: the server may have it
  |         +-- Unreachable     no SMTP session could be opened
+ |         +-- Unrecorded      delivered (250), but the send log could not record it
  +-- LockError            another run holds the lock
 """
 
@@ -105,6 +106,10 @@ class OutcomeUnknown(SendFailure):
 
 class Unreachable(SendFailure):
     """No SMTP session could be opened."""
+
+
+class Unrecorded(SendFailure):
+    """The server took the message (250), then the send log could not record it."""
 
 
 class LockError(RecapError):

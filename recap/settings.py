@@ -23,7 +23,10 @@ OptionalTicker = Annotated[str, msgspec.Meta(pattern=r"^$|" + TICKER_PATTERN)]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
 Fraction = Annotated[float, msgspec.Meta(ge=0, le=1)]
-Seconds = Annotated[float, msgspec.Meta(ge=0)]
+# An hour at most: inf or 1e308 passed ge=0 and crashed the socket or the sleep later.
+MAX_SECONDS = 3600.0
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
+Timeout = Annotated[float, msgspec.Meta(gt=0, le=MAX_SECONDS)]
 HTTP_URL_PATTERN = r"^https?://[^/\s]+"
 # A folder inside the site: relative, without '..', not empty.
 SITE_FOLDER_PATTERN = r"^(?!/)(?!(.*/)?\.\.(/|$)).+$"
@@ -53,18 +56,19 @@ class ReportSettings(_Section, frozen=True, forbid_unknown_fields=True):
 
 
 class PathSettings(_Section, frozen=True, forbid_unknown_fields=True):
-    """[paths]: where output, caches, the store and templates live."""
+    """[paths]: where output, caches, the store, templates and delivery state live."""
 
     out_dir: str
     cache_dir: str
     store: str
     templates_dir: str
+    state: str = ""  # empty: $XDG_STATE_HOME/recap/delivery.sqlite (config.state_path)
 
 
 class YahooSettings(_Section, frozen=True, forbid_unknown_fields=True):
     """[yahoo]: how the Yahoo Finance source fetches."""
 
-    timeout_seconds: Annotated[float, msgspec.Meta(gt=0)]
+    timeout_seconds: Timeout
     retries: Count
     chunk_size: PositiveInt
     backoff_seconds: Seconds
@@ -156,7 +160,7 @@ class ContributionSettings(_Section, frozen=True, forbid_unknown_fields=True):
 
     etf: OptionalTicker
     holdings_url: str = ""
-    timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    timeout_seconds: Timeout = 30.0
     min_coverage: Fraction = 0.5
     top: PositiveInt = 10
     sector_funds: tuple[SectorFund, ...] = ()
@@ -200,7 +204,7 @@ class EmailSettings(_Section, frozen=True, forbid_unknown_fields=True):
     max_per_minute: Count
     retries: Count
     backoff_seconds: Seconds
-    timeout_seconds: Annotated[float, msgspec.Meta(gt=0)]
+    timeout_seconds: Timeout
 
 
 class BlogSettings(_Section, frozen=True, forbid_unknown_fields=True):

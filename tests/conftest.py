@@ -100,6 +100,7 @@ def year_weeks(market_dir, snapshot_source):
 FILE_SECONDS = {
     "test_backfill.py": 28,
     "test_narrative.py": 26,
+    "test_delivery_hardening.py": 25,
     "test_email.py": 24,
     "test_a11y.py": 19,
     "test_live.py": 13,
@@ -147,3 +148,10 @@ def _shared_between_workers(tmp_path_factory):
         _reference.SHARED_DIR = folder
     yield
     _reference.SHARED_DIR = None
+
+
+@pytest.fixture(autouse=True)
+def _delivery_state(tmp_path_factory, monkeypatch):
+    """Each test's delivery state (send log, suppression list) in a folder of its own, never
+    the user's ~/.local/state: $XDG_STATE_HOME is where recap keeps it by default."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

@@ -69,7 +69,7 @@ def test_post_has_front_matter_hugo_and_jekyll_read(tmp_path, editions):
 def test_publish_writes_post_charts_archive_index_and_feed(tmp_path, site, editions):
     first, second = editions
     cfg = config(tmp_path)
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         report = publish([first], site, settings(tmp_path), log=log)
         assert log.published(str(site.resolve()))[0][:2] == ("2026-01-16", first.headline)
     post = site / "content/posts/2026-01-16-weekly-recap.md"

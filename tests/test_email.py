@@ -299,7 +299,7 @@ def test_refuses_html_with_remote_images_or_scripts(tmp_path):
 def _send(cfg, files, text, **kwargs):
     news, settings = newsletter(cfg, files)
     subs = parse_subscribers(text).subscribers
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         return send_batch(news, subs, settings, log, now=NOW, sleep=no_sleep, **kwargs)
 
 
@@ -333,7 +333,7 @@ def test_permanent_refusal_is_logged_and_the_batch_goes_on(tmp_path, smtp, week_
     assert report.sent == ["reader0@example.org", "reader2@example.org"]
     assert [a for a, _ in report.rejected] == ["reader1@example.org"]
     assert "550" in report.rejected[0][1]
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         status = {r.recipient: r.status for r in log.records("2026-01-16")}
     assert status == {
         "reader0@example.org": "sent",
@@ -349,7 +349,7 @@ def test_a_connection_lost_before_data_is_retried_on_a_new_one(tmp_path, smtp, w
     cfg = config(tmp_path, toml=smtp_toml(smtp.port, backoff_seconds=0.5, retries=3))
     waits: list[float] = []
     news, settings = newsletter(cfg, week_files)
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         report = send_batch(
             news,
             parse_subscribers(subscribers(3)).subscribers,
@@ -369,7 +369,7 @@ def test_transient_errors_are_retried_with_backoff(tmp_path, smtp, week_files):
     cfg = config(tmp_path, toml=smtp_toml(smtp.port, backoff_seconds=0.5, retries=3))
     waits: list[float] = []
     news, settings = newsletter(cfg, week_files)
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         report = send_batch(
             news,
             parse_subscribers(subscribers(2)).subscribers,
@@ -388,7 +388,7 @@ def test_rate_limit_spaces_messages(tmp_path, smtp, week_files):
     waits: list[float] = []
     news, settings = newsletter(cfg, week_files)
     ticks = iter(range(100))
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         send_batch(
             news,
             parse_subscribers(subscribers(3)).subscribers,
@@ -411,7 +411,7 @@ def test_server_going_away_mid_batch_then_rerun_delivers_the_rest(tmp_path, smtp
         if len(smtp.inbox.messages) == 2:
             smtp.stop()
 
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         stopped = send_batch(
             news, subs, settings, log, now=NOW, sleep=no_sleep, on_sent=crash_after_two
         )
@@ -419,7 +419,7 @@ def test_server_going_away_mid_batch_then_rerun_delivers_the_rest(tmp_path, smtp
     assert stopped.stopped.startswith("sending stopped at reader2@example.org: cannot connect")
     assert stopped.not_tried == [f"reader{i}@example.org" for i in range(2, 5)]
     assert not stopped.ok
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         assert log.sent_to("2026-01-16") == {"reader0@example.org", "reader1@example.org"}
 
     smtp.start()  # the server is back, same port
@@ -513,7 +513,7 @@ def test_a_recipient_deferred_forever_is_set_aside_and_the_batch_goes_on(
     cfg = config(tmp_path, toml=smtp_toml(smtp.port, retries=2, backoff_seconds=0.5))
     news, settings = newsletter(cfg, week_files)
     waits: list[float] = []
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         report = send_batch(
             news,
             parse_subscribers(subscribers(4)).subscribers,
@@ -529,7 +529,7 @@ def test_a_recipient_deferred_forever_is_set_aside_and_the_batch_goes_on(
     # 1 try + 2 retries in line, then once more after everyone else.
     assert smtp.inbox.rcpts == [r[0], r[1], r[1], r[1], r[2], r[3], r[1]]
     assert waits == [0.5, 1.0]
-    assert statuses(cfg.store_path) == {r[0]: "sent", r[1]: "deferred", r[2]: "sent", r[3]: "sent"}
+    assert statuses(cfg.state_path) == {r[0]: "sent", r[1]: "deferred", r[2]: "sent", r[3]: "sent"}
     assert not report.ok
 
 
@@ -561,7 +561,7 @@ def test_a_lost_250_is_never_sent_twice_and_is_listed_as_unknown(tmp_path, smtp,
     assert "lost after the message was sent" in report.unknown[0][1]
     # The server did get it: one copy, not one per retry.
     assert len(smtp.inbox.to("reader1@example.org")) == 1
-    assert statuses(cfg.store_path)["reader1@example.org"] == "sending"
+    assert statuses(cfg.state_path)["reader1@example.org"] == "sending"
     # A plain re-run sends nobody anything, and still lists the unknown one.
     again = _send(cfg, week_files, text)
     assert again.sent == [] and [a for a, _ in again.unknown] == ["reader1@example.org"]
@@ -573,7 +573,7 @@ def test_a_lost_250_is_never_sent_twice_and_is_listed_as_unknown(tmp_path, smtp,
     first, second = smtp.inbox.to("reader1@example.org")
     assert first["Message-ID"] == second["Message-ID"]
     assert first["Message-ID"].endswith("@news.example.com>")
-    assert statuses(cfg.store_path)["reader1@example.org"] == "sent"
+    assert statuses(cfg.state_path)["reader1@example.org"] == "sent"
 
 
 def test_a_server_stalling_after_data_times_out_as_unknown_and_the_batch_goes_on(
@@ -584,7 +584,7 @@ def test_a_server_stalling_after_data_times_out_as_unknown_and_the_batch_goes_on
     report = _send(cfg, week_files, subscribers(2))
     assert [a for a, _ in report.unknown] == ["reader0@example.org"]
     assert report.sent == ["reader1@example.org"]
-    assert statuses(cfg.store_path) == {
+    assert statuses(cfg.state_path) == {
         "reader0@example.org": "sending",
         "reader1@example.org": "sent",
     }
@@ -593,7 +593,7 @@ def test_a_server_stalling_after_data_times_out_as_unknown_and_the_batch_goes_on
 def test_no_message_goes_out_unless_sending_was_committed_first(tmp_path, smtp, week_files):
     cfg = config(tmp_path, toml=smtp_toml(smtp.port))
     news, settings = newsletter(cfg, week_files)
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         log.connection.execute("PRAGMA query_only = ON")  # the store refuses every write
         report = send_batch(
             news, parse_subscribers(subscribers(2)).subscribers, settings, log, now=NOW
@@ -632,7 +632,7 @@ def test_kill_9_mid_batch_then_a_rerun_sends_nobody_twice(tmp_path, week_files):
         assert reached, (tmp_path / "stderr.txt").read_text()
         assert proc.returncode == -signal.SIGKILL
         inbox.release.set()  # the server got reader2's message: it answers a dead client
-        assert statuses(cfg.store_path) == {
+        assert statuses(cfg.state_path) == {
             "reader0@example.org": "sent",
             "reader1@example.org": "sent",
             "reader2@example.org": "sending",
@@ -664,14 +664,14 @@ def test_a_5xx_to_rcpt_is_a_bounce_that_every_later_send_honours(tmp_path, smtp,
     cfg = config(tmp_path, toml=smtp_toml(smtp.port))
     report = _send(cfg, week_files, subscribers(3))
     assert report.bounced == ["reader1@example.org"]
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         entry = log.suppressions()["reader1@example.org"]
     assert entry.reason == "bounced" and "550 5.1.1" in entry.detail
     smtp.inbox.refuse = set()  # even if the server would take it now
     # The same week with --resend, and the next week: never again.
     news, settings = newsletter(cfg, week_files)
     subs = parse_subscribers(subscribers(3).replace("reader1@", "READER1@")).subscribers
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         forced = send_batch(news, subs, settings, log, now=NOW, sleep=no_sleep, resend=True)
         later = send_batch(
             dataclasses.replace(news, week="2026-01-23"), subs, settings, log, now=NOW
@@ -691,9 +691,9 @@ def test_a_5xx_to_the_message_is_refused_but_not_a_bounce(tmp_path, smtp, week_f
     report = _send(cfg, week_files, subscribers(2))
     assert [a for a, _ in report.rejected] == ["reader0@example.org"]
     assert report.bounced == [] and report.sent == ["reader1@example.org"]
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         assert log.suppressions() == {}
-    assert statuses(cfg.store_path)["reader0@example.org"] == "rejected"
+    assert statuses(cfg.state_path)["reader0@example.org"] == "rejected"
     smtp.inbox.refuse_data = set()
     assert _send(cfg, week_files, subscribers(2)).sent == ["reader0@example.org"]
 
@@ -722,7 +722,7 @@ def test_cli_unsubscribe_and_import_then_every_send_skips_them(tmp_path, smtp, w
     assert _cli(["unsubscribe", "--from-file", str(csv_file), *store]).exit_code == 0
     bad = _cli(["unsubscribe", "ok@example.org", "bad address", *store])
     assert bad.exit_code == 1 and "'bad address' contains spaces" in bad.output
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         assert set(log.suppressions()) == {f"reader{i}@example.org" for i in range(3)}
 
     dry = _cli(email_args(cfg, subs, "--dry-run", str(tmp_path / "outbox")))
@@ -800,7 +800,7 @@ def test_the_token_in_a_received_message_unsubscribes_its_reader_only(
         env={"RECAP_UNSUBSCRIBE_SECRET": ""},
     )
     assert result.exit_code == 1 and "RECAP_UNSUBSCRIBE_SECRET is empty" in result.output
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         assert log.suppressions() == {}
     # A different secret (rotated) voids the token too.
     result = _cli(
@@ -811,7 +811,7 @@ def test_the_token_in_a_received_message_unsubscribes_its_reader_only(
 
     ok = _cli(["unsubscribe", "--token", token, "--email", "READER0@example.org", *store])
     assert ok.exit_code == 0, ok.output
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         entry = log.suppressions()["reader0@example.org"]
     assert entry.reason == "unsubscribed" and "token checked" in entry.detail
     forced = _cli(email_args(cfg, subs, "--resend"))
@@ -991,7 +991,7 @@ def test_cli_dry_run_reuses_the_built_week_and_sends_nothing(tmp_path, week_file
     ]
     msg = email.message_from_bytes(emls[0].read_bytes(), policy=policy.default)
     assert msg["To"] == "Reader 0 <reader0@example.org>"
-    with DeliveryLog(cfg.store_path) as log:
+    with DeliveryLog(cfg.state_path) as log:
         assert log.records("2026-01-16") == ()
 
 

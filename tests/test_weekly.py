@@ -202,7 +202,7 @@ def holder(store, name: str):
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(job, smtp):
     cfg, site, subs = job
-    with holder(cfg.store_path, "weekly") as first:
+    with holder(cfg.state_path, "weekly") as first:
         result = CliRunner().invoke(
             cli,
             [

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recap.delivery.email import MESSAGE_POLICY, EmailSettings, Newsletter, compose, eml_name
+from recap.delivery.email import EmailSettings, Newsletter, compose, eml_name
 from recap.delivery.ledger import DEFERRED, REJECTED, SENDING, SENT, DeliveryLog
 from recap.delivery.smtp import (
     OutcomeUnknown,
@@ -28,7 +28,7 @@ from recap.delivery.smtp import (
     Unreachable,
 )
 from recap.delivery.subscribers import Subscriber
-from recap.errors import DeliveryError
+from recap.errors import DeliveryError, Unrecorded
 from recap.retry import retry_call
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,9 @@ class SendReport:
     bounced: list[str] = field(default_factory=list)  # rejected at RCPT: now suppressed
     stopped: str = ""
     not_tried: list[str] = field(default_factory=list)
+    # Delivered (250 seen) but the send log could not say so (a full disk): the log still
+    # says "sending", so no re-run sends it again.
+    unrecorded: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
 
     @property
@@ -154,7 +157,7 @@ class _Batch:
         DeliveryError for a setting that cannot work: either ends the batch.
         """
         msg = compose(self.newsletter, sub, self.settings, self.now, secret=self.secret)
-        data = msg.as_bytes(policy=MESSAGE_POLICY)
+        data = msg.as_bytes()  # compose chose the policy (UTF-8 headers for SMTPUTF8)
         message_id = str(msg["Message-ID"])
         week, key = self.newsletter.week, sub.key
 
@@ -183,7 +186,10 @@ class _Batch:
                 attempts = 0 if handed_over else 1
                 self.log.record(week, key, DEFERRED, detail=str(e), attempts=attempts)
                 raise
-            self.log.record(week, key, SENT, message_id=message_id, attempts=0)
+            try:
+                self.log.record(week, key, SENT, message_id=message_id, attempts=0)
+            except DeliveryError as e:
+                raise Unrecorded(str(e)) from None
             logger.info("sent the week ending %s to %s", week, sub.email)
             return SENT, ""
 
@@ -233,11 +239,18 @@ def _deliver_all(
         try:
             status, detail = batch.deliver(sub, retries)
         except (Unreachable, DeliveryError) as e:
-            report.stopped = f"sending stopped at {sub.email}: {e}"
-            if final:
-                left.extend(queue[i:])
+            rest = queue[i:]
+            if isinstance(e, Unrecorded):
+                report.sent.append(sub.email)
+                report.unrecorded.append(sub.email)
+                report.stopped = f"sending stopped after {sub.email} got the week: {e}"
+                rest = queue[i + 1 :]
             else:
-                report.not_tried.extend(s.email for s, _ in queue[i:])
+                report.stopped = f"sending stopped at {sub.email}: {e}"
+            if final:
+                left.extend(rest)
+            else:
+                report.not_tried.extend(s.email for s, _ in rest)
             return left
         if status == DEFERRED and not final:
             logger.warning("%s deferred (%s); one more try at the end", sub.email, detail)

@@ -15,18 +15,29 @@ into place; if any rename fails, the ones done are undone, so a failed publish l
 site as it was. Before the first rename the staging folder gets a journal of the moves;
 a publish killed part-way is completed by the next one (a staging folder without a
 journal was killed before anything moved, and is removed).
+
+A publish holds a lock on the site folder itself (``flock`` on the directory) from reading
+the archive to the last rename: two runs into one site, whatever store or state each
+uses, cannot both build an index from the archive they read and drop each other's week.
+The second is refused at once. The index and feed are built from the site's own archive.
+
+A file or folder already at one of those paths that recap did not write (a hand-written
+page, another tool's feed) is never replaced: the publish is refused, naming it. What
+recap writes is recognised by its content (``not_written_by_recap``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +46,7 @@ from zoneinfo import ZoneInfo
 from recap.config import RecapConfig
 from recap.delivery.edition import Edition, check_deliverable, load_edition
 from recap.delivery.ledger import DeliveryLog
-from recap.errors import DeliveryError
+from recap.errors import DeliveryError, LockError
 from recap.output import process_alive
 from recap.pauses import pause_at
 from recap.render import render_template
@@ -384,6 +395,62 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def _head(path: Path, size: int = 4096) -> str:
+    with path.open("rb") as fh:
+        return fh.read(size).decode("utf-8", "replace")
+
+
+def not_written_by_recap(path: Path, kind: str) -> bool:
+    """Whether ``path`` exists but is not what recap writes there (``kind``: post, media,
+    archive, index or feed): a post with recap's week_start/week_end front matter, a
+    media folder of PNGs, an archive folder with recap.json, recap's archive page, a
+    feed made by feedgen."""
+    if not (path.exists() or path.is_symlink()):
+        return False
+    try:
+        if kind == "media":
+            return not path.is_dir() or any(p.suffix != ".png" for p in path.iterdir())
+        if kind == "archive":  # an empty folder holds nothing to lose
+            return not path.is_dir() or (
+                any(path.iterdir()) and not (path / "recap.json").is_file()
+            )
+        if not path.is_file():
+            return True
+        head = _head(path)
+        if kind == "post":
+            return not (
+                head.startswith("---") and "\nweek_start: " in head and "\nweek_end: " in head
+            )
+        if kind == "index":
+            return not (": archive</title>" in head and 'href="feed.xml"' in head)
+        return "python-feedgen" not in head  # feed
+    except OSError:
+        return True
+
+
+@contextmanager
+def site_lock(site: Path) -> Iterator[None]:
+    """Hold the site's publish lock for the ``with`` block; LockError at once if another
+    run holds it. A lock on the folder itself: no file is left in the site."""
+    try:
+        fd = os.open(site, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise DeliveryError(f"cannot open the site folder {site}: {e.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockError(
+                f"another recap run is publishing into {site}; run this again when it ends"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def publish(
     editions: Sequence[Edition],
     site: Path,
@@ -398,8 +465,28 @@ def publish(
         check_deliverable(edition, "publish")
     if not site.is_dir():
         raise DeliveryError(f"the site folder {site} does not exist (create the site first)")
+    with site_lock(site):
+        return _publish_locked(editions, site, settings, log)
+
+
+def _publish_locked(
+    editions: Sequence[Edition], site: Path, settings: BlogSettings, log: DeliveryLog | None
+) -> PublishReport:
     recover_site(site)
     archive_rel = settings.archive_dir
+    targets = [(f"{archive_rel}/index.html", "index"), (f"{archive_rel}/feed.xml", "feed")]
+    for e in editions:
+        targets += [
+            (f"{settings.content_dir}/{post_name(e.week)}", "post"),
+            (f"{settings.media_dir}/{e.week}", "media"),
+            (f"{archive_rel}/{e.week}", "archive"),
+        ]
+    for rel, kind in targets:
+        if not_written_by_recap(site / rel, kind):
+            raise DeliveryError(
+                f"{site / rel} is already there and recap did not write it (a hand-written "
+                "page?); nothing was published. Move it, or point [blog] at other folders"
+            )
     entries = read_archive(site / archive_rel)
     posts = {e.week: (e, render_post(e, settings)) for e in editions}
     for edition in editions:
@@ -457,4 +544,6 @@ __all__ = [
     "render_feed",
     "render_index",
     "render_post",
+    "not_written_by_recap",
+    "site_lock",
 ]

@@ -25,9 +25,10 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP, EmailPolicy
-from email.utils import format_datetime, formataddr
+from email.policy import EmailPolicy
+from email.utils import format_datetime
 from pathlib import Path
 
 from recap.config import RecapConfig
@@ -54,29 +55,55 @@ _STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.S)
 _AT_BLOCK = re.compile(r"@[^{;]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
 
 
-class MessagePolicy(EmailPolicy):
-    """SMTP's policy (CRLF, lines folded at 78), except that the Subject is never folded.
+# Headers written on one line (a line may be 998 characters long; each of these is
+# bounded well below that: the subject by the config, names by MAX_NAME, URLs by checks).
+UNFOLDED_HEADERS = frozenset({"subject", "from", "to", "reply-to", "list-id", "list-unsubscribe"})
 
-    Python 3.11's folder leaves a space at the end of the line it breaks before an
-    encoded word, such as the one the week label's en dash needs, so a reader would
-    see a double space in the subject. A Subject line may be 998 characters long.
+
+class MessagePolicy(EmailPolicy):
+    """SMTP's policy (CRLF, lines folded at 78), except for UNFOLDED_HEADERS.
+
+    Python's folder leaves a space at the end of the line it breaks before an encoded
+    word, such as the one the week label's en dash needs (a double space in the
+    subject); folding a quoted display name drops its quotes, so "Smith, John" reads
+    as two addresses; and a long List-Unsubscribe URL comes out as encoded words,
+    which no client reads as the <https://...> form RFC 2369 and 8058 require.
     """
 
     def fold(self, name: str, value: str) -> str:
-        """The header as text; the Subject on one line."""
-        if name.lower() == "subject":
-            return str(_UNFOLDED.fold(name, value))
+        """The header as text; UNFOLDED_HEADERS on one line."""
+        if name.lower() in UNFOLDED_HEADERS:
+            return str(EmailPolicy.fold(self.clone(max_line_length=998), name, value))
         return str(super().fold(name, value))
 
     def fold_binary(self, name: str, value: str) -> bytes:
-        """The header as bytes; the Subject on one line."""
-        if name.lower() == "subject":
-            return _UNFOLDED.fold_binary(name, value)
+        """The header as bytes; UNFOLDED_HEADERS on one line."""
+        if name.lower() in UNFOLDED_HEADERS:
+            return EmailPolicy.fold_binary(self.clone(max_line_length=998), name, value)
         return super().fold_binary(name, value)
 
 
-_UNFOLDED = SMTP.clone(max_line_length=998)
 MESSAGE_POLICY = MessagePolicy(linesep="\r\n")  # what email.policy.SMTP sets
+# RFC 6531: a recipient with non-ASCII letters before the @ gets headers in raw UTF-8,
+# over a session that says SMTPUTF8 (delivery/smtp.py).
+MESSAGE_POLICY_UTF8 = MESSAGE_POLICY.clone(utf8=True)
+
+
+def needs_smtputf8(address: str) -> bool:
+    """Whether ``address`` has non-ASCII characters (RFC 6531)."""
+    return not address.isascii()
+
+
+def _mailbox(name: str, address: str) -> str | Address:
+    """The To header's value: an Address, which quotes a name with commas or colons.
+    Address refuses a non-ASCII local part, so one is put in after quoting."""
+    if not needs_smtputf8(address):
+        return Address(display_name=name, addr_spec=address)
+    local, _, domain = address.rpartition("@")
+    placeholder = "recap-placeholder"
+    return str(Address(display_name=name, username=placeholder, domain=domain)).replace(
+        f"{placeholder}@", f"{local}@"
+    )
 
 
 @dataclass(frozen=True)
@@ -326,10 +353,13 @@ def compose(
 ) -> EmailMessage:
     """One recipient's message (see the module docstring for its structure)."""
     links = unsubscribe_links(settings, subscriber.email, secret)
-    msg = EmailMessage(policy=MESSAGE_POLICY)
+    utf8 = needs_smtputf8(subscriber.email)
+    msg = EmailMessage(policy=MESSAGE_POLICY_UTF8 if utf8 else MESSAGE_POLICY)
     msg["Subject"] = newsletter.subject
-    msg["From"] = formataddr((settings.sender_name, settings.sender))
-    msg["To"] = formataddr((subscriber.name, subscriber.email))
+    # Address quotes a display name with commas or colons; formataddr leaves an encoded
+    # one bare, so "Müller, Jörg: boss@example.net" became two recipients.
+    msg["From"] = Address(display_name=settings.sender_name, addr_spec=settings.sender)
+    msg["To"] = _mailbox(subscriber.name, subscriber.email)
     if settings.reply_to:
         msg["Reply-To"] = settings.reply_to
     msg["Date"] = format_datetime(now.astimezone(dt.UTC))
@@ -375,6 +405,8 @@ def eml_name(index: int, subscriber: Subscriber) -> str:
 
 __all__ = [
     "MESSAGE_POLICY",
+    "MESSAGE_POLICY_UTF8",
+    "needs_smtputf8",
     "PASSWORD_ENV",
     "EmailSettings",
     "Newsletter",

@@ -35,7 +35,8 @@ from recap.delivery.email import (
     smtp_password,
     unsubscribe_secret,
 )
-from recap.delivery.ledger import UNSUBSCRIBED, DeliveryLog
+from recap.delivery.ledger import UNSUBSCRIBED
+from recap.delivery.state import check_send_log, open_state, writing_state
 from recap.delivery.subscribers import (
     LineProblem,
     Subscriber,
@@ -127,6 +128,7 @@ class EmailPlan:
     problems: tuple[LineProblem, ...]
     password: str
     secret: bytes
+    notes: tuple[LineProblem, ...] = ()
 
 
 def plan_email(config: RecapConfig, subscribers_path: Path, *, dry_run: bool = False) -> EmailPlan:
@@ -143,7 +145,7 @@ def plan_email(config: RecapConfig, subscribers_path: Path, *, dry_run: bool = F
         raise DeliveryError(f"{subscribers_path}: no valid subscribers to send to")
     for problem in subs.problems:
         logger.warning("%s: %s", subscribers_path, problem)
-    return EmailPlan(settings, subs.subscribers, subs.problems, password, secret)
+    return EmailPlan(settings, subs.subscribers, subs.problems, password, secret, subs.notes)
 
 
 @dataclass
@@ -153,6 +155,7 @@ class EmailRun:
     report: SendReport
     problems: tuple[LineProblem, ...]
     dry_run: bool
+    notes: tuple[LineProblem, ...] = ()
 
 
 def send_newsletter(
@@ -164,11 +167,19 @@ def send_newsletter(
     dry_run: Path | None = None,
     resend: bool = False,
     resend_unknown: bool = False,
+    new_send_log: bool = False,
+    sites: tuple[Path, ...] | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> EmailRun:
-    """Send a prepared newsletter to the plan's subscribers (or write .eml files)."""
-    with DeliveryLog(config.store_path) as log:
-        if dry_run is not None:
+    """Send a prepared newsletter to the plan's subscribers (or write .eml files).
+
+    Refused when one of ``sites`` (default: [weekly] site) shows the week published and
+    the send log knows nothing of it, unless ``new_send_log`` (state.check_send_log).
+    """
+    if sites is None:
+        sites = (Path(config.weekly.site),) if config.weekly.site else ()
+    if dry_run is not None:
+        with open_state(config) as log:
             report = write_dry_run(
                 newsletter,
                 plan.subscribers,
@@ -180,22 +191,24 @@ def send_newsletter(
                 resend=resend,
                 resend_unknown=resend_unknown,
             )
-            return EmailRun(report, plan.problems, True)
-        extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
-        with log.lock(f"email:{newsletter.week}"):
-            report = send_batch(
-                newsletter,
-                plan.subscribers,
-                plan.settings,
-                log,
-                now=now,
-                password=plan.password,
-                secret=plan.secret,
-                resend=resend,
-                resend_unknown=resend_unknown,
-                **extra,
-            )
-    return EmailRun(report, plan.problems, False)
+        return EmailRun(report, plan.problems, True, plan.notes)
+    extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+    with writing_state(config) as log, log.lock(f"email:{newsletter.week}"):
+        archive = config.blog.archive_dir
+        check_send_log(log, newsletter.week, sites, archive, new=new_send_log)
+        report = send_batch(
+            newsletter,
+            plan.subscribers,
+            plan.settings,
+            log,
+            now=now,
+            password=plan.password,
+            secret=plan.secret,
+            resend=resend,
+            resend_unknown=resend_unknown,
+            **extra,
+        )
+    return EmailRun(report, plan.problems, False, plan.notes)
 
 
 def unsubscribe_addresses(
@@ -238,7 +251,7 @@ def _suppress(
         unique.setdefault(address.lower(), (address, detail))
     added: list[str] = []
     known: list[tuple[str, str]] = []
-    with DeliveryLog(config.store_path) as log:
+    with writing_state(config) as log:
         existing = log.suppressions()
         for key, (address, detail) in unique.items():
             if key in existing:
@@ -252,7 +265,7 @@ def _suppress(
 def publish_editions(config: RecapConfig, editions: list[Edition], site: Path) -> PublishReport:
     """Publish built weeks into a site folder, under the 'publish' lock."""
     settings = BlogSettings.from_config(config)
-    with DeliveryLog(config.store_path) as log, log.lock("publish"):
+    with writing_state(config) as log, log.lock("publish"):
         return publish(editions, site, settings, log=log)
 
 
@@ -276,6 +289,7 @@ def run_weekly(
     site: Path | None = None,
     sleep: Callable[[float], None] | None = None,
     build: BuildFn | BuiltWeek = build_latest,
+    new_send_log: bool = False,
 ) -> WeeklyRun:
     """Build the latest complete week, publish it, then email it (see the module docstring).
 
@@ -289,7 +303,7 @@ def run_weekly(
     run = WeeklyRun()
     plan = plan_email(config, subscribers) if subscribers is not None else None
     blog = BlogSettings.from_config(config) if site is not None else None
-    with DeliveryLog(config.store_path) as log, log.lock("weekly"):
+    with open_state(config) as log, log.lock("weekly"):
         built = build(config, now) if callable(build) else build
         output.write_built(config.out_dir, built)
         edition = load_edition(built.files)
@@ -297,12 +311,24 @@ def run_weekly(
         run.steps.append("built")
         check_deliverable(edition, "deliver")
         newsletter = prepare(edition, plan.settings) if plan is not None else None
+        if plan is not None and site is not None:
+            # Before publishing: once this run has published, the site proves nothing.
+            archive = config.blog.archive_dir
+            check_send_log(log, edition.week, (site,), archive, new=new_send_log)
         if site is not None and blog is not None:
             run.published = publish_editions(config, [edition], site)
             run.feed_entry = entry_url(blog, edition.week)
             run.steps.append("published")
         if plan is not None and newsletter is not None:
-            run.emailed = send_newsletter(config, newsletter, plan, now, sleep=sleep)
+            run.emailed = send_newsletter(
+                config,
+                newsletter,
+                plan,
+                now,
+                sleep=sleep,
+                new_send_log=new_send_log,
+                sites=(site,) if site is not None else None,
+            )
             run.steps.append("emailed")
     return run
 

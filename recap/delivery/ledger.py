@@ -1,9 +1,15 @@
-"""Delivery records in the store's SQLite file (send log, suppression list, publish log),
+"""Delivery records in their own SQLite file (send log, suppression list, publish log),
 and the run locks beside it.
 
-The tables live beside the data engineer's (``config.store_path``) but are created here
-with ``CREATE TABLE IF NOT EXISTS``, so the store's own migrations never see them. Every
-write is committed when the call returns.
+The file is ``config.state_path`` ([paths] state, else $XDG_STATE_HOME/recap/
+delivery.sqlite): outside .cache/, so `make clean` or a run from another folder never
+loses it (``delivery/state.py`` opens it, with the checks and the backup). The tables
+are created here with ``CREATE TABLE IF NOT EXISTS``. Every write is committed when the
+call returns. The file is checked (``PRAGMA integrity_check``) each time it is opened: a
+damaged send log could send a week twice, so it is refused, never read. Not the cheaper
+``quick_check``: it does not compare the indexes with the rows, and a damaged index of
+the send log hides rows from ``WHERE week = ?`` (150 of 200 readers "not yet sent").
+The check costs 0.15 s on 2,000 readers times 52 weeks.
 
 - ``send_log``: one row per (week, recipient). ``sending`` is committed before DATA and
   ``sent`` after the server's 250, so a row left ``sending`` (a crash, a lost reply) means
@@ -136,6 +142,27 @@ class Suppression:
     added_at: str
 
 
+def backup_path(path: Path) -> Path:
+    """Where the last copy that passed its check is kept: ``<file>.bak`` beside it."""
+    return path.with_name(f"{path.name}.bak")
+
+
+def damaged(path: Path, problem: str) -> DeliveryError:
+    """The error for a damaged delivery log: what is wrong, and how to restore it."""
+    backup = backup_path(path)
+    restore = (
+        f"restore the last good copy (cp '{backup}' '{path}'; it is taken before every "
+        "send and publish)"
+        if backup.is_file()
+        else f"restore it from a backup of {path.parent}"
+    )
+    return DeliveryError(
+        f"{path}: the delivery log is damaged ({problem}); nothing was sent or recorded. "
+        f"Its send log cannot be trusted to say who already has a week: {restore}, then "
+        "run the command again"
+    )
+
+
 class DeliveryLog:
     """The send log, suppression list and publish log in one SQLite file; its run locks."""
 
@@ -145,11 +172,47 @@ class DeliveryLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit: every write below is its own transaction, durable when it returns
             self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except (sqlite3.DatabaseError, OSError) as e:
+            raise DeliveryError(f"{self.path}: cannot open the delivery log ({e})") from None
+        try:
+            self._check()
             self._conn.execute("PRAGMA journal_mode=WAL")
             for statement in SCHEMA:
                 self._conn.execute(statement)
-        except (sqlite3.DatabaseError, OSError) as e:
+        except sqlite3.OperationalError as e:  # locked, read-only, disk full
+            self._conn.close()
             raise DeliveryError(f"{self.path}: cannot open the delivery log ({e})") from None
+        except sqlite3.DatabaseError as e:  # "file is not a database", malformed pages
+            self._conn.close()
+            raise damaged(self.path, str(e)) from None
+        except DeliveryError:
+            self._conn.close()
+            raise
+
+    def _check(self) -> None:
+        """DeliveryError (how to restore) unless SQLite's integrity_check finds it sound."""
+        rows = [str(r[0]) for r in self._conn.execute("PRAGMA integrity_check(3)")]
+        if rows != ["ok"]:
+            lines = [ln for r in rows for ln in r.splitlines() if not ln.startswith("***")]
+            raise damaged(self.path, "; ".join(lines[:3]))
+
+    def backup(self) -> Path:
+        """Copy the file, checked first, to ``backup_path`` atomically; returns that path."""
+        try:
+            self._check()
+        except sqlite3.DatabaseError as e:
+            raise damaged(self.path, str(e)) from None
+        target = backup_path(self.path)
+        partial = target.with_name(f"{target.name}.partial")
+        try:
+            with sqlite3.connect(partial) as copy:
+                self._conn.backup(copy)
+            copy.close()
+            os.replace(partial, target)
+        except (sqlite3.Error, OSError) as e:
+            partial.unlink(missing_ok=True)
+            raise DeliveryError(f"cannot back up the delivery log to {target} ({e})") from None
+        return target
 
     def close(self) -> None:
         """Close the connection."""
@@ -278,6 +341,8 @@ class DeliveryLog:
 
 
 __all__ = [
+    "backup_path",
+    "damaged",
     "BOUNCED",
     "DEFERRED",
     "REJECTED",

@@ -189,6 +189,14 @@ class SmtpConnection:
         """
         smtp = self._session()
         options = []
+        if not recipient.isascii():  # RFC 6531
+            if not smtp.has_extn("smtputf8"):
+                raise Permanent(
+                    f"the SMTP server {self.where} does not offer SMTPUTF8, which "
+                    f"{recipient} needs (non-ASCII letters before the @)",
+                    "MAIL",
+                )
+            options.append("SMTPUTF8")
         if smtp.has_extn("size"):
             options.append(f"SIZE={len(message)}")
         if smtp.has_extn("8bitmime"):

@@ -1,8 +1,14 @@
 """The subscribers CSV: a header with ``email`` and optionally ``name``, one person a line.
 
 Bad lines never stop a batch: each one is reported with its line number and reason and
-skipped. A repeated address (compared case-insensitively) is reported and only its first
-line kept. Blank lines and lines starting with ``#`` are ignored.
+skipped (the send then exits 1 naming them). A repeated address (compared
+case-insensitively) is reported and only its first line kept. Blank lines and lines
+starting with ``#`` are ignored.
+
+Only LF (or CRLF) ends a line: ``str.splitlines`` also breaks at U+2028, U+2029, U+0085
+and a few controls, which split one subscriber's row in two. Such characters in a name
+become spaces; a name longer than MAX_NAME is left out (the reader is still sent to,
+without the greeting's name) and noted.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,10 +57,20 @@ class LineProblem:
 
 @dataclass(frozen=True)
 class SubscriberList:
-    """The valid subscribers in file order, and the lines that were skipped."""
+    """The valid subscribers in file order, the lines that were skipped, and notes on
+    lines kept with a change (a name left out)."""
 
     subscribers: tuple[Subscriber, ...]
     problems: tuple[LineProblem, ...]
+    notes: tuple[LineProblem, ...] = ()
+
+
+def clean_name(name: str) -> str:
+    """The name with line breaks and controls (U+2028, U+0085, tabs...) as single spaces."""
+    spaced = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c.isspace() else c for c in name
+    )
+    return " ".join(spaced.split())
 
 
 def check_address(address: str) -> str | None:
@@ -65,24 +82,30 @@ def check_address(address: str) -> str | None:
     if address.count("@") != 1:
         return f"{address!r} is not an email address (needs exactly one @)"
     local, domain = address.split("@")
-    if len(local) > 64 or len(address) > 254:
+    if len(local.encode()) > 64 or len(address.encode()) > 254:
         return f"{address!r} is too long"
     if local.startswith(".") or local.endswith(".") or ".." in local:
         return f"{address!r} has a misplaced dot before the @"
-    if not _ADDRESS.match(address):
+    # RFC 6531: letters and digits of any script before the @ (sent with SMTPUTF8).
+    ascii_local = "".join(c if c.isascii() or not _is_letter(c) else "a" for c in local)
+    if not _ADDRESS.match(f"{ascii_local}@{domain}"):
         return f"{address!r} is not a valid email address"
     return None
 
 
+def _is_letter(c: str) -> bool:
+    return unicodedata.category(c)[0] in "LMN"
+
+
 def parse_subscribers(text: str) -> SubscriberList:
     """Parse the CSV text of a subscribers file (see the module docstring)."""
-    lines = text.splitlines()
+    lines = text.split("\n")  # not splitlines(): see the module docstring
     start = 0
     while start < len(lines) and (not lines[start].strip() or lines[start].startswith("#")):
         start += 1
     if start == len(lines):
         raise DeliveryError("the subscribers file is empty (it needs a header with 'email')")
-    reader = csv.reader(io.StringIO("\n".join(lines[start:])))
+    reader = csv.reader(io.StringIO("\n".join(lines[start:]), newline=""))
     header = [h.strip().lower() for h in next(reader)]
     if "email" not in header:
         raise DeliveryError(
@@ -93,6 +116,7 @@ def parse_subscribers(text: str) -> SubscriberList:
     col_name = header.index("name") if "name" in header else None
     out: list[Subscriber] = []
     problems: list[LineProblem] = []
+    notes: list[LineProblem] = []
     seen: dict[str, int] = {}
     for row in reader:
         number = start + reader.line_num
@@ -106,10 +130,14 @@ def parse_subscribers(text: str) -> SubscriberList:
         if reason:
             problems.append(LineProblem(number, reason))
             continue
-        name = row[col_name].strip() if col_name is not None and col_name < len(row) else ""
-        if any(ord(c) < 32 for c in name) or len(name) > MAX_NAME:
-            problems.append(LineProblem(number, "the name is too long or has control characters"))
-            continue
+        name = clean_name(row[col_name]) if col_name is not None and col_name < len(row) else ""
+        if len(name) > MAX_NAME:
+            notes.append(
+                LineProblem(
+                    number, f"the name is {len(name)} characters (over {MAX_NAME}); sent without it"
+                )
+            )
+            name = ""
         key = address.lower()
         if key in seen:
             problems.append(
@@ -118,7 +146,7 @@ def parse_subscribers(text: str) -> SubscriberList:
             continue
         seen[key] = number
         out.append(Subscriber(email=address, name=name, line=number))
-    return SubscriberList(tuple(out), tuple(problems))
+    return SubscriberList(tuple(out), tuple(problems), tuple(notes))
 
 
 def parse_addresses(text: str) -> tuple[list[str], tuple[LineProblem, ...]]:

@@ -99,7 +99,9 @@ def write_snapshot(
                 "'.', '=', '-', up to 15, '^' first for an index)"
             )
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise SourceError(f"{out_dir} exists and is not empty; pass overwrite to replace it")
+        raise SourceError(
+            f"{out_dir} exists and is not empty; write the snapshot into a new or empty folder"
+        )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:

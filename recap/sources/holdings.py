@@ -3,13 +3,17 @@ and weights, dated by the file's "Fund Holdings as of" line.
 
 iShares writes nine header lines (fund name, "Fund Holdings as of", ...), then a
 table with Ticker, Name, Sector, Asset Class, Weight (%), ... and a legal footer.
-Only equity rows count; weights are normalized over them. A folder of dated files
-(``IWM-2025-11-05.csv``, ``IWM-2026-01-21.csv``, ...) is a history of holdings: the
+Only equity rows count; weights are normalized over them. A file is refused, naming it,
+when it cannot be whole: its rows' weights (every asset class) do not add up to about
+100% (a download or copy cut short), an equity weight is negative, a line repeats an
+earlier one exactly, or it holds far fewer positions than the file before it. A folder
+of dated files (``IWM-2025-11-05.csv``, ``IWM-2026-01-21.csv``, ...) is a history of holdings: the
 attribution picks, for each period, the file that was current at its start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -27,6 +31,12 @@ REQUIRED = ("Ticker", "Sector", "Asset Class", "Weight (%)")
 # Rows iShares lists without a market (rights, CVRs, delisted shells): never priced.
 UNLISTED = "NO MARKET"
 DATED_FILE = re.compile(r"^(?P<fund>[A-Za-z0-9]+)-(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
+# iShares files add up to 99.8-100.0% (cash and futures included): a file short of
+# this lost rows. The real files hold 99.78-99.98%.
+WEIGHT_TOTAL_RANGE = (97.0, 103.0)
+# A fund's position count moves by a few percent between files; a file with under this
+# share of the previous file's positions is cut short, whatever its weights say.
+MIN_POSITIONS_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -128,8 +138,14 @@ def parse_holdings(text: str, where: str, fallback_date: dt.date | None = None) 
     col = {n: header.index(n) for n in header}
     out: dict[str, list[str]] = {"ticker": [], "name": [], "sector": []}
     weights: list[float] = []
+    all_weights = 0.0
+    seen: dict[tuple[str, ...], int] = {}
     for lineno, r in enumerate(rows[header_at + 1 :], start=header_at + 2):
-        if len(r) < len(header) or r[col["Asset Class"]].strip() != "Equity":
+        if len(r) < len(header):
+            continue
+        if r[col["Asset Class"]].strip() != "Equity":
+            with contextlib.suppress(ValueError):  # the legal footer, a blank line
+                all_weights += _number(r[col["Weight (%)"]])
             continue
         try:
             weight = _number(r[col["Weight (%)"]]) / 100.0
@@ -137,16 +153,35 @@ def parse_holdings(text: str, where: str, fallback_date: dt.date | None = None) 
             raise DataError(
                 f"{where}, line {lineno}: weight {r[col['Weight (%)']]!r} is not a number"
             ) from None
+        if weight < 0:
+            raise DataError(
+                f"{where}, line {lineno}: weight {r[col['Weight (%)']].strip()} is negative "
+                "(a fund holds no negative share of a stock)"
+            )
+        key = tuple(c.strip() for c in r)
+        if key in seen:
+            raise DataError(
+                f"{where}, line {lineno}: repeats line {seen[key]} exactly (a duplicated row "
+                "would count its weight twice)"
+            )
+        seen[key] = lineno
+        all_weights += weight * 100.0
         listed = "Exchange" not in col or not r[col["Exchange"]].upper().startswith(UNLISTED)
         ticker = yahoo_symbol(r[col["Ticker"]]) if listed else ""
         sector = r[col["Sector"]].strip()
         out["ticker"].append(ticker)
         out["name"].append(r[col["Name"]].strip() if "Name" in col else ticker)
         out["sector"].append(SECTOR_ALIASES.get(sector, sector))
-        weights.append(max(weight, 0.0))
+        weights.append(weight)
     total = sum(weights)
     if not weights or total <= 0:
         raise DataError(f"{where}: no equity holdings with a weight")
+    low, high = WEIGHT_TOTAL_RANGE
+    if not low <= all_weights <= high:
+        raise DataError(
+            f"{where}: the weights add up to {all_weights:.2f}%, not about 100%: the file is "
+            f"not whole ({len(weights)} equity rows read); download it again"
+        )
     table = pd.DataFrame({**out, "weight": [w / total for w in weights]})
     table = _merge_repeats(table)
     return HoldingsFile(fund=fund, as_of=as_of, source=Path(where).name, table=table)
@@ -191,7 +226,21 @@ def read_holdings_folder(folder: Path, fund: str) -> tuple[HoldingsFile, ...]:
     for path in paths:
         held = _read_once(path)
         by_date.setdefault(held.as_of, held)
-    return tuple(by_date[d] for d in sorted(by_date))
+    files = tuple(by_date[d] for d in sorted(by_date))
+    for before, after in zip(files, files[1:], strict=False):
+        check_positions(after, before, str(folder / after.source))
+    return files
+
+
+def check_positions(held: HoldingsFile, previous: HoldingsFile | None, where: str) -> None:
+    """DataError when ``held`` has far fewer positions than the file before it."""
+    if previous is None or held.positions >= MIN_POSITIONS_SHARE * previous.positions:
+        return
+    raise DataError(
+        f"{where}: {held.positions} positions, where {previous.source} "
+        f"(as of {previous.as_of}) had {previous.positions}: the file looks cut short; "
+        "download it again"
+    )
 
 
 # Files already parsed by this process, by path, size and time: a backfill reads each

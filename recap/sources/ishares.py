@@ -20,7 +20,13 @@ from pathlib import Path
 
 from recap.config import RecapConfig
 from recap.errors import DataError, SourceError
-from recap.sources.holdings import HoldingsFile, IndexHoldings, parse_holdings, read_holdings_folder
+from recap.sources.holdings import (
+    HoldingsFile,
+    IndexHoldings,
+    check_positions,
+    parse_holdings,
+    read_holdings_folder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +79,10 @@ def download_holdings(
     except UnicodeDecodeError:
         raise DataError(f"{fund} holdings from {url}: not a UTF-8 text file") from None
     text = text.replace("\r\n", "\n")
-    held = parse_holdings(text, f"{fund} holdings from {url}")
+    where = f"{fund} holdings from {url}"
+    held = parse_holdings(text, where)
+    stored = [f for f in read_holdings_folder(folder, fund) if f.as_of < held.as_of]
+    check_positions(held, stored[-1] if stored else None, where)
     path = folder / f"{fund}-{held.as_of.isoformat()}.csv"
     if _write_if_changed(path, text):
         logger.info("saved %s holdings as of %s to %s", fund, held.as_of, path)

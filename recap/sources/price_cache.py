@@ -5,10 +5,10 @@ their closes. So each file is parsed once (with every check of ``read_price_csv`
 files a build lacks, in one batch: price_batch.py), its columns kept as arrays (session
 day numbers, then the values) beside the file's size and modification time, and the
 whole set saved as one uncompressed .npz. Later builds, and every backfill worker, load
-that one file in milliseconds; a file whose size or time changed is parsed again, and the
-cache is rewritten (atomically, so a crash leaves the old one). Two caches use it: the
-constituents' closes (one column) and the full bars of the indexes and funds a build
-reads (six columns).
+that one file in milliseconds; a file whose size, modification time or inode change time
+changed is parsed again, and the cache is rewritten (atomically, so a crash leaves the
+old one). Two caches use it: the constituents' closes (one column) and the full bars of
+the indexes and funds a build reads (six columns).
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ import pandas as pd
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 2
+# 3: the key holds st_ctime_ns. A file edited in place to the same size, its mtime set
+# back (touch -d, os.utime), kept its old prices; restoring the mtime moves the ctime,
+# which no user can set, so the key follows the content for the cost of a stat.
+CACHE_VERSION = 3
 EPOCH = np.datetime64("1970-01-01", "D")
 
 # A file's session days (int32 days since 1970-01-01, ascending) and values (float64, a
@@ -39,6 +42,7 @@ ReadFiles = Callable[[list[Path]], Iterable[Columns]]  # each file's Columns, in
 class _Entry:
     size: int
     mtime_ns: int
+    ctime_ns: int
     days: np.ndarray  # int32 days since 1970-01-01, ascending
     values: np.ndarray  # float64, one row per day, one column per cached column
 
@@ -94,6 +98,7 @@ class PriceCache:
                     return
                 tickers = data["tickers"]
                 sizes, mtimes, offsets = data["sizes"], data["mtimes"], data["offsets"]
+                ctimes = data["ctimes"]
                 days, values = data["days"], data["values"]
         except (OSError, ValueError, KeyError) as e:
             logger.warning("price cache %s unreadable (%s); rebuilding it", self.path, e)
@@ -101,7 +106,7 @@ class PriceCache:
         for i, ticker in enumerate(tickers.tolist()):
             lo, hi = int(offsets[i]), int(offsets[i + 1])
             self._entries[ticker] = _Entry(
-                int(sizes[i]), int(mtimes[i]), days[lo:hi], values[lo:hi]
+                int(sizes[i]), int(mtimes[i]), int(ctimes[i]), days[lo:hi], values[lo:hi]
             )
 
     def _save(self) -> None:
@@ -125,6 +130,7 @@ class PriceCache:
                     tickers=np.array(tickers, dtype=str),
                     sizes=np.array([e.size for e in entries], dtype=np.int64),
                     mtimes=np.array([e.mtime_ns for e in entries], dtype=np.int64),
+                    ctimes=np.array([e.ctime_ns for e in entries], dtype=np.int64),
                     offsets=offsets,
                     days=np.concatenate([e.days for e in entries] or [empty_days]),
                     values=np.concatenate([e.values for e in entries] or [empty_values]),
@@ -152,13 +158,16 @@ class PriceCache:
                 continue
             found.append(ticker)
             entry = self._entries.get(ticker)
-            if entry is None or (entry.size, entry.mtime_ns) != (st.st_size, st.st_mtime_ns):
+            key = (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            if entry is None or (entry.size, entry.mtime_ns, entry.ctime_ns) != key:
                 stale[ticker] = (self.prices_dir / f"{ticker}.csv", st)
         if stale:
             read = self._read([path for path, _ in stale.values()])
             # Kept as they come, as before: a bad file raises with those before it kept.
             for (ticker, (_, st)), (days, values) in zip(stale.items(), read, strict=True):
-                self._entries[ticker] = _Entry(st.st_size, st.st_mtime_ns, days, values)
+                self._entries[ticker] = _Entry(
+                    st.st_size, st.st_mtime_ns, st.st_ctime_ns, days, values
+                )
                 self.parsed += 1
             self._save()
         return {ticker: self._entries[ticker] for ticker in found}

@@ -23,6 +23,25 @@ from recap.sources.price_cache import Columns, PriceCache, cache_path, columns_o
 PRICE_HEADER = ("Date", *BAR_COLUMNS)
 
 
+# The largest real price file (^DJI, daily since 1985) is 0.5 MB: 32 MB is centuries of
+# bars. A bigger file is refused by its size, before it is read (a 200 MB file took
+# 2.3 GB of memory on its way to being refused).
+MAX_PRICE_FILE_BYTES = 32 * 2**20
+
+
+def check_price_file_size(path: Path) -> None:
+    """SourceError when ``path`` is too large to be a price file (see MAX_PRICE_FILE_BYTES)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # the read says why
+    if size > MAX_PRICE_FILE_BYTES:
+        raise SourceError(
+            f"{path}: {size / 2**20:.0f} MB, too large for a price file (at most "
+            f"{MAX_PRICE_FILE_BYTES // 2**20} MB); not read"
+        )
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
@@ -76,6 +95,7 @@ def _read_clean(text: str) -> pd.DataFrame | None:
 
 def read_price_csv(path: Path) -> pd.DataFrame:
     """Read and check one prices/<TICKER>.csv into the shared bars layout."""
+    check_price_file_size(path)
     text = _read_text(path)
     lines = text.splitlines()
     if not lines or tuple(h.strip() for h in lines[0].split(",")) != PRICE_HEADER:
@@ -121,6 +141,7 @@ def read_earnings_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_bytes(path: Path) -> bytes | None:
+    check_price_file_size(path)
     try:
         return path.read_bytes()
     except OSError:
