@@ -517,14 +517,60 @@ def _bars(
     ax.xaxis.set_major_formatter(_pct_formatter(digits, unit))
 
 
+# Chart titles are claims too: each is held to the facts like a sentence of the prose
+# (tests/test_claims.py checks them over a year of weeks), and names what moved the index
+# in the direction of its move, never a sector that pushed the other way.
+
+
+def sectors_title(recap: WeeklyRecap) -> str:
+    """'Real Estate led the sectors, Financials lagged; 6 of 11 rose', with rank words
+    that fit the signs when every fund moved one way."""
+    assert recap.sectors is not None
+    moves = sorted(recap.sectors.sectors, key=lambda m: -m.week_return)
+    top, bottom = moves[0], moves[-1]
+    ups = sum(m.week_return > 0 for m in moves)
+    if ups == 0:
+        return f"Every sector fund fell; {top.name} fell least, {bottom.name} most"
+    if bottom.week_return > 0:
+        return f"Every sector fund rose; {top.name} rose most, {bottom.name} least"
+    return f"{top.name} led the sectors, {bottom.name} lagged; {ups} of {len(moves)} rose"
+
+
+def attribution_title(recap: WeeklyRecap) -> str:
+    """The sector that moved the index most in the direction of its move."""
+    from recap.storyplan import leading_sectors
+
+    a = recap.attribution
+    assert a is not None and a.week is not None
+    lead, _ = leading_sectors(a.week, 1)
+    if not lead:
+        return f"Points each sector added to the {a.index} this week"
+    top = lead[0]
+    up = a.week.contributions_total >= 0
+    verb, to = ("added", "to") if up else ("subtracted", "from")
+    return f"{top.sector} {verb} the most {to} the {a.index} this week, {f.pp(top.contribution)}"
+
+
+def top_stocks_title(recap: WeeklyRecap) -> str:
+    """The stock that moved the index most in the direction of its move."""
+    a = recap.attribution
+    assert a is not None and a.week is not None and a.week.top
+    if a.week.contributions_total < 0 and a.week.bottom:
+        worst = a.week.bottom[0]
+        return (
+            f"{worst.name} ({worst.ticker}) subtracted the most from the {a.index}, "
+            f"{f.pp(worst.contribution)}"
+        )
+    best = a.week.top[0]
+    return f"{best.name} ({best.ticker}) added the most to the {a.index}, {f.pp(best.contribution)}"
+
+
 def sector_bars(recap: WeeklyRecap) -> Chart | None:
     """(3) Sector week returns, sorted, as diverging bars."""
     if recap.sectors is None or not recap.sectors.sectors:
         return None
     moves = sorted(recap.sectors.sectors, key=lambda m: -m.week_return)
-    top, bottom = moves[0], moves[-1]
-    ups = sum(m.week_return > 0 for m in moves)
-    title = f"{top.name} led the sectors, {bottom.name} lagged; {ups} of {len(moves)} rose"
+    title = sectors_title(recap)
     fig, ax = _figure(
         title,
         "Week return of each sector fund, %",
@@ -537,9 +583,7 @@ def sector_bars(recap: WeeklyRecap) -> Chart | None:
     _bars(fig, ax, [(m.name, m.week_return) for m in moves], f.signed, "%")
     ax.set_xlabel("Week return, %")
     alt = (
-        f"Bar chart of sector fund week returns, {ups} of {len(moves)} up: "
-        f"{top.name} led with {f.signed(top.week_return)}, "
-        f"{bottom.name} lagged at {f.signed(bottom.week_return)}. "
+        f"Bar chart of sector fund week returns. {title}: "
         + "; ".join(f"{m.name} {f.signed(m.week_return)}" for m in moves)
         + "."
     )
@@ -687,9 +731,7 @@ def attribution_sectors(recap: WeeklyRecap) -> Chart | None:
     order = [s.sector for s in a.week.sectors if s.sector in week]
     if not order:
         return None
-    top = order[0]
-    verb = "added" if week[top] > 0 else "subtracted"
-    title = f"{top} {verb} the most to the {a.index} this week, {f.pp(week[top])}"
+    title = attribution_title(recap)
     how = (
         "estimate: sector weight × small-cap sector fund"
         if a.method == "estimate"
@@ -745,10 +787,7 @@ def top_stocks(recap: WeeklyRecap, detractors: int = 5) -> Chart | None:
     if a is None or a.week is None or a.method != "constituents" or not a.week.top:
         return None
     rows = list(a.week.top) + list(reversed(a.week.bottom[:detractors]))
-    best = a.week.top[0]
-    title = (
-        f"{best.name} ({best.ticker}) added the most to the {a.index}, {f.pp(best.contribution)}"
-    )
+    title = top_stocks_title(recap)
     fig, ax = _figure(
         title,
         f"Points added to the {a.index}'s week by its largest contributors and detractors "

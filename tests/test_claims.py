@@ -26,9 +26,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def _csv_closes(market_dir, series):
     path = market_dir / "prices" / f"{series}.csv"
     with path.open() as fh:
-        return {
-            row["Date"][:10]: float(row["Close"]) for row in csv.DictReader(fh) if row["Close"]
-        }
+        return {row["Date"][:10]: float(row["Close"]) for row in csv.DictReader(fh) if row["Close"]}
 
 
 def _claims(recap):
@@ -86,9 +84,7 @@ def test_the_ledger_counts_the_figures_and_says_none_differ(reference_recap):
 
 def test_figures_on_the_page_carry_their_sources(reference_week):
     html = reference_week.files(pdf=False)["recap.html"].decode()
-    assert (
-        '<span class="fig" title="Russell 2000: 2,677.74 on Jan 16">2,677.74</span>' in html
-    )
+    assert '<span class="fig" title="Russell 2000: 2,677.74 on Jan 16">2,677.74</span>' in html
     assert 'title="S&amp;P 500: 6,940.01 on Jan 16 against 6,966.28 on Jan 9">0.38%' in html
 
 
@@ -292,5 +288,31 @@ def test_all_weeks_of_the_snapshot_are_written_without_a_refused_sentence(
 
 def test_sources_describe_themselves():
     s = Source("^RUT", dt.date(2026, 1, 16), 2677.74, dt.date(2026, 1, 9), 2624.22)
-    assert s.describe("Russell 2000") == "Russell 2000: 2,677.74 on Jan 16 against 2,624.22 on Jan 9"
+    assert (
+        s.describe("Russell 2000") == "Russell 2000: 2,677.74 on Jan 16 against 2,624.22 on Jan 9"
+    )
     assert math.isfinite(s.end_value)
+
+
+def test_chart_titles_pass_the_checker_and_follow_the_index(year_weeks):
+    """A chart title is a claim: 'Financials added the most to the Russell 2000 this week,
+    +0.03 pts' in a week the index fell can no longer be written."""
+    from recap.charts import attribution_title, sectors_title, top_stocks_title
+
+    falling = 0
+    for week, recap, _ in year_weeks:
+        check = SentenceCheck(recap)
+        titles = []
+        if recap.sectors and recap.sectors.sectors:
+            titles.append(sectors_title(recap))
+        a = recap.attribution
+        if a and a.week:
+            titles.append(attribution_title(recap))
+            if a.method == "constituents" and a.week.top:
+                titles.append(top_stocks_title(recap))
+            if a.week.contributions_total < 0:
+                falling += 1
+                assert "subtracted the most" in titles[-1], (week.end, titles)
+        for t in titles:
+            assert check.problems("chart", t) == [], (week.end, t)
+    assert falling > 5
