@@ -650,6 +650,8 @@ def recap_to_dict(recap: WeeklyRecap) -> dict[str, Any]:
         entry["label"] = move.label
     if recap.risks is not None:
         out["risks"]["volatility_ratio"] = recap.risks.volatility_ratio
+    if recap.market_facts is not None:
+        out["market_facts"]["inverted"] = recap.market_facts.inverted
     out["narrative"] = [p["text"] for p in out["narrative"]]
     out["narrative_sections"] = [p.section for p in recap.narrative]
     return out

@@ -604,7 +604,9 @@ def render_files(
     if svg or png:
         from recap.charts import draw_charts
 
-        charts, chart_notes = draw_charts(recap, market.closes, config, svg=svg, png=png)
+        charts, chart_notes = draw_charts(
+            recap, market.closes, config, svg=svg, png=png, markets=market.markets
+        )
     return render_drawn(recap, charts, chart_notes, config, formats)
 
 
