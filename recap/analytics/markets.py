@@ -326,20 +326,25 @@ def compute_markets(
     return tuple(moves), facts, tuple(notes)
 
 
+def _and(names: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _calendar_notes(moves: Sequence[MarketMove]) -> list[str]:
     """What the FX and crypto rows' dates mean."""
     notes = []
     fx = [m for m in moves if m.calendar == "london"]
     if fx:
         notes.append(
-            f"{', '.join(m.name for m in fx)}: Yahoo's FX close is the rate at midnight "
+            f"{_and([m.name for m in fx])}: Yahoo's FX close is the rate at midnight "
             "London (about the previous New York close); the week runs from that rate on "
             f"{fx[0].base_date.isoformat()} to that on {fx[0].as_of.isoformat()}."
         )
     coins = [m for m in moves if m.calendar == "fri-fri"]
     if coins:
         notes.append(
-            f"{', '.join(m.name for m in coins)} trade every day: their week runs Friday to "
+            f"{_and([m.name for m in coins])} trade every day: their week runs Friday to "
             f"Friday ({coins[0].base_date.isoformat()} to {coins[0].as_of.isoformat()}, "
             "UTC days)."
         )
