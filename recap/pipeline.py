@@ -288,7 +288,10 @@ def fetch_market(
     beyond, beyond_flags, beyond_notes = fetch_beyond(source, config, week)
     excluded += beyond_flags
     notes += beyond_notes
-    unfetched = {t: r for t, r in failures.bars.items() if t in indexes or t in extra}
+    beyond_tickers = set(_beyond_tickers(config))
+    unfetched = {
+        t: r for t, r in failures.bars.items() if t in indexes or t in extra or t in beyond_tickers
+    }
     earnings_missing = {t: failures.earnings[t] for t in wanted if t in failures.earnings}
     market = MarketData(
         closes=closes,
@@ -304,6 +307,12 @@ def fetch_market(
         markets=beyond,
     )
     return add_holdings(market, source, config, week, holdings)
+
+
+def _beyond_tickers(config: RecapConfig) -> tuple[str, ...]:
+    from recap.analytics.markets import market_tickers
+
+    return market_tickers(config.markets)
 
 
 def fetch_beyond(
