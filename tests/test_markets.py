@@ -7,6 +7,7 @@ import bisect
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import json
 import math
 
@@ -40,6 +41,7 @@ def frame(snapshot_source, settings):
     return checked
 
 
+@functools.cache
 def _csv_closes(market_dir, symbol):
     """(dates, closes) read with the csv module alone: the independent computation."""
     dates, closes = [], []
@@ -75,6 +77,21 @@ def _expected(market_dir, spec, week):
     return end_day, base_day, last, last / first - 1, "pct"
 
 
+def _expected_extreme(market_dir, symbol, as_of, last):
+    """The longest of 12, 6 and 3 months whose every earlier close ``last`` beats."""
+    dates, closes = _csv_closes(market_dir, symbol)
+    for months in (12, 6, 3):
+        start = (pd.Timestamp(as_of) - pd.DateOffset(months=months)).date()
+        if start < dates[0]:
+            continue
+        earlier = [c for d, c in zip(dates, closes) if start <= d < as_of]
+        if last > max(earlier):
+            return "high", months
+        if last < min(earlier):
+            return "low", months
+    return None, None
+
+
 @pytest.mark.parametrize("week", YEAR_2025, ids=lambda w: w.end.isoformat())
 def test_each_series_week_matches_its_csv(week, frame, settings, market_dir):
     moves, facts, _ = markets_mod.compute_markets(frame, pd.DataFrame(), week, settings, {})
@@ -88,6 +105,13 @@ def test_each_series_week_matches_its_csv(week, frame, settings, market_dir):
         assert math.isclose(move.week_change, change, rel_tol=1e-9, abs_tol=1e-9), spec.symbol
         assert move.calendar == {"crypto": "fri-fri", "fx": "london"}.get(spec.kind, "nyse")
         assert move.roll_on is None  # no roll found in the real 2025 data
+        assert (move.extreme, move.extreme_months) == _expected_extreme(
+            market_dir, spec.symbol, as_of, last
+        )
+        if spec.kind == "volatility":
+            dates, closes = _csv_closes(market_dir, spec.symbol)
+            year = [c for d, c in zip(dates, closes) if as_of - dt.timedelta(days=365) < d <= as_of]
+            assert move.percentile == sum(c <= last for c in year) / len(year)
     ten, three = moves[0], moves[1]
     assert math.isclose(facts.spread_bp, (ten.last - three.last) * 100, abs_tol=1e-9)
 

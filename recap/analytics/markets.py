@@ -129,12 +129,14 @@ def _extreme(
     below (above) ``last``; a window the history does not cover is not claimed."""
     first = series.index[0].date()
     end = pd.Timestamp(as_of)
+    values = series.to_numpy()
+    stop = int(series.index.searchsorted(end, side="left"))  # the closes before as_of
     for n in sorted(months, reverse=True):
         start = end - pd.DateOffset(months=n)
         if start.date() < first:
             continue
-        earlier = series.loc[(series.index >= start) & (series.index < end)]
-        if earlier.empty:
+        earlier = values[int(series.index.searchsorted(start, side="left")) : stop]
+        if not len(earlier):
             continue
         if last > float(earlier.max()):
             return "high", n
