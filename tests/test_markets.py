@@ -84,7 +84,7 @@ def _expected_extreme(market_dir, symbol, as_of, last):
         start = (pd.Timestamp(as_of) - pd.DateOffset(months=months)).date()
         if start < dates[0]:
             continue
-        earlier = [c for d, c in zip(dates, closes) if start <= d < as_of]
+        earlier = [c for d, c in zip(dates, closes, strict=True) if start <= d < as_of]
         if last > max(earlier):
             return "high", months
         if last < min(earlier):
@@ -110,7 +110,11 @@ def test_each_series_week_matches_its_csv(week, frame, settings, market_dir):
         )
         if spec.kind == "volatility":
             dates, closes = _csv_closes(market_dir, spec.symbol)
-            year = [c for d, c in zip(dates, closes) if as_of - dt.timedelta(days=365) < d <= as_of]
+            year = [
+                c
+                for d, c in zip(dates, closes, strict=True)
+                if as_of - dt.timedelta(days=365) < d <= as_of
+            ]
             assert move.percentile == sum(c <= last for c in year) / len(year)
     ten, three = moves[0], moves[1]
     assert math.isclose(facts.spread_bp, (ten.last - three.last) * 100, abs_tol=1e-9)
@@ -145,8 +149,8 @@ def test_weekly_changes_over_the_year_measure_news(frame, settings, market_dir):
 
 
 def test_a_planted_futures_roll_is_not_told_as_a_move(frame, settings):
-    # A roll to a contract 15% dearer (contango as in 2020) shows in the continuous front-month series as a jump
-    # that USO, holding the front contract through the roll, does not make.
+    # A roll to a contract 15% dearer (a steep contango, as in 2020) shows in the continuous
+    # front-month series as a jump that USO, holding the front contract, does not make.
     week = week_containing(D(2025, 7, 16))
     day = pd.Timestamp(D(2025, 7, 15))
     planted = frame.copy()
