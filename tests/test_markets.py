@@ -333,3 +333,15 @@ def test_parse_events_sorts_nothing_away():
         "Mine",
         "Quarterly options expiration",
     ]
+
+
+def test_the_blog_post_has_the_block(reference_week):
+    from recap.delivery import blog
+    from recap.delivery.edition import load_edition
+
+    edition = load_edition(reference_week.files(pdf=False))
+    post = blog.render_post(edition, blog.BlogSettings.from_config(reference_week.config))
+    assert "| Beyond stocks | Level | Week | Note |" in post
+    assert "| 10-year Treasury yield | 4.23% | +6 bp | 3-month high |" in post
+    assert "| Bitcoin | 95,525.12 | +5.54% | Fri-Fri |" in post
+    assert "| VIX | 15.86 | +1.37 pts | 27th percentile of the year |" in post
