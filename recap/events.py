@@ -4,10 +4,10 @@ FOMC decision days come from ``recap/data/fomc.csv``, shipped with the project a
 from the Federal Reserve's published meeting calendars (the second day of each scheduled
 meeting, when the statement is released; unscheduled meetings are never known ahead, so
 none is listed, and the scheduled March 17-18, 2020 meeting, replaced by the unscheduled
-one of Sunday March 15, is left out). Monthly options expire on the third Friday, on the Thursday before when
-that Friday is an exchange holiday; March, June, September and December expirations are
-the quarterly ones. The user's own events come from the CSV that [calendar] events_file
-names (``date,name,source``), read and checked when the config loads.
+one of Sunday March 15, is left out). Monthly options expire on the third Friday, on the
+Thursday before when that Friday is an exchange holiday; March, June, September and
+December expirations are the quarterly ones. The user's own events come from the CSV that
+[calendar] events_file names (``date,name,source``), read and checked when the config loads.
 """
 
 from __future__ import annotations

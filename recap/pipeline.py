@@ -331,8 +331,8 @@ def fetch_beyond(
     frame = closes_frame(source.fetch_bars(tickers, start, last_day))
     frame, flags = markets_mod.check_series(frame, config.markets, config.accept)
     notes = tuple(
-        f"{t}: left out of Beyond stocks, because its prices failed a check "
-        f"({f.date.isoformat()}: {f.reason})."
+        f"{t}: its prices failed a check ({f.date.isoformat()}: {f.reason}), so Beyond "
+        "stocks does not use them."
         for t, f in {f.ticker: f for f in reversed(flags)}.items()
     )
     return frame, flags, notes
@@ -549,7 +549,10 @@ def _beyond(
     from recap.analytics.markets import compute_markets
 
     frame = market.markets if market.markets is not None else pd.DataFrame()
-    return compute_markets(frame, closes, week, config.markets, sections.display_names(config))
+    checked_out = {f.ticker for f in market.excluded}
+    return compute_markets(
+        frame, closes, week, config.markets, sections.display_names(config), checked_out
+    )
 
 
 def earlier_headlines(

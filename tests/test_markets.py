@@ -345,3 +345,24 @@ def test_the_blog_post_has_the_block(reference_week):
     assert "| 10-year Treasury yield | 4.23% | +6 bp | 3-month high |" in post
     assert "| Bitcoin | 95,525.12 | +5.54% | Fri-Fri |" in post
     assert "| VIX | 15.86 | +1.37 pts | 27th percentile of the year |" in post
+
+
+def test_a_series_failing_the_checks_gives_way_to_its_fund(frame, settings):
+    # A bad print in gold: ten times the close for one day, undone the next.
+    week = week_containing(D(2025, 9, 12))
+    planted = frame.copy()
+    day = pd.Timestamp(D(2025, 9, 10))
+    planted.loc[day, "GC=F"] = planted.loc[day, "GC=F"] * 10
+    checked, flags = markets_mod.check_series(planted, settings)
+    assert [(f.ticker, f.date, f.kind) for f in flags] == [("GC=F", day.date(), "bad-print")]
+    assert "GC=F" not in checked
+    moves, facts, notes = markets_mod.compute_markets(
+        checked, pd.DataFrame(), week, settings, {}, {f.ticker for f in flags}
+    )
+    gold = next(m for m in moves if m.series == "GC=F")
+    assert (gold.symbol, gold.proxy, gold.name) == ("GLD", "GLD", "SPDR Gold Shares")
+    assert facts.missing == ()
+    assert (
+        "Gold (GC=F): its prices failed the price checks; the SPDR Gold Shares (GLD) stands in"
+        in " ".join(notes)
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -252,7 +252,11 @@ def _move(
     )
 
 
-def _span_text(frame: pd.DataFrame, symbol: str, week: Week) -> str:
+def _span_text(
+    frame: pd.DataFrame, symbol: str, week: Week, checked_out: Collection[str] = ()
+) -> str:
+    if symbol in checked_out:
+        return "its prices failed the price checks"
     if symbol not in frame or frame[symbol].dropna().empty:
         return f"no prices in the data through {week.end.isoformat()}"
     valid = frame[symbol].dropna()
@@ -268,12 +272,14 @@ def compute_markets(
     week: Week,
     settings: MarketsSettings,
     fund_names: Mapping[str, str],
+    checked_out: Collection[str] = (),
 ) -> tuple[tuple[MarketMove, ...], MarketFacts, tuple[str, ...]]:
     """Every configured series' week (in config order), the facts beside them, and the
     data notes: proxies, series left out, rolls, and the FX and crypto calendars.
 
     ``frame``: the series' closes, one column per symbol on its own dates (every calendar
-    day for crypto); ``stock_closes``: the report's closes, for the pairs' stock funds.
+    day for crypto); ``stock_closes``: the report's closes, for the pairs' stock funds;
+    ``checked_out``: the series the price checks took out of ``frame``.
     """
     moves: list[MarketMove] = []
     notes: list[str] = []
@@ -286,15 +292,14 @@ def compute_markets(
             read = _read(frame, spec.proxy, "price", week)
             proxy = spec.proxy if read is not None else None
         label = f"{spec.name} ({spec.symbol})"
+        why = _span_text(frame, spec.symbol, week, checked_out)
         if read is None:
             missing.append(spec.symbol)
-            notes.append(
-                f"{label}: {_span_text(frame, spec.symbol, week)}; left out of Beyond stocks."
-            )
+            notes.append(f"{label}: {why}; left out of Beyond stocks.")
             continue
         if proxy:
             notes.append(
-                f"{label}: {_span_text(frame, spec.symbol, week)}; the "
+                f"{label}: {why}; the "
                 f"{spec.proxy_name or proxy} ({proxy}) stands in, in percent, on the trading week."
             )
         roll_on = None
