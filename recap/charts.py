@@ -809,6 +809,79 @@ def top_stocks(recap: WeeklyRecap, detractors: int = 5) -> Chart | None:
     return _save(fig, "top-stocks", title, alt)
 
 
+# The "Beyond stocks" chart's panels: the 10-year yield and WTI crude, by config symbol.
+BEYOND_SERIES = ("^TNX", "CL=F")
+
+
+def beyond_year(recap: WeeklyRecap, markets: pd.DataFrame | None) -> Chart | None:
+    """(7) The 10-year yield and WTI crude over the year, one panel each (own units)."""
+    if markets is None or markets.empty:
+        return None
+    rows = [m for s in BEYOND_SERIES for m in recap.markets if m.series == s]
+    panels = []
+    for m in rows:
+        if m.symbol not in markets:
+            continue
+        s = markets[m.symbol].dropna()
+        end = pd.Timestamp(m.as_of)
+        s = s.loc[(s.index > end - pd.Timedelta(days=365)) & (s.index <= end)]
+        if len(s) >= 60:
+            panels.append((m, s))
+    if not panels:
+        return None
+    changes = []
+    for m, s in panels:
+        first, last = float(s.iloc[0]), float(s.iloc[-1])
+        if m.change_unit == "bp":
+            changes.append(f.change_in(round((last - first) * 100, 9), "bp"))
+        else:
+            changes.append(f.signed(last / first - 1))
+    title = "Over the year: " + ", ".join(
+        f"{m.name} {c}" for (m, _), c in zip(panels, changes, strict=True)
+    )
+    start = min(s.index[0] for _, s in panels).date()
+    end_day = max(m.as_of for m, _ in panels)
+    fig, ax = _figure(
+        title,
+        f"Daily close, {f.long_date(start)} to {f.long_date(end_day)}; "
+        + "; ".join(
+            f"{m.name} ({m.symbol}) in {'percent' if m.kind == 'yield' else 'dollars'}"
+            for m, _ in panels
+        ),
+        _source(recap),
+        height=3.0,
+    )
+    axes = [ax]
+    if len(panels) == 2:
+        box = ax.get_position()
+        gap = 0.9 / fig.get_figwidth()
+        width = (box.width - gap) / 2
+        ax.set_position((box.x0, box.y0, width, box.height))
+        second = fig.add_axes((box.x0 + width + gap, box.y0, width, box.height))
+        second.grid(axis="y", color=GRID, linewidth=0.6)
+        second.set_axisbelow(True)
+        axes.append(second)
+    for axis, color, (m, s) in zip(axes, (BLUE, ORANGE), panels, strict=False):
+        axis.plot(s.index, s.to_numpy(), color=color, linewidth=1.5)
+        axis.set_title(m.name, loc="left", fontsize=9, fontweight="bold", color=text_colour(color))
+        locator = mdates.MonthLocator(bymonth=(1, 4, 7, 10))  # type: ignore[no-untyped-call]
+        axis.xaxis.set_major_locator(locator)
+        axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+        axis.set_xlim(s.index[0], s.index[-1])
+        fmt = "%.2f%%" if m.kind == "yield" else "$%.0f"
+        axis.yaxis.set_major_formatter(mticker.FormatStrFormatter(fmt))
+    alt = (
+        "Line charts over the year: "
+        + "; ".join(
+            f"{m.name} from {f.level(float(s.iloc[0]), m.kind)} to "
+            f"{f.level(float(s.iloc[-1]), m.kind)} ({c})"
+            for (m, s), c in zip(panels, changes, strict=True)
+        )
+        + "."
+    )
+    return _save(fig, "markets", title, alt)
+
+
 _MAKERS: tuple[tuple[str, str], ...] = (
     ("indexes", "the four indexes over the week"),
     ("small-vs-large", "small caps against large caps over the year"),
@@ -816,6 +889,7 @@ _MAKERS: tuple[tuple[str, str], ...] = (
     ("banks", "bank earnings surprise against reaction"),
     ("attribution", "points added by sector"),
     ("top-stocks", "the stocks that added and subtracted most"),
+    ("markets", "the 10-year yield and oil over the year"),
 )
 _WHY = {
     "indexes": "the closes of the week are incomplete",
@@ -824,6 +898,7 @@ _WHY = {
     "banks": "fewer than two banks reported with an estimate and a price reaction",
     "attribution": "no attribution of the small-cap index's move this week",
     "top-stocks": "no prices for the small-cap index's own stocks this week",
+    "markets": "under three months of closes for the 10-year yield and WTI crude",
 }
 
 
@@ -835,27 +910,36 @@ def _draw(
     *,
     svg: bool = True,
     png: bool = True,
+    markets: pd.DataFrame | None = None,
 ) -> Chart | None:
     """One chart: the page's layout (its SVG, the PNG, or both), then with ``svg`` the
     phone's layout (an SVG only)."""
     with matplotlib.rc_context(_style()):  # type: ignore[arg-type]
         token = _LAYOUT.set(dataclasses.replace(_WIDE, svg=svg, png=png))
         try:
-            chart = _make(name, recap, closes, config)
+            chart = _make(name, recap, closes, config, markets)
         finally:
             _LAYOUT.reset(token)
         if chart is None or not svg:
             return chart
         token = _LAYOUT.set(_NARROW)
         try:
-            narrow = _make(name, recap, closes, config)
+            narrow = _make(name, recap, closes, config, markets)
         finally:
             _LAYOUT.reset(token)
     return dataclasses.replace(chart, svg_narrow=narrow.svg if narrow else "")
 
 
-def _make(name: str, recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig) -> Chart | None:
+def _make(
+    name: str,
+    recap: WeeklyRecap,
+    closes: pd.DataFrame,
+    config: RecapConfig,
+    markets: pd.DataFrame | None = None,
+) -> Chart | None:
     """Draw chart ``name`` in the current layout (None when its data is missing)."""
+    if name == "markets":
+        return beyond_year(recap, markets)
     if name == "indexes":
         return index_week(recap, closes)
     if name == "small-vs-large":
@@ -917,6 +1001,7 @@ def draw_charts(
     parallel: bool = True,
     svg: bool = True,
     png: bool = True,
+    markets: pd.DataFrame | None = None,
 ) -> tuple[tuple[Chart, ...], tuple[str, ...]]:
     """Every chart the data allows, and a data note for each one left out.
 
@@ -929,7 +1014,7 @@ def draw_charts(
     names = [n for n, _ in _MAKERS]
 
     def draw(name: str) -> Chart | None:
-        return _draw(name, recap, closes, config, svg=svg, png=png)
+        return _draw(name, recap, closes, config, svg=svg, png=png, markets=markets)
 
     drawn: dict[str, Chart | None] = {}
     collect = None

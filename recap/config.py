@@ -20,6 +20,8 @@ from typing import Any
 import msgspec
 
 from recap.errors import ConfigError
+from recap.events import read_events_csv
+from recap.model import CalendarEvent
 from recap.settings import (
     PATTERN_MEANING,
     TICKER_PATTERN,
@@ -47,6 +49,7 @@ class RecapConfig(Settings, frozen=True, kw_only=True):
     templates_dir: Path
     data_dir: Path | None
     sources: tuple[str, ...]
+    events: tuple[CalendarEvent, ...] = ()  # [calendar] events_file, read and checked
 
     @property
     def accept(self) -> frozenset[tuple[str, dt.date | None]]:
@@ -311,6 +314,8 @@ def _build(
     if not templates_dir.is_dir():
         raise ConfigError(f"templates folder {templates_dir} does not exist")
     data_dir = over.get("data_dir")
+    events_file = s.calendar.events_file
+    events = read_events_csv(_path(events_file, base_dir)) if events_file else ()
     return RecapConfig(
         **msgspec.structs.asdict(s),
         out_dir=_path(str(over.get("out_dir") or paths.out_dir), base_dir),
@@ -322,4 +327,5 @@ def _build(
         templates_dir=templates_dir,
         data_dir=_path(str(data_dir), base_dir) if data_dir else None,
         sources=sources,
+        events=events,
     )

@@ -145,13 +145,67 @@ def week_span(start: dt.date, end: dt.date) -> str:
     return f"{day(start)}\u2013{end.day}, {end.year}"
 
 
+def level(value: float | None, kind: str = "price") -> str:
+    """A series' level as markets quote it: a yield 4.231 -> '4.23%', a rate under 10
+    (the euro) '1.1610', anything else like a price ('95,525.12')."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    if kind == "yield":
+        return f"{MINUS if value < 0 else ''}{abs(value):.2f}%"
+    if kind == "fx" and abs(value) < 10:
+        return f"{value:.4f}"
+    return price(value)
+
+
+def change_in(value: float | None, unit: str) -> str:
+    """A week change in its unit: 'pct' a fraction (0.0218 -> '+2.18%'), 'bp' basis
+    points (6.0 -> '+6 bp'), 'pts' points (1.37 -> '+1.37 pts')."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    if unit == "pct":
+        return signed(value)
+    if unit == "bp":
+        return bps(value / 10000)
+    text = f"{abs(value):.2f}"
+    if float(text) == 0:
+        return f"{text} pts"
+    return f"{'+' if value > 0 else MINUS}{text} pts"
+
+
+def change_class(value: float | None, unit: str) -> str:
+    """sign_class for a change in its unit (a figure that prints as zero is 'flat')."""
+    if _missing(value):
+        return "flat"
+    assert value is not None
+    shown = {"pct": value * 10000, "bp": value, "pts": value * 100}.get(unit, value)
+    if round(shown) == 0:
+        return "flat"
+    return "up" if value > 0 else "down"
+
+
+def percentile(value: float | None) -> str:
+    """A share of the year's closes at or below a level: 0.2709 -> '27th percentile'."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    n = round(value * 100)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix} percentile"
+
+
 __all__ = [
     "bps",
+    "change_class",
+    "change_in",
+    "level",
     "count",
     "day",
     "eps",
     "long_date",
     "pct",
+    "percentile",
     "pp",
     "price",
     "ratio",

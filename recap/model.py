@@ -534,6 +534,11 @@ class WeekAhead(_Record):
 
     week: Week = _help("The next NYSE trading week")
     earnings: tuple[Upcoming, ...] = _help("Watchlist and large-bank releases expected, by date")
+    events: tuple[CalendarEvent, ...] = _help(
+        "Scheduled events of the week: FOMC decisions, options expirations, the user's own "
+        "events file; by date",
+        default=(),
+    )
 
 
 @dataclass(frozen=True)
@@ -565,6 +570,16 @@ class WeeklyRecap(_Record):
     )
     gaps: tuple[Gap, ...] = _help(
         "Sections, funds and watchlist names without data for the week", default=()
+    )
+    markets: tuple[MarketMove, ...] = _help(
+        "Beyond stocks: yields, oil, gold, the dollar, currencies, coins and the VIX, in "
+        "config order; a series without data is left out (the data notes say so)",
+        default=(),
+    )
+    market_facts: MarketFacts | None = _help(
+        "The yield spread, co-movements with stock funds and what is missing; None without "
+        "a [markets] series",
+        default=None,
     )
 
     def paragraphs(self, *sections: str) -> tuple[str, ...]:
@@ -609,6 +624,99 @@ class Prose(str):
         return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class CalendarEvent:
+    """A scheduled event of the week ahead, with where the date comes from."""
+
+    date: dt.date = _help("Day of the event")
+    name: str = _help("What happens, e.g. 'FOMC rate decision'")
+    source: str = _help("Where the date comes from")
+
+
+@dataclass(frozen=True)
+class MarketMove:
+    """One series beyond stocks (a yield, a commodity, a currency, a coin, the VIX) over
+    the week, on its own calendar."""
+
+    symbol: str = _help("Symbol whose closes were used, e.g. '^TNX', or the proxy's 'USO'")
+    name: str = _help("What it is, e.g. '10-year Treasury yield'; a proxy's own fund name")
+    last: float = _help("Close (a yield in percent, 4.25 = 4.25%) on as_of")
+    week_change: float = _help(
+        "The week's change in change_unit: 'pct' a fraction (0.0213 = +2.13%, like every "
+        "return here), 'bp' basis points (12.0 = +12 bp), 'pts' index points"
+    )
+    change_unit: str = _help("'pct', 'bp' (yields) or 'pts' (the VIX)")
+    as_of: dt.date = _help("Date of last: the last close on or before the week's end")
+    proxy: str | None = _help(
+        "The ETF used in place of the series (which had no data), or None; symbol is then the ETF's"
+    )
+    series: str = _help("The series' own symbol from config, e.g. 'CL=F' (also for a proxy)")
+    kind: str = _help("'yield', 'volatility', 'price', 'fx' or 'crypto'")
+    base: float = _help("Close the change is measured from")
+    base_date: dt.date = _help("Date of base: the last close on or before the week's base date")
+    calendar: str = _help(
+        "'nyse' (the trading week), 'fri-fri' (crypto: Friday to Friday, UTC days) or "
+        "'london' (FX: Yahoo's rate at midnight London, about the prior New York close)"
+    )
+    sigma: float | None = _help(
+        "Standard deviation of its weekly changes over the 52 weeks before (same unit); "
+        "None under 26 weeks of history"
+    )
+    newsworthy: bool = _help(
+        "A move beyond [markets] news_sigmas standard deviations, or a multi-month high or "
+        "low; never in a week with a contract roll"
+    )
+    extreme: str | None = _help("'high' or 'low' when last is a multi-month extreme, else None")
+    extreme_months: int | None = _help(
+        "The longest [markets] extreme_months window whose every earlier close last exceeds "
+        "(high) or undercuts (low); None when none"
+    )
+    percentile: float | None = _help(
+        "Share of the year's closes at or below last (0 to 1); the VIX only, else None"
+    )
+    roll_on: dt.date | None = _help(
+        "A futures contract roll in the week: the day the futures gapped and their fund did "
+        "not; the move is then not news"
+    )
+
+
+@dataclass(frozen=True)
+class CoMove:
+    """A series and a stock fund over the same week, side by side: a co-movement, never a
+    cause."""
+
+    series: str = _help("The series' symbol, e.g. 'CL=F'")
+    series_name: str = _help("Its name, e.g. 'WTI crude'")
+    series_change: float = _help("Its week change, in its change_unit")
+    change_unit: str = _help("The series' unit: 'pct', 'bp' or 'pts'")
+    fund: str = _help("The stock fund, e.g. 'XLE'")
+    fund_name: str = _help("Its display name, e.g. 'Energy'")
+    fund_return: float = _help("The fund's week return (fraction)")
+    same_direction: bool = _help("Both rose or both fell (a zero move is neither)")
+    newsworthy: bool = _help("The series' move is news this week (MarketMove.newsworthy)")
+
+
+@dataclass(frozen=True)
+class MarketFacts(_Record):
+    """What the "Beyond stocks" block and the story need beside each series' move."""
+
+    spread_bp: float | None = _help(
+        "10-year minus 3-month Treasury yield in basis points at the week's end (negative: "
+        "inverted); None without both"
+    )
+    spread_change_bp: float | None = _help("The spread's change over the week, in basis points")
+    co_moves: tuple[CoMove, ...] = _help("The [markets] pairs with data for the week")
+    missing: tuple[str, ...] = _help(
+        "Symbols of the series without data for the week (and no proxy): their rows are left out"
+    )
+    rolls: tuple[str, ...] = _help("Symbols of the futures that rolled in the week")
+
+    @property
+    def inverted(self) -> bool:
+        """True when the 3-month bill yields more than the 10-year note."""
+        return self.spread_bp is not None and self.spread_bp < 0
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat()
@@ -635,6 +743,8 @@ def recap_to_dict(recap: WeeklyRecap) -> dict[str, Any]:
         entry["label"] = move.label
     if recap.risks is not None:
         out["risks"]["volatility_ratio"] = recap.risks.volatility_ratio
+    if recap.market_facts is not None:
+        out["market_facts"]["inverted"] = recap.market_facts.inverted
     out["narrative"] = [p["text"] for p in out["narrative"]]
     out["narrative_sections"] = [p.section for p in recap.narrative]
     out["claims"] = [

@@ -48,6 +48,8 @@ from recap.formatting import long_date
 from recap.model import (
     DataInfo,
     IndexMove,
+    MarketFacts,
+    MarketMove,
     MissingEarnings,
     PriceFlag,
     Week,
@@ -97,6 +99,7 @@ class MarketData:
     earnings_missing: Mapping[str, str] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the checks, the reconciliation and the fetch said
     constituents: pd.DataFrame | None = None  # closes of the index's own stocks
+    markets: pd.DataFrame | None = None  # [markets] series, each on its own dates
 
 
 @dataclass(frozen=True)
@@ -283,7 +286,13 @@ def fetch_market(
     earnings, earnings_notes = reconcile_earnings(
         earnings, week, ahead.end, sections.display_names(config)
     )
-    unfetched = {t: r for t, r in failures.bars.items() if t in indexes or t in extra}
+    beyond, beyond_flags, beyond_notes = fetch_beyond(source, config, week)
+    excluded += beyond_flags
+    notes += beyond_notes
+    beyond_tickers = set(_beyond_tickers(config))
+    unfetched = {
+        t: r for t, r in failures.bars.items() if t in indexes or t in extra or t in beyond_tickers
+    }
     earnings_missing = {t: failures.earnings[t] for t in wanted if t in failures.earnings}
     market = MarketData(
         closes=closes,
@@ -296,8 +305,38 @@ def fetch_market(
         notes=notes
         + earnings_notes
         + _fetch_notes(source, indexes, unfetched, earnings_missing, config),
+        markets=beyond,
     )
     return add_holdings(market, source, config, week, holdings)
+
+
+def _beyond_tickers(config: RecapConfig) -> tuple[str, ...]:
+    from recap.analytics.markets import market_tickers
+
+    return market_tickers(config.markets)
+
+
+def fetch_beyond(
+    source: PriceSource, config: RecapConfig, week: Week
+) -> tuple[pd.DataFrame, tuple[PriceFlag, ...], tuple[str, ...]]:
+    """The [markets] series in one batched call, each kept on its own dates (apart from
+    the stock closes, which hold NYSE sessions only), checked, with a note per series
+    the checks left out (its row is then left out, or its proxy stands in)."""
+    from recap.analytics import markets as markets_mod
+
+    tickers = markets_mod.market_tickers(config.markets)
+    if not tickers:
+        return pd.DataFrame(), (), ()
+    start = week.start - dt.timedelta(days=CONTENT_LOOKBACK_DAYS)
+    _, last_day = markets_mod.window("crypto", week)  # the latest day any series reads
+    frame = closes_frame(source.fetch_bars(tickers, start, last_day))
+    frame, flags = markets_mod.check_series(frame, config.markets, config.accept)
+    notes = tuple(
+        f"{t}: its prices failed a check ({f.date.isoformat()}: {f.reason}), so Beyond "
+        "stocks does not use them."
+        for t, f in {f.ticker: f for f in reversed(flags)}.items()
+    )
+    return frame, flags, notes
 
 
 def add_holdings(
@@ -474,6 +513,7 @@ def compute_facts(
         left_out,
         constituents=market.constituents,
     )
+    beyond, beyond_facts, beyond_notes = _beyond(market, closes, week, config)
     last_bar = closes.index.max().date()
     first_flags = tuple(next(f for f in market.excluded if f.ticker == t) for t in left_out)
     recap = WeeklyRecap(
@@ -482,7 +522,7 @@ def compute_facts(
         data=DataInfo(
             source=market.source,
             last_bar=last_bar,
-            notes=notes + content.notes + market.notes,
+            notes=notes + content.notes + market.notes + beyond_notes,
             excluded=first_flags,
             earnings_missing=tuple(
                 MissingEarnings(ticker=t, reason=r, bank=t in banks)
@@ -495,8 +535,25 @@ def compute_facts(
         dek="",
         narrative=(),
         **sections.content_fields(content),
+        markets=beyond,
+        market_facts=beyond_facts,
     )
     return recap
+
+
+def _beyond(
+    market: MarketData, closes: pd.DataFrame, week: Week, config: RecapConfig
+) -> tuple[tuple[MarketMove, ...], MarketFacts | None, tuple[str, ...]]:
+    """Step 3b: the "Beyond stocks" rows, their facts and data notes."""
+    if not config.markets.series:
+        return (), None, ()
+    from recap.analytics.markets import compute_markets
+
+    frame = market.markets if market.markets is not None else pd.DataFrame()
+    checked_out = {f.ticker for f in market.excluded}
+    return compute_markets(
+        frame, closes, week, config.markets, sections.display_names(config), checked_out
+    )
 
 
 def earlier_headlines(
@@ -595,7 +652,9 @@ def render_files(
     if svg or png:
         from recap.charts import draw_charts
 
-        charts, chart_notes = draw_charts(recap, market.closes, config, svg=svg, png=png)
+        charts, chart_notes = draw_charts(
+            recap, market.closes, config, svg=svg, png=png, markets=market.markets
+        )
     return render_drawn(recap, charts, chart_notes, config, formats)
 
 
@@ -771,8 +830,15 @@ def save_snapshot(
     config: RecapConfig, start: dt.date, end: dt.date, out: Path, now: dt.datetime
 ) -> tuple[Path, int]:
     """Save every ticker the recap uses, in the snapshot layout (recap snapshot)."""
+    from recap.analytics.markets import market_tickers
     from recap.sources.export import export_snapshot
 
-    tickers = tuple(dict.fromkeys(index_tickers(config) + sections.content_tickers(config)))
+    tickers = tuple(
+        dict.fromkeys(
+            index_tickers(config)
+            + sections.content_tickers(config)
+            + market_tickers(config.markets)
+        )
+    )
     folder = export_snapshot(open_source(config, now).source, tickers, start, end, out)
     return folder, sum(1 for _ in (folder / "prices").glob("*.csv"))

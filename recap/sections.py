@@ -22,6 +22,7 @@ from recap.analytics import risks as risks_mod
 from recap.analytics import sectors as sectors_mod
 from recap.analytics.indexes import move_for_role
 from recap.config import RecapConfig
+from recap.events import week_events
 from recap.model import (
     Attribution,
     BankResult,
@@ -420,7 +421,14 @@ def compute_content(
     risks = _risk_section(closes, week, indexes, config, found.attribution, lists)
     ahead = next_week(week)
     week_ahead = WeekAhead(
-        week=ahead, earnings=banks_mod.upcoming(earnings, ahead, _groups(config), config.names)
+        week=ahead,
+        earnings=banks_mod.upcoming(earnings, ahead, _groups(config), config.names),
+        events=week_events(
+            ahead,
+            config.events,
+            fomc=config.calendar.fomc,
+            opex=config.calendar.options_expiration,
+        ),
     )
     return Content(
         sectors=sectors,

@@ -250,6 +250,47 @@ class BackfillSettings(_Section, frozen=True, forbid_unknown_fields=True):
     formats: str
 
 
+class MarketSeriesSpec(_Section, frozen=True, forbid_unknown_fields=True):
+    """One row of [markets] series: a rate, commodity, currency or coin beyond stocks.
+
+    ``kind`` sets its unit and calendar: 'yield' (percent; weekly change in basis points),
+    'volatility' (an index level; change in points), 'price', 'fx' (Yahoo's London-midnight
+    rate) and 'crypto' (a row every day; its week runs Friday to Friday), each in percent.
+    """
+
+    symbol: Ticker
+    name: Annotated[str, msgspec.Meta(min_length=1)]
+    kind: Literal["yield", "volatility", "price", "fx", "crypto"]
+    proxy: OptionalTicker = ""  # the ETF that stands in, only when the series is missing
+    proxy_name: str = ""
+    roll_check: OptionalTicker = ""  # a fund holding the front contract: tells rolls apart
+
+
+class MarketPairSpec(_Section, frozen=True, forbid_unknown_fields=True):
+    """One row of [markets] pairs: a series and a stock fund whose weeks are compared."""
+
+    series: Ticker
+    fund: Ticker
+
+
+class MarketsSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[markets]: the "Beyond stocks" series, what makes a move news, and the pairs."""
+
+    series: tuple[MarketSeriesSpec, ...]
+    pairs: tuple[MarketPairSpec, ...] = ()
+    news_sigmas: Annotated[float, msgspec.Meta(gt=0)] = 1.5
+    extreme_months: tuple[PositiveInt, ...] = (3, 6, 12)
+    roll_gap: Annotated[float, msgspec.Meta(gt=0)] = 0.04
+
+
+class CalendarSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[calendar]: the Week Ahead's dates: FOMC decisions, options expirations, own events."""
+
+    fomc: bool = True
+    options_expiration: bool = True
+    events_file: str = ""  # a CSV of date,name,source; relative to the working folder
+
+
 class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     """A whole config file, merged over the defaults."""
 
@@ -269,3 +310,5 @@ class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     weekly: WeeklySettings
     data: DataSettings
     backfill: BackfillSettings
+    markets: MarketsSettings
+    calendar: CalendarSettings

@@ -114,7 +114,10 @@ class RealWeek:
         from recap.charts import draw_charts
 
         return shared(
-            self._key("drawn"), lambda: draw_charts(self.recap, self.market.closes, self.config)
+            self._key("drawn"),
+            lambda: draw_charts(
+                self.recap, self.market.closes, self.config, markets=self.market.markets
+            ),
         )
 
     @property

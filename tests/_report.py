@@ -12,9 +12,19 @@ from typing import Any
 from tests._reference import NOW, REFERENCE_WEEK, real_week
 
 WEEK = REFERENCE_WEEK
-__all__ = ["CHARTS", "NOW", "SECTIONS", "WEEK", "pdf_pages", "reference", "reference_charts"]
+__all__ = [
+    "CHARTS",
+    "NOW",
+    "SECTIONS",
+    "WEEK",
+    "pdf_pages",
+    "reference",
+    "reference_charts",
+    "reference_markets",
+]
 SECTIONS = (
     "Key Market Moves",
+    "Beyond Stocks",
     "Sector Highlights and Drivers",
     "Regional Banks",
     "Risk Spotlight",
@@ -22,13 +32,26 @@ SECTIONS = (
     "Conclusion",
     "Data notes",
 )
-CHARTS = ("indexes", "small-vs-large", "sectors", "banks", "attribution", "top-stocks")
+CHARTS = (
+    "indexes",
+    "small-vs-large",
+    "sectors",
+    "banks",
+    "attribution",
+    "top-stocks",
+    "markets",
+)
 
 
 def reference(market_dir: Path) -> tuple[Any, Any, Any]:
     """(recap, closes, config) of the 2026-01-16 week, from the real snapshot."""
     week = real_week(market_dir, WEEK)
     return week.recap, week.market.closes, week.config
+
+
+def reference_markets(market_dir: Path) -> Any:
+    """The reference week's [markets] series (the "Beyond stocks" chart draws from them)."""
+    return real_week(market_dir, WEEK).market.markets
 
 
 def reference_charts(market_dir: Path) -> tuple[Any, ...]:

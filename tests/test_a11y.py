@@ -197,7 +197,15 @@ def test_chart_text_is_9px_and_readable_as_drawn(rendered, scheme, width):
     texts = facts["texts"]
     assert {t["chart"] for t in texts} == {
         f"chart-{n}"
-        for n in ("indexes", "small-vs-large", "sectors", "banks", "attribution", "top-stocks")
+        for n in (
+            "indexes",
+            "small-vs-large",
+            "sectors",
+            "banks",
+            "attribution",
+            "top-stocks",
+            "markets",
+        )
     }
     small = [(t["chart"], t["text"], round(t["px"], 2)) for t in texts if t["px"] < MIN_CHART_PX]
     assert small == []

@@ -13,7 +13,7 @@ import pytest
 
 from recap import charts as charts_mod
 from recap.charts import draw_charts
-from tests._report import CHARTS, reference, reference_charts
+from tests._report import CHARTS, reference, reference_charts, reference_markets
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -77,9 +77,10 @@ def test_titles_state_the_point_and_alt_text_comes_from_the_data(charts, ref):
         assert f"({x.ticker})" in stocks.alt
 
 
-def test_svg_is_deterministic_and_holds_no_urls_or_dates(charts, ref):
+def test_svg_is_deterministic_and_holds_no_urls_or_dates(charts, ref, market_dir):
     recap, closes, cfg = ref
-    again, _ = draw_charts(recap, closes, cfg, parallel=False)
+    markets = reference_markets(market_dir)
+    again, _ = draw_charts(recap, closes, cfg, parallel=False, markets=markets)
     assert [c.svg for c in again] == [c.svg for c in charts]
     assert [c.png for c in again] == [c.png for c in charts]
     for c in charts:
@@ -120,7 +121,10 @@ def test_a_chart_without_data_is_left_out_with_a_note(ref):
     )
     assert any(n.startswith("Chart of the four indexes over the week left out") for n in notes)
     assert any("small caps against large caps" in n for n in notes)
-    assert len(notes) == 3
+    assert any(
+        n.startswith("Chart of the 10-year yield and oil over the year left out") for n in notes
+    )
+    assert len(notes) == 4
 
 
 def test_no_sectors_means_no_sector_charts(ref):
@@ -134,7 +138,7 @@ def test_no_sectors_means_no_sector_charts(ref):
         "attribution",
         "top-stocks",
     }
-    assert len(notes) == 1
+    assert len(notes) == 2  # the sectors' chart, and the markets' (no series passed)
     no_attribution = dataclasses.replace(recap, attribution=None)
     charts, notes = draw_charts(no_attribution, closes, cfg, png=False)
     assert "attribution" not in {c.name for c in charts}

@@ -251,7 +251,7 @@ def test_sections_without_data_are_left_out_cleanly(ref):
         assert "No sector or theme data for this week." in html
         assert ">Risk Spotlight</h2>" not in html and ">Week Ahead</h2>" not in html
         assert not re.search(r"<tbody>\s*</tbody>", html)
-        assert html.count("<table") == 1  # the index table only
+        assert html.count("<table") == 2  # the index table and Beyond Stocks
     text = render.render_text(bare, cfg)
     assert "RISK SPOTLIGHT" not in text and "WEEK AHEAD" not in text
 
@@ -311,7 +311,8 @@ def test_email_parts(files):
     # The numbers table is a data table: header cells for columns and rows, a caption.
     nums = next(a for t, a in tags if t == "table" and a.get("class") == "nums")
     assert "role" not in nums
-    assert html.count('scope="row"') == 4 and html.count('scope="col"') == 5
+    # The index table (4 rows, 5 columns) and Beyond Stocks (11 series and the spread, 4).
+    assert html.count('scope="row"') == 4 + 12 and html.count('scope="col"') == 5 + 4
     assert "<caption" in html
     cids = set(re.findall(r'src="cid:([\w-]+)"', html))
     assert cids and all(f"charts/{c}.png" in files for c in cids)

@@ -161,6 +161,15 @@ def post_parts(facts: Mapping[str, Any], charts: Sequence[str]) -> tuple[PostPar
     return tuple(PostPart(s, c, tuple(ps)) for s, c, ps in parts)
 
 
+def _market_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A "Beyond stocks" row of recap.json, its dates read back as dates."""
+    out = dict(row)
+    for key in ("as_of", "base_date", "roll_on"):
+        if out.get(key):
+            out[key] = dt.date.fromisoformat(str(out[key]))
+    return out
+
+
 def render_post(edition: Edition, settings: BlogSettings) -> str:
     """The week's post (templates/blog/post.md.j2): YAML front matter, then Markdown."""
     week, facts = edition.week, edition.facts
@@ -177,6 +186,7 @@ def render_post(edition: Edition, settings: BlogSettings) -> str:
         }
         for row in facts.get("indexes") or []
     ]
+    markets = [_market_row(row) for row in facts.get("markets") or []]
     return render_template(
         settings.templates_dir,
         "blog/post.md.j2",
@@ -185,6 +195,8 @@ def render_post(edition: Edition, settings: BlogSettings) -> str:
         date=post_date(edition.week_end).isoformat(),
         images=[f"{media}/{name}.png" for name in charts],
         indexes=indexes,
+        markets=markets,
+        market_facts=facts.get("market_facts"),
         parts=parts,
         other_charts=[c for c in charts if c not in placed],
         media=media,
