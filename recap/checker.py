@@ -339,6 +339,8 @@ def _meaning_problems(where: str, text: str, recap: WeeklyRecap) -> list[str]:
         + rules.earnings_problems(recap, text)
         + rules.record_problems(recap, text)
         + rules.since_problems(recap, text)
+        + rules.extreme_problems(recap, text)
+        + rules.as_problems(text)
     )
 
 
@@ -350,6 +352,14 @@ class SentenceCheck:
     def __init__(self, recap: WeeklyRecap) -> None:
         self.recap = dataclasses.replace(recap, headline="", dek="", narrative=())
         self.signs = _signs(self.recap)
+        for m in self.recap.markets:
+            self.signs[f"${m.last:,.2f}"].add(0)  # a price level: "$3,843.01"
+            # yields: basis points as whole numbers and the level in percent
+            if m.change_unit == "bp":
+                self.signs[str(round(abs(m.week_change)))].add(
+                    (m.week_change > 0) - (m.week_change < 0)
+                )
+                self.signs[f"{m.last:.2f}%"].add(0)
         self.moves = _moves_by_key(self.recap)
         self.points = _points_by_key(self.recap)
 

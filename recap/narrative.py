@@ -91,6 +91,8 @@ def _kind_template(kind: Kind, section: str) -> str:
         return "dek"
     if kind.value.startswith("lead_"):
         return "lead"
+    if kind in (Kind.MARKET_MOVE, Kind.CO_MOVE):
+        return "markets"
     return section
 
 
@@ -177,6 +179,8 @@ class Realizer:
                 continue
             way = "unchanged" if c.direction == 0 else "up" if c.value > 0 else "down"
             figure = figure.lstrip("+-")
+            if c.measure is Measure.POINTS and c.kind == "index":
+                figure += " points"
             what = MEASURES.get(c.measure)
             tail = f" ({what})" if what else ""
             parts.append(

@@ -403,6 +403,62 @@ def since_problems(recap: WeeklyRecap, text: str) -> list[str]:
     return out
 
 
+EXTREME = re.compile(r"\b(highest|lowest) close in (\w+ months|a year)\b")
+AS_JOIN = re.compile(r" as (?!of\b|much\b|many\b|a\b)")
+_UP = frozenset({"rose", "climbed", "advanced", "jumped", "rallied", "surged", "soared"})
+_UP |= {"gained", "added", "up", "higher"}
+_DOWN = frozenset({"fell", "slipped", "eased", "declined", "dropped", "slid", "sank"})
+_DOWN |= {"tumbled", "plunged", "down", "lower", "lost"}
+
+
+def extreme_problems(recap: WeeklyRecap, text: str) -> list[str]:
+    """'Its highest close in six months' only for a series whose close is that extreme."""
+    out = []
+    for m in EXTREME.finditer(text):
+        kind, span = m.groups()
+        months = "12" if span == "a year" else span.removesuffix(" months")
+        want = "high" if kind == "highest" else "low"
+        ok = any(
+            x.extreme == want
+            and x.extreme_months is not None
+            and months in (str(x.extreme_months), _number_word(x.extreme_months))
+            for x in recap.markets
+        )
+        if not ok:
+            out.append(f"'{m.group(0)}' is not backed by the data")
+    return out
+
+
+def _number_word(n: int) -> str:
+    from recap.words import number_word
+
+    return number_word(n)
+
+
+def _first_direction(part: str) -> int:
+    for word in re.findall(r"[a-z]+", part.lower()):
+        if word in _UP:
+            return 1
+        if word in _DOWN:
+            return -1
+    return 0
+
+
+def as_problems(text: str) -> list[str]:
+    """'Energy shares fell 5.4% as oil dropped 7.9%': 'as' joins two moves only when they
+    go the same way (it states co-movement, never a cause)."""
+    out = []
+    for s in sentences(text):
+        for c in clauses(s):
+            parts = AS_JOIN.split(c, maxsplit=1)
+            if len(parts) != 2:
+                continue
+            a, b = _first_direction(parts[0]), _first_direction(parts[1])
+            if a and b and a != b:
+                out.append(f"'as' joins moves that went opposite ways: {c[:60]!r}")
+    return out
+
+
 def verb_size_problems(pairs: Iterable[tuple[str, str]]) -> list[str]:
     """A sized verb ('surged', 'edged') only for a move of its size, on the index or the
     stock scale. ``pairs``: (verb, the percentage that follows it)."""

@@ -109,6 +109,9 @@ class Kind(StrEnum):
     NO_SHARE = "no_share"
     BASKET = "basket"
     BASKET_FLAG = "basket_flag"
+    # beyond stocks
+    MARKET_MOVE = "market_move"
+    CO_MOVE = "co_move"
     # week ahead and the end
     AHEAD_SESSIONS = "ahead_sessions"
     AHEAD_EARNINGS = "ahead_earnings"
@@ -839,7 +842,13 @@ def plan_indexes(p: Planner, top: Story | None, told: Collection[str] = ()) -> l
                 "indexes",
                 Kind.INDEX_POINTS,
                 {"points": p.index_points(m), "week": p.index_week(m), "close": p.index_close(m)},
-                {"m": m, "verb": p.verb(m.week_return), "flat": _flat(m.week_return)},
+                {
+                    "m": m,
+                    "verb": p.verb(m.week_return),
+                    "flat": _flat(m.week_return),
+                    "way": "up" if m.week_return > 0 else "down",
+                    "noun": "gain" if m.week_return > 0 else "loss",
+                },
             )
         )
         if m.symbol in told and m is not market:
@@ -1548,7 +1557,87 @@ def plan_conclusion(p: Planner) -> list[Message]:
     ]
 
 
+MARKET_NOUNS = {
+    "^TNX": "the 10-year Treasury yield",
+    "^IRX": "the 3-month Treasury bill yield",
+    "^VIX": "the VIX, Wall Street's gauge of expected volatility,",
+    "CL=F": "WTI crude",
+    "BZ=F": "Brent crude",
+    "GC=F": "gold",
+    "DX-Y.NYB": "the dollar index",
+    "EURUSD=X": "the euro",
+    "USDJPY=X": "the dollar against the yen",
+    "BTC-USD": "bitcoin",
+    "ETH-USD": "ether",
+}
+MARKET_MOVES_TOLD = 3  # the most newsworthy series a week tells; the table has them all
+
+
+def market_text(m: Any) -> tuple[str, str]:
+    """(the change as printed, the level as printed) for a series beyond stocks, in its
+    own unit: basis points for yields, points for the VIX, percent for prices."""
+    if m.change_unit == "bp":
+        return f"{round(abs(m.week_change))} basis points", f"{m.last:.2f}%"
+    if m.change_unit == "pts":
+        return f"{f.price(abs(m.week_change))} points", f.price(m.last)
+    level = "" if m.kind in ("fx",) else f"${m.last:,.2f}"
+    return f.pct(m.week_change), level
+
+
+def plan_markets(p: Planner) -> list[Message]:
+    """Rates, oil, gold, the dollar, coins and the VIX: a sentence only when the move is
+    news for that series; a stock fund beside it only as co-movement, same direction."""
+    r = p.recap
+    out: list[Message] = []
+    facts = r.market_facts
+    told: set[str] = set()
+    if facts is not None:
+        for cm in facts.co_moves:
+            if not cm.newsworthy or not cm.same_direction or cm.change_unit != "pct":
+                continue
+            if _flat(cm.fund_return) or _flat(cm.series_change) or cm.series in told:
+                continue
+            told.add(cm.series)
+            noun = MARKET_NOUNS.get(cm.series, cm.series_name)
+            claims = {
+                "fund": Claim(cm.fund_name, "fund", cm.fund, Measure.RETURN, "week",
+                              cm.fund_return, f.pct(cm.fund_return)),
+                "series": Claim(cm.series_name, "market", cm.series, Measure.RETURN, "week",
+                                cm.series_change, f.pct(cm.series_change)),
+            }
+            out.append(Message("indexes", Kind.CO_MOVE, claims, {
+                "fund": words.sector_word(cm.fund_name), "noun": noun,
+                "fund_verb": p.verb(cm.fund_return),
+                "series_verb": p.verb(cm.series_change, words.STOCK)}))
+            break
+    moves = [m for m in r.markets if m.newsworthy and m.roll_on is None and m.proxy is None]
+    moves.sort(key=lambda m: -(abs(m.week_change) / m.sigma if m.sigma else 0.0))
+    for m in moves:
+        if len(out) >= MARKET_MOVES_TOLD or m.series in told:
+            continue
+        change, level = market_text(m)
+        flat = round(m.week_change) == 0 if m.change_unit == "bp" else (
+            abs(m.week_change) < 0.005 if m.change_unit == "pts" else _flat(m.week_change))
+        if flat and not m.extreme:
+            continue
+        scale = words.INDEX if m.change_unit == "pct" and m.kind == "fx" else words.STOCK
+        verb = "rose" if m.week_change > 0 else "fell"
+        if m.change_unit == "pct":
+            verb = p.verb(m.week_change, scale)
+        claims = {"change": Claim(m.name, "market", m.series, Measure.RETURN if
+                                  m.change_unit == "pct" else Measure.POINTS, "week",
+                                  m.week_change, change)}
+        out.append(Message("indexes", Kind.MARKET_MOVE, claims, {
+            "noun": MARKET_NOUNS.get(m.series, m.name), "verb": verb, "flat": flat,
+            "level": level, "extreme": m.extreme or "",
+            "months": words.number_word(m.extreme_months or 0),
+            "crypto": m.calendar == "fri-fri"}))
+        told.add(m.series)
+    return out
+
+
 SECTION_PLANNERS: tuple[tuple[str, Callable[[Planner], list[Message]]], ...] = (
+    ("indexes", plan_markets),
     ("attribution", plan_attribution),
     ("sectors", plan_sectors),
     ("banks", plan_banks),
