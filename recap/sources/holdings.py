@@ -2,7 +2,8 @@
 and weights, dated by the file's "Fund Holdings as of" line.
 
 iShares writes nine header lines (fund name, "Fund Holdings as of", ...), then a
-table with Ticker, Name, Sector, Asset Class, Weight (%), ... and a legal footer.
+table with Ticker, Name, Sector, Asset Class, Market Value, Weight (%), ... and a legal
+footer.
 Only equity rows count; weights are normalized over them. A folder of dated files
 (``IWM-2025-11-05.csv``, ``IWM-2026-01-21.csv``, ...) is a history of holdings: the
 attribution picks, for each period, the file that was current at its start.
@@ -20,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from recap.errors import DataError
+from recap.sources.symbols import symbol_map
 
 # iShares names a few sectors differently from the Select Sector SPDRs (GICS names).
 SECTOR_ALIASES = {"Communication": "Communication Services"}
@@ -100,15 +102,23 @@ def _number(text: str) -> float:
 
 
 def yahoo_symbol(ticker: str) -> str:
-    """iShares ticker -> Yahoo symbol: 'BRK.B' -> 'BRK-B'; '-' (no ticker) -> ''."""
+    """iShares ticker -> Yahoo symbol: 'BRK.B' -> 'BRK-B', 'BRKB' -> 'BRK-B' and renamed
+    companies by recap/data/symbols.csv; '-' (no ticker) -> ''."""
     t = ticker.strip().upper()
     if not t or t == "-" or not re.fullmatch(r"[A-Z0-9.\-/ ]+", t):
         return ""
-    return re.sub(r"[./ ]", "-", t)
+    return symbol_map().get(t) or re.sub(r"[./ ]", "-", t)
 
 
-def parse_holdings(text: str, where: str, fallback_date: dt.date | None = None) -> HoldingsFile:
-    """The equity positions of an iShares holdings CSV; DataError naming ``where`` and the line."""
+def parse_holdings(
+    text: str, where: str, fallback_date: dt.date | None = None, *, exact: bool = False
+) -> HoldingsFile:
+    """The equity positions of an iShares holdings CSV; DataError naming ``where`` and the line.
+
+    ``exact``: weights from Market Value (each row's over the equity rows' sum) rather
+    than Weight (%), which has two decimals: a large error on the hundreds of positions
+    under 0.05%.
+    """
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     header_at = next((i for i, r in enumerate(rows) if r[:1] == ["Ticker"]), None)
     if header_at is None:
@@ -131,11 +141,13 @@ def parse_holdings(text: str, where: str, fallback_date: dt.date | None = None) 
     for lineno, r in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if len(r) < len(header) or r[col["Asset Class"]].strip() != "Equity":
             continue
+        key = "Market Value" if exact and "Market Value" in col else "Weight (%)"
         try:
-            weight = _number(r[col["Weight (%)"]]) / 100.0
+            weight = _number(r[col[key]])
         except ValueError:
+            what = "market value" if key == "Market Value" else "weight"
             raise DataError(
-                f"{where}, line {lineno}: weight {r[col['Weight (%)']]!r} is not a number"
+                f"{where}, line {lineno}: {what} {r[col[key]]!r} is not a number"
             ) from None
         listed = "Exchange" not in col or not r[col["Exchange"]].upper().startswith(UNLISTED)
         ticker = yahoo_symbol(r[col["Ticker"]]) if listed else ""
@@ -171,16 +183,19 @@ def _read_text(path: Path) -> str:
         raise DataError(f"{path}: cannot read the holdings file ({e})") from None
 
 
-def read_holdings_file(path: Path) -> HoldingsFile:
+def read_holdings_file(path: Path, *, exact: bool = False) -> HoldingsFile:
     """One holdings CSV; a dated name (IWM-2025-11-05.csv) stands in for a missing date line."""
     match = DATED_FILE.match(path.name)
     fallback = dt.date.fromisoformat(match["date"]) if match else None
-    return parse_holdings(_read_text(path), str(path), fallback)
+    return parse_holdings(_read_text(path), str(path), fallback, exact=exact)
 
 
-def read_holdings_folder(folder: Path, fund: str) -> tuple[HoldingsFile, ...]:
+def read_holdings_folder(
+    folder: Path, fund: str, *, exact: bool = False
+) -> tuple[HoldingsFile, ...]:
     """Every holdings file of ``fund`` in ``folder`` (dated files and <fund>.csv), oldest
-    first, one per as-of date (a dated file wins over the undated copy)."""
+    first, one per as-of date (a dated file wins over the undated copy); ``exact``: weights
+    from Market Value (parse_holdings)."""
     if not folder.is_dir():
         return ()
     paths = sorted(p for p in folder.glob(f"{fund}-*.csv") if DATED_FILE.match(p.name))
@@ -189,24 +204,24 @@ def read_holdings_folder(folder: Path, fund: str) -> tuple[HoldingsFile, ...]:
         paths.append(plain)
     by_date: dict[dt.date, HoldingsFile] = {}
     for path in paths:
-        held = _read_once(path)
+        held = _read_once(path, exact)
         by_date.setdefault(held.as_of, held)
     return tuple(by_date[d] for d in sorted(by_date))
 
 
 # Files already parsed by this process, by path, size and time: a backfill reads each
 # holdings file once, not once per week.
-_PARSED: dict[tuple[Path, int, int], HoldingsFile] = {}
+_PARSED: dict[tuple[Path, int, int, bool], HoldingsFile] = {}
 
 
-def _read_once(path: Path) -> HoldingsFile:
+def _read_once(path: Path, exact: bool = False) -> HoldingsFile:
     try:
         st = path.stat()
     except OSError as e:
         raise DataError(f"{path}: cannot read the holdings file ({e.strerror})") from None
-    key = (path.resolve(), st.st_size, st.st_mtime_ns)
+    key = (path.resolve(), st.st_size, st.st_mtime_ns, exact)
     if key not in _PARSED:
-        _PARSED[key] = read_holdings_file(path)
+        _PARSED[key] = read_holdings_file(path, exact=exact)
     return _PARSED[key]
 
 
