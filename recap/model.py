@@ -277,6 +277,74 @@ class Attribution(_Record):
 
 
 @dataclass(frozen=True)
+class SectorPoints(SectorContribution):
+    """A sector's part in an index's move, also in index points (the S&P 500's)."""
+
+    points: float | None = _help(
+        "The contribution in index points: each sub-period's contribution x the index's "
+        "level at its start, summed (None when the sector has no priced stock)",
+        default=None,
+    )
+
+
+@dataclass(frozen=True)
+class StockPoints(StockContribution):
+    """A constituent's part in an index's move, also in index points (the S&P 500's)."""
+
+    points: float = _help(
+        "The contribution in index points: each sub-period's contribution x the index's "
+        "level at its start, summed",
+        default=0.0,
+    )
+
+
+@dataclass(frozen=True)
+class PeriodPoints(PeriodAttribution):
+    """A period's attribution with index points; sectors are SectorPoints and top and
+    bottom StockPoints. Over several holdings files it is chain-linked: each sub-period
+    uses the file current at its start, and its contributions in points (contribution x
+    the index's level at the sub-period's start) add up across sub-periods."""
+
+    base_level: float = _help("The index's level at base_date", default=0.0)
+    index_points: float = _help(
+        "The index's move over the period in points (its level at the end minus base_level)",
+        default=0.0,
+    )
+    contributions_points: float = _help("Sum of the contributions in index points", default=0.0)
+    residual_points: float = _help(
+        "index_points minus contributions_points (about the dividends the constituents' "
+        "closes include and the index does not, plus unpriced names)",
+        default=0.0,
+    )
+    linked_at: tuple[dt.date, ...] = _help(
+        "Sessions at which the period is chain-linked to a later holdings file; empty when "
+        "one file covers it",
+        default=(),
+    )
+
+
+@dataclass(frozen=True)
+class IndexAttribution(Attribution):
+    """Attribution of an index's move in points (the S&P 500): week and ytd are
+    PeriodPoints, or None when their coverage is below the gate (no figures then)."""
+
+    min_coverage: float = _help(
+        "The coverage gate: a period whose priced share of the weight is below it gives no figures",
+        default=0.0,
+    )
+    week_coverage: float | None = _help(
+        "The week's priced share of the weight (also when below the gate); None without "
+        "holdings for it",
+        default=None,
+    )
+    ytd_coverage: float | None = _help(
+        "The year to date's priced share of the weight, the lowest of its linked "
+        "sub-periods (also when below the gate); None without holdings for it",
+        default=None,
+    )
+
+
+@dataclass(frozen=True)
 class MarketBreadth:
     """How the index's own stocks moved on the week."""
 
@@ -509,6 +577,11 @@ class WeeklyRecap(_Record):
     )
     gaps: tuple[Gap, ...] = _help(
         "Sections, funds and watchlist names without data for the week", default=()
+    )
+    sp500_attribution: IndexAttribution | None = _help(
+        "Where the S&P 500's move came from, from its own stocks (IVV holdings, weights "
+        "by Market Value), in index points too; None without holdings",
+        default=None,
     )
 
     def paragraphs(self, *sections: str) -> tuple[str, ...]:

@@ -56,6 +56,7 @@ from recap.model import (
 from recap.sources.base import PriceSource, aligned, closes_frame, failures_of
 from recap.sources.holdings import IndexHoldings
 from recap.sources.opening import OpenSource, index_tickers, open_source, resolve_week
+from recap.sp500 import compute_sp500_attribution
 from recap.weeks import (
     CALENDAR_START,
     latest_complete_week,
@@ -96,6 +97,8 @@ class MarketData:
     earnings_missing: Mapping[str, str] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what the checks, the reconciliation and the fetch said
     constituents: pd.DataFrame | None = None  # closes of the index's own stocks
+    sp500_holdings: IndexHoldings | None = None  # IVV's dated files (weights by Market Value)
+    sp500_constituents: pd.DataFrame | None = None  # closes of the S&P 500's own stocks
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,55 @@ def fetch_market(
         + earnings_notes
         + _fetch_notes(source, indexes, unfetched, earnings_missing, config),
     )
-    return add_holdings(market, source, config, week, holdings)
+    market = add_holdings(market, source, config, week, holdings)
+    if config.data_dir is not None:
+        market = add_sp500(market, source, config, week, sp500_holdings_for(config))
+    return market
+
+
+def add_sp500(
+    market: MarketData,
+    source: PriceSource,
+    config: RecapConfig,
+    week: Week,
+    holdings: IndexHoldings | None,
+) -> MarketData:
+    """The market data with the S&P 500's holdings and its stocks' closes, from the
+    oldest holdings file its periods use to the week's end, checked like every close."""
+    from recap.sources.closes import fetch_closes
+
+    if holdings is None or not holdings.files:
+        return market
+    base = min(week.base_date, ytd_base_session(week))
+    used = [h for h in holdings.files if h.as_of <= week.end]
+    first = holdings.pick(base) or holdings.files[0]
+    files = [h for h in used if h.as_of >= first.as_of] or [first]
+    tickers = tuple(dict.fromkeys(t for held in files for t in held.tickers()))
+    start = min(base, files[0].as_of) - dt.timedelta(days=7)
+    closes = fetch_closes(source, tickers, start, week.end, progress=None)
+    flagged, notes = screen_constituents(
+        closes, week, config, holdings.fund, min(files[0].as_of, base)
+    )
+    closes = quality.without(closes, {f.ticker for f in flagged})
+    return dataclasses.replace(
+        market,
+        sp500_holdings=holdings,
+        sp500_constituents=closes,
+        notes=market.notes + notes,
+    )
+
+
+def sp500_holdings_for(config: RecapConfig) -> IndexHoldings | None:
+    """The S&P 500 ETF's dated holdings files (weights by Market Value), as holdings_for."""
+    from recap.sources.holdings import read_holdings_folder
+    from recap.sources.ishares import holdings_folder
+
+    etf = config.sp500_attribution.etf
+    if not etf:
+        return None
+    folder = config.data_dir / "holdings" if config.data_dir else holdings_folder(config)
+    files = read_holdings_folder(folder, etf, exact=True)
+    return IndexHoldings(fund=etf, files=files) if files else None
 
 
 def add_holdings(
@@ -473,6 +524,9 @@ def compute_facts(
         left_out,
         constituents=market.constituents,
     )
+    sp500, sp500_notes = compute_sp500_attribution(
+        closes, market.sp500_constituents, week, config, market.sp500_holdings
+    )
     last_bar = closes.index.max().date()
     first_flags = tuple(next(f for f in market.excluded if f.ticker == t) for t in left_out)
     recap = WeeklyRecap(
@@ -481,7 +535,7 @@ def compute_facts(
         data=DataInfo(
             source=market.source,
             last_bar=last_bar,
-            notes=notes + content.notes + market.notes,
+            notes=notes + content.notes + sp500_notes + market.notes,
             excluded=first_flags,
             earnings_missing=tuple(
                 MissingEarnings(ticker=t, reason=r, bank=t in banks)
@@ -494,6 +548,7 @@ def compute_facts(
         dek="",
         narrative=(),
         **sections.content_fields(content),
+        sp500_attribution=sp500,
     )
     return recap
 
@@ -671,7 +726,18 @@ def _with_holdings(
             held = IndexHoldings(fund=etf, weights=weights) if weights else None
     else:
         held = holdings_for(config)
-    return add_holdings(market, opened.source, config, week, held)
+    market = add_holdings(market, opened.source, config, week, held)
+    return add_sp500(market, opened.source, config, week, _sp500_live(opened, config))
+
+
+def _sp500_live(opened: OpenSource, config: RecapConfig) -> IndexHoldings | None:
+    """Live: today's IVV file joins those stored by earlier runs; else the stored files."""
+    c = config.sp500_attribution
+    if opened.sector_weights is None or not c.etf:
+        return sp500_holdings_for(config)
+    from recap.sources.ishares import refresh_fund
+
+    return refresh_fund(config, c.etf, c.holdings_url, c.timeout_seconds, exact=True)
 
 
 def build_week(
@@ -721,8 +787,10 @@ __all__ = [
     "earlier_headlines",
     "fetch_market",
     "add_holdings",
+    "add_sp500",
     "gather_market",
     "holdings_for",
+    "sp500_holdings_for",
     "open_source",
     "parse_formats",
     "render_drawn",
