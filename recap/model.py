@@ -96,6 +96,12 @@ class IndexMove:
         return f"{self.name} ({self.symbol})" if self.is_proxy else self.name
 
     @property
+    def tick(self) -> str:
+        """The ticker shown beside the name: the ETF's for a proxy; none for an index,
+        whose Yahoo symbol ('^GSPC') is no name a reader looks up."""
+        return "" if self.symbol.startswith("^") else self.symbol
+
+    @property
     def short_label(self) -> str:
         """'Nasdaq-100 (QQQ)' for a proxy, 'Dow' for the index itself."""
         return f"{self.short_name} ({self.symbol})" if self.is_proxy else self.short_name

@@ -20,15 +20,9 @@ from recap import formatting as f
 from recap.analytics.points import attribute_points, pieces
 from recap.config import RecapConfig
 from recap.model import IndexAttribution, PeriodPoints, StockPoints, Week
-from recap.sources.holdings import IndexHoldings, company_name
-from recap.sources.symbols import company_names
+from recap.sources.holdings import IndexHoldings
+from recap.sources.symbols import reader_name
 from recap.weeks import ytd_base_session
-
-
-def reader_name(ticker: str, raw: str, names: Mapping[str, str]) -> str:
-    """The name a reader knows: [names] in config, then the shipped names file, then the
-    holdings file's name tidied (company_name)."""
-    return names.get(ticker) or company_names().get(ticker) or company_name(raw)
 
 
 def _named(period: PeriodPoints, names: Mapping[str, str]) -> PeriodPoints:
@@ -105,4 +99,4 @@ def compute_sp500_attribution(
     )
 
 
-__all__ = ["compute_sp500_attribution", "reader_name"]
+__all__ = ["compute_sp500_attribution"]

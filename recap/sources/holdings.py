@@ -264,7 +264,11 @@ def normalized(totals: dict[str, float]) -> tuple[tuple[str, float], ...]:
 
 _SUFFIXES = frozenset(
     {"INC", "CORP", "CORPORATION", "CO", "LTD", "PLC", "LLC", "LP", "SA", "NV", "AG", "THE"}
+    | {"SERIES", "VOTING"}
 )
+# Abbreviations iShares writes for want of room.
+_SPELLED = {"HOLDNGS": "HOLDINGS", "HLDGS": "HOLDINGS", "INTL": "INTERNATIONAL"}
+CUT_AT = 34
 _ACRONYMS = frozenset({"REIT", "ETF", "USA", "US", "AI"})
 _SMALL_WORDS = frozenset({"AND", "OF", "THE", "FOR", "IN", "ON", "AT", "DE"})
 
@@ -276,9 +280,11 @@ def company_name(raw: str) -> str:
     wants the name a reader knows. Short words without a vowel stay capitals (TTM, UMB).
     """
     words = raw.replace(",", " ").split()
+    if len(raw.strip()) >= CUT_AT and len(words) > 1:
+        words.pop()  # iShares cuts names at 34 characters: the last word may be part of one
     text = " ".join(words)
     text = re.sub(r"\bCLASS [A-Z]\b|\bCL [A-Z]\b", " ", text.upper())
-    words = text.split()
+    words = [_SPELLED.get(w, w) for w in text.split()]
     while len(words) > 1 and (words[-1] in _SUFFIXES or words[-1] in ("CLASS", "CL")):
         words.pop()
     out = []

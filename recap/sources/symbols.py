@@ -7,6 +7,7 @@ Read once per process; a broken shipped file is a DataError naming the file and 
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -47,4 +48,12 @@ def company_names() -> dict[str, str]:
     return dict(_rows(NAMES_FILE, ("symbol", "name")))  # type: ignore[arg-type]
 
 
-__all__ = ["company_names", "symbol_map"]
+def reader_name(ticker: str, raw: str, names: Mapping[str, str]) -> str:
+    """The name a reader knows: [names] in config, then the shipped names file, then the
+    holdings file's name tidied by rule (holdings.company_name)."""
+    from recap.sources.holdings import company_name
+
+    return names.get(ticker) or company_names().get(ticker) or company_name(raw)
+
+
+__all__ = ["company_names", "reader_name", "symbol_map"]
