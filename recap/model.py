@@ -441,6 +441,16 @@ class BankResult:
     reaction_to: dt.date | None = _help("Session whose close ends the reaction")
     reaction_pending: bool = _help("True when the reaction falls after the week's last bar")
     week_return: float | None = _help("The stock's week return")
+    time_inferred: bool = _help(
+        "True when the data gives no release time and release_time is inferred from the "
+        "company's earlier releases in the data (the text says so)",
+        default=False,
+    )
+    surprise_nm: bool = _help(
+        "True when the estimate is under $0.05 either way: a percentage surprise on it means "
+        "nothing, so tables print 'n/m' (surprise keeps the number)",
+        default=False,
+    )
 
 
 EarningsResult = BankResult
@@ -480,6 +490,14 @@ class Upcoming:
     report_date: dt.date = _help("Expected date")
     release_time: str = _help("'before the open', 'after the close' or 'time unknown'")
     eps_estimate: float | None = _help("Consensus EPS estimate, when known")
+    time_inferred: bool = _help(
+        "True when release_time is inferred from the company's earlier releases", default=False
+    )
+    index_weight: float | None = _help(
+        "Its weight in the S&P 500 (IVV holdings) when listed as one of the index's largest "
+        "members; None for a watchlist name",
+        default=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -495,9 +513,19 @@ class BankSection(_Record):
     best: str | None = _help("Ticker with the best reaction")
     worst: str | None = _help("Ticker with the worst reaction")
     reaction_spread: float | None = _help("Best reaction minus worst (two or more reactions)")
-    classification: str | None = _help("'mixed', 'broadly higher' or 'broadly lower'")
+    classification: str | None = _help(
+        "How the shares reacted, apart from the results: 'mixed' (moves of half a percent "
+        "or more both ways), 'broadly higher' or 'broadly lower' (two or more such moves, "
+        "none the other way); None with fewer than two reactions or no clear direction"
+    )
     group_week_return: float | None = _help("Equal-weighted week return of the watchlist")
     kre_week_return: float | None = _help("Week return of the regional-bank ETF, if held")
+    reactions_up: int = _help(
+        "Regional banks with figures whose shares rose half a percent or more on the release",
+        default=0,
+    )
+    reactions_down: int = _help("Those whose shares fell half a percent or more", default=0)
+    reactions_flat: int = _help("Those whose shares moved less than half a percent", default=0)
 
 
 @dataclass(frozen=True)
@@ -551,7 +579,10 @@ class WeekAhead(_Record):
     """The next trading week: sessions and expected earnings."""
 
     week: Week = _help("The next NYSE trading week")
-    earnings: tuple[Upcoming, ...] = _help("Watchlist and large-bank releases expected, by date")
+    earnings: tuple[Upcoming, ...] = _help(
+        "Releases expected: the S&P 500's largest members first (by weight), then the "
+        "watchlists and large banks, by date"
+    )
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from recap.model import (
 from recap.sources.base import PriceSource, aligned, closes_frame, failures_of
 from recap.sources.holdings import IndexHoldings
 from recap.sources.opening import OpenSource, index_tickers, open_source, resolve_week
-from recap.sp500 import compute_sp500_attribution
+from recap.sp500 import compute_sp500_attribution, heavyweights
 from recap.weeks import (
     CALENDAR_START,
     latest_complete_week,
@@ -80,6 +80,8 @@ CONTENT_LOOKBACK_DAYS = 400
 # The constituents' price flags that count: back to the attribution's holdings dates and
 # YTD base, and at least this far (50 sessions, for the 50-day average).
 CHECKED_DAYS = dt.timedelta(days=75)
+# How far back a company's earlier releases are read when a release has no time.
+EARNINGS_HISTORY_DAYS = 400
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,7 @@ def fetch_market(
     # rows: reach back far enough that each sees what its own build saw (a dateless row
     # is told from a repeat by the report before it, up to duplicate_days earlier).
     since = week.start - dt.timedelta(days=7 * (HEADLINE_MEMORY + 1) + config.banks.duplicate_days)
-    earnings = source.fetch_earnings(wanted, since, ahead.end)
+    earnings = fetch_earnings(source, wanted, since, ahead.end)
     # A left-out bank's release is a figure too (surprise, reaction); next week's dates stay.
     left_out = {f.ticker for f in excluded}
     earnings = earnings.loc[
@@ -305,6 +307,68 @@ def fetch_market(
     return market
 
 
+def fetch_earnings(
+    source: PriceSource, tickers: tuple[str, ...], since: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Earnings rows of ``tickers`` in [since, end], and a year of earlier releases of
+    those with a row without a time: their earlier times stand in for it (banks.timed).
+    What the earlier releases could not be had for is no failure of this week's data."""
+    earnings = source.fetch_earnings(tickers, since, end)
+    blank = earnings["time"].isna() | (earnings["time"].astype(str).str.strip() == "")
+    untimed = tuple(dict.fromkeys(earnings.loc[blank, "ticker"].astype(str)))
+    if not untimed:
+        return earnings
+    failures = failures_of(source)
+    kept = dict(failures.earnings)
+    try:
+        history = source.fetch_earnings(
+            untimed, since - dt.timedelta(days=EARNINGS_HISTORY_DAYS), since - dt.timedelta(days=1)
+        )
+    except SourceError as e:
+        logger.info("earlier earnings of %s not fetched: %s", ", ".join(untimed), e)
+        history = earnings.iloc[0:0]
+    finally:
+        failures.earnings.clear()
+        failures.earnings.update(kept)
+    if history.empty:
+        return earnings
+    return pd.concat([history, earnings], ignore_index=True)
+
+
+def _heavy_earnings(
+    market: MarketData,
+    source: PriceSource,
+    config: RecapConfig,
+    week: Week,
+    holdings: IndexHoldings,
+) -> pd.DataFrame:
+    """The earnings rows of the S&P 500's largest members that the config's watchlists
+    do not already bring, reconciled like those (the Week Ahead lists them first)."""
+    from recap.sp500 import heavyweights
+
+    have = set(sections.earnings_tickers(config))
+    heavy = heavyweights(holdings, week.end, config.sp500_attribution.heavyweights)
+    wanted = tuple(t for t in heavy if t not in have)
+    if not wanted:
+        return market.earnings
+    ahead = next_week(week)
+    since = week.start - dt.timedelta(days=7 * (HEADLINE_MEMORY + 1) + config.banks.duplicate_days)
+    failures = failures_of(source)
+    kept = dict(failures.earnings)
+    try:
+        rows = fetch_earnings(source, wanted, since, ahead.end)
+    except SourceError as e:
+        logger.warning("earnings of the S&P 500's largest members not fetched: %s", e)
+        return market.earnings
+    finally:
+        failures.earnings.clear()  # the watchlists' failures are the ones the notes tell
+        failures.earnings.update(kept)
+    rows, _ = reconcile_earnings(rows, week, ahead.end, sections.display_names(config))
+    if rows.empty:
+        return market.earnings
+    return pd.concat([market.earnings, rows], ignore_index=True)
+
+
 def add_sp500(
     market: MarketData,
     source: PriceSource,
@@ -331,6 +395,7 @@ def add_sp500(
     closes = quality.without(closes, {f.ticker for f in flagged})
     return dataclasses.replace(
         market,
+        earnings=_heavy_earnings(market, source, config, week, holdings),
         sp500_holdings=holdings,
         sp500_constituents=closes,
         notes=market.notes + notes,
@@ -523,6 +588,9 @@ def compute_facts(
         market.holdings,
         left_out,
         constituents=market.constituents,
+        heavyweights=heavyweights(
+            market.sp500_holdings, week.end, config.sp500_attribution.heavyweights
+        ),
     )
     sp500, sp500_notes = compute_sp500_attribution(
         closes, market.sp500_constituents, week, config, market.sp500_holdings

@@ -404,9 +404,11 @@ def compute_content(
     left_out: Collection[str] = (),
     *,
     constituents: pd.DataFrame | None = None,
+    heavyweights: Mapping[str, float] | None = None,
 ) -> Content:
     """Sectors, attribution, banks, risks and the week ahead for one week (closes end at
-    week.end; ``constituents``: the closes of the index's own stocks).
+    week.end; ``constituents``: the closes of the index's own stocks; ``heavyweights``:
+    the S&P 500's largest members and their weights, who lead the Week Ahead).
 
     ``left_out``: tickers the price checks took out; the pipeline names them in the data
     notes, so they are not reported again as missing.
@@ -420,7 +422,8 @@ def compute_content(
     risks = _risk_section(closes, week, indexes, config, found.attribution, lists)
     ahead = next_week(week)
     week_ahead = WeekAhead(
-        week=ahead, earnings=banks_mod.upcoming(earnings, ahead, _groups(config), config.names)
+        week=ahead,
+        earnings=banks_mod.upcoming(earnings, ahead, _groups(config), config.names, heavyweights),
     )
     return Content(
         sectors=sectors,

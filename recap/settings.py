@@ -174,6 +174,7 @@ class IndexAttributionSettings(_Section, frozen=True, forbid_unknown_fields=True
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     min_coverage: Fraction = 0.95
     top: PositiveInt = 10
+    heavyweights: Count = 30
 
 
 class RiskSettings(_Section, frozen=True, forbid_unknown_fields=True):

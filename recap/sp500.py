@@ -12,6 +12,7 @@ model keeps only its coverage, and a data note says why.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 
 import pandas as pd
@@ -99,4 +100,14 @@ def compute_sp500_attribution(
     )
 
 
-__all__ = ["compute_sp500_attribution"]
+def heavyweights(holdings: IndexHoldings | None, day: dt.date, n: int) -> dict[str, float]:
+    """The ``n`` largest members by weight in the holdings file current at ``day``
+    (ticker -> weight, largest first): the companies whose earnings lead the Week Ahead."""
+    held = holdings.pick(day) if holdings is not None else None
+    if held is None or n <= 0:
+        return {}
+    table = held.table.loc[held.table["ticker"] != ""].nlargest(n, "weight")
+    return {str(t): float(w) for t, w in zip(table["ticker"], table["weight"], strict=True)}
+
+
+__all__ = ["compute_sp500_attribution", "heavyweights"]
