@@ -91,23 +91,7 @@ def attribute_points(
         coverage.append(float(frame["covered_weight"].sum()))
         frames.append(frame)
     base_level = level[0]
-    # Per stock across sub-periods: points summed; return chained over those it was
-    # priced in; weight, name and sector from its first sub-period.
-    stocks = (
-        pd.concat(frames, ignore_index=True)
-        .loc[lambda f: f["ticker"] != ""]
-        .groupby("ticker", sort=True)
-        .agg(
-            name=("name", "first"),
-            sector=("sector", "first"),
-            weight=("weight", "first"),
-            covered=("covered", "any"),
-            growth=("growth", "prod"),
-            points=("points", "sum"),
-        )
-    )
-    stocks["contrib"] = stocks["points"] / base_level
-    stocks["ret"] = stocks["growth"] - 1.0
+    stocks = _stocks(frames, base_level)
     total_points = float(sum(f["points"].sum() for f in frames))
     index_points = level[-1] - base_level
     index_return = level[-1] / base_level - 1.0
@@ -130,36 +114,58 @@ def attribute_points(
     )
 
 
+def _stocks(frames: Sequence[pd.DataFrame], base_level: float) -> pd.DataFrame:
+    """Per listed stock across sub-periods: points summed, return chained over those it
+    was priced in; weight, name and sector from its first sub-period. Indexed by ticker,
+    sorted."""
+    both = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    both = both.loc[both["ticker"] != ""]
+    if len(frames) == 1:  # one file: one row per ticker already (holdings merge repeats)
+        stocks = both.set_index("ticker").sort_index()
+        stocks = stocks.assign(covered=stocks["covered"].astype(bool))
+    else:
+        stocks = both.groupby("ticker", sort=True).agg(
+            name=("name", "first"),
+            sector=("sector", "first"),
+            weight=("weight", "first"),
+            covered=("covered", "any"),
+            growth=("growth", "prod"),
+            points=("points", "sum"),
+        )
+    stocks["contrib"] = stocks["points"] / base_level
+    stocks["ret"] = stocks["growth"] - 1.0
+    return stocks
+
+
 def _sectors(
     frames: Sequence[pd.DataFrame], level: Sequence[float], base_level: float
 ) -> tuple[SectorPoints, ...]:
     """Each sector: weight at the period's base, points summed, its own return chained."""
-    growth: dict[str, float] = {}
-    points: dict[str, float] = {}
-    priced: dict[str, bool] = {}
-    weight: dict[str, float] = {}
-    for i, frame in enumerate(frames):
-        sums = frame.groupby("sector", sort=True)[
-            ["weight", "covered_weight", "covered", "points", "contrib"]
-        ].sum()
-        for sector, row in sums.iterrows():
-            name = str(sector)
-            if i == 0:
-                weight[name] = float(row["weight"])
-            has = int(row["covered"]) > 0 and float(row["covered_weight"]) > 0
-            priced[name] = priced.get(name, False) or has
-            points[name] = points.get(name, 0.0) + float(row["points"])
-            r = float(row["contrib"]) / float(row["covered_weight"]) if has else 0.0
-            growth[name] = growth.get(name, 1.0) * (1.0 + r)
+    columns = ["weight", "covered_weight", "covered", "points", "contrib"]
+    sums = [f.groupby("sector", sort=True)[columns].sum() for f in frames]
+    names = sorted(set().union(*(s.index.tolist() for s in sums)))
+    weight = sums[0]["weight"].reindex(names, fill_value=0.0).to_numpy()
+    points = np.zeros(len(names))
+    growth = np.ones(len(names))
+    priced = np.zeros(len(names), dtype=bool)
+    for part in sums:
+        part = part.reindex(names, fill_value=0.0)
+        cw = part["covered_weight"].to_numpy(dtype=float)
+        has = (part["covered"].to_numpy(dtype=float) > 0) & (cw > 0)
+        priced |= has
+        points += part["points"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.where(has, part["contrib"].to_numpy(dtype=float) / cw, 0.0)
+        growth *= 1.0 + r
     rows = [
         SectorPoints(
-            sector=s,
-            weight=weight.get(s, 0.0),
-            sector_return=growth[s] - 1.0 if priced[s] else None,
-            contribution=points[s] / base_level if priced[s] else None,
-            points=points[s] if priced[s] else None,
+            sector=str(name),
+            weight=float(w),
+            sector_return=float(g) - 1.0 if p else None,
+            contribution=float(pts) / base_level if p else None,
+            points=float(pts) if p else None,
         )
-        for s in sorted(points)
+        for name, w, g, pts, p in zip(names, weight, growth, points, priced, strict=True)
     ]
     return tuple(
         sorted(
@@ -171,21 +177,26 @@ def _sectors(
 
 def _ranked(stocks: pd.DataFrame, n: int, *, largest: bool) -> tuple[StockPoints, ...]:
     """The ``n`` priced stocks that added (took away) the most points; ties by ticker."""
-    priced = stocks.loc[stocks["covered"]]
-    picked = priced.loc[priced["points"] > 0] if largest else priced.loc[priced["points"] < 0]
-    key = -picked["points"] if largest else picked["points"]
-    order = np.lexsort((picked.index.to_numpy(), key.to_numpy()))[:n]
+    tickers = stocks.index.to_numpy()
+    pts = stocks["points"].to_numpy(dtype=float)
+    ok = stocks["covered"].to_numpy(dtype=bool) & ((pts > 0) if largest else (pts < 0))
+    picked = np.flatnonzero(ok)
+    key = -pts[picked] if largest else pts[picked]
+    top = picked[np.lexsort((tickers[picked], key))[:n]].tolist()
+    name, sector = stocks["name"].to_numpy(), stocks["sector"].to_numpy()
+    weight, ret = stocks["weight"].to_numpy(dtype=float), stocks["ret"].to_numpy(dtype=float)
+    contrib = stocks["contrib"].to_numpy(dtype=float)
     return tuple(
         StockPoints(
-            ticker=str(t),
-            name=str(row["name"]),
-            sector=str(row["sector"]),
-            weight=float(row["weight"]),
-            stock_return=float(row["ret"]),
-            contribution=float(row["contrib"]),
-            points=float(row["points"]),
+            ticker=str(tickers[i]),
+            name=str(name[i]),
+            sector=str(sector[i]),
+            weight=float(weight[i]),
+            stock_return=float(ret[i]),
+            contribution=float(contrib[i]),
+            points=float(pts[i]),
         )
-        for t, row in picked.iloc[order].iterrows()
+        for i in top
     )
 
 

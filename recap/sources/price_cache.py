@@ -27,6 +27,7 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 CACHE_VERSION = 2
+PIVOTS_KEPT = 4
 EPOCH = np.datetime64("1970-01-01", "D")
 
 # A file's session days (int32 days since 1970-01-01, ascending) and values (float64, a
@@ -77,9 +78,10 @@ class PriceCache:
         self.columns = columns
         self._entries: dict[str, _Entry] = {}
         self._loaded = False
-        # A build asks for the same ~1,900 closes week after week: the last pivot is kept,
-        # and each call takes its rows (see closes).
-        self._pivot: _Pivot | None = None
+        # A build asks for the same ~1,900 closes week after week: the last pivots are
+        # kept (one per set of tickers: the Russell 2000's and the S&P 500's stocks), and
+        # each call takes its rows (see closes).
+        self._pivots: dict[tuple[str, ...], _Pivot] = {}
         self.parsed = 0  # files parsed by this process (a test reads it)
 
     def _load(self) -> None:
@@ -168,9 +170,14 @@ class PriceCache:
     ) -> pd.DataFrame:
         """Wide frame of closes in [start, end]: one column per ticker that has a file."""
         found = self._fresh(tickers)
-        pivot = self._pivot
+        key = tuple(found)
+        pivot = self._pivots.get(key)
         if pivot is None or not pivot.built_from(found):
-            pivot = self._pivot = _Pivot.of(found)
+            pivot = _Pivot.of(found)
+            self._pivots.pop(key, None)
+            while len(self._pivots) >= PIVOTS_KEPT:
+                self._pivots.pop(next(iter(self._pivots)))  # the oldest
+            self._pivots[key] = pivot
         return pivot.window(start, end)
 
     def frames(
