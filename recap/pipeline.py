@@ -44,6 +44,7 @@ from recap.errors import (
     WeekError,
 )
 from recap.formatting import long_date
+from recap.live_names import NameLookup, with_live_names
 from recap.model import (
     DataInfo,
     IndexMove,
@@ -647,10 +648,18 @@ def earlier_headlines(
 
 
 def compute_recap(
-    market: MarketData, week: Week, config: RecapConfig, now: dt.datetime
+    market: MarketData,
+    week: Week,
+    config: RecapConfig,
+    now: dt.datetime,
+    *,
+    names: NameLookup | None = None,
 ) -> WeeklyRecap:
-    """Steps 3 and 4: the facts, then the prose written from them and checked."""
+    """Steps 3 and 4: the facts, then the prose written from them and checked.
+    ``names``: live, Yahoo's names for the companies the facts show (live_names.py)."""
     recap = compute_facts(market, week, config, now)
+    if names is not None:
+        recap = with_live_names(recap, names, config.names)
     earlier = earlier_headlines(market, week, config, now)
     headline, dek, paragraphs = sections.write_story(recap, config, earlier)
     recap = dataclasses.replace(recap, headline=headline, dek=dek, narrative=paragraphs)
@@ -824,7 +833,9 @@ def build_week(
     no format shows them (a week about to be published: the blog post's images).
     """
     week, market = gather_market(opened, config, week_date, now)
-    recap = compute_recap(market, week, config, now)
+    # Yahoo's names only when the build did not fall back to another source.
+    live = opened.names if market.source == opened.source.name else None
+    recap = compute_recap(market, week, config, now, names=live)
     files = render_files(recap, market, config, formats, chart_pngs=chart_pngs)
     return BuiltWeek(recap=recap, files=files)
 

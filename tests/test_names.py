@@ -89,3 +89,52 @@ def test_no_yahoo_symbol_on_the_reference_pages(reference_week):
         text = re.sub(r"<[^>]+>", " ", text)
         assert not re.search(r"\^[A-Z]", text), (name, re.search(r".{30}\^[A-Z]+.{20}", text))
     assert "Russell 2000 ÷ S&amp;P 500" in files["recap.html"].decode()
+
+
+# -- live: Yahoo's shortName through the source's seam --------------------------------
+
+
+def test_yahoo_short_names_through_the_seam():
+    from recap.sources.yahoo import YahooSource, short_name
+
+    assert short_name("IonQ, Inc.") == "IonQ"
+    assert short_name("Microsoft Corporation") == "Microsoft"
+    assert short_name("D-Wave Quantum Inc.") == "D-Wave Quantum"
+    assert short_name("BLOOM ENERGY CORP") is None  # capitals only: no better than iShares'
+    assert short_name("") is None and short_name(None) is None
+
+    infos = {"IONQ": {"shortName": "IonQ, Inc."}, "SITM": {"shortName": "SiTime Corporation"}}
+
+    class Ticker:
+        def __init__(self, symbol):
+            self.symbol = symbol
+
+        @property
+        def info(self):
+            if self.symbol not in infos:
+                raise KeyError(self.symbol)
+            return infos[self.symbol]
+
+    source = YahooSource(ticker_factory=Ticker, sleep=lambda s: None)
+    assert source.fetch_names(("IONQ", "SITM", "GONE")) == {"IONQ": "IonQ", "SITM": "SiTime"}
+
+
+def test_live_names_rename_what_the_recap_shows(reference_recap, reference_config):
+    from recap.live_names import shown_tickers, with_live_names
+
+    shown = shown_tickers(reference_recap)
+    assert {"MSFT", "BE", "JPM"} <= set(shown)
+    asked = []
+
+    def lookup(tickers):
+        asked.extend(tickers)
+        return {t: f"Yahoo {t}" for t in tickers}
+
+    out = with_live_names(reference_recap, lookup, reference_config.names)
+    assert "JPM" not in asked and "MSFT" in asked  # [names] in config wins
+    msft = next(s for s in out.sp500_attribution.week.bottom if s.ticker == "MSFT")
+    assert msft.name == "Yahoo MSFT" and msft.points == pytest.approx(-16.94, abs=0.005)
+    jpm = next(r for r in out.earnings if r.ticker == "JPM")
+    assert jpm.name == "JPMorgan Chase"
+    assert out.attribution.week.top[0].name == f"Yahoo {out.attribution.week.top[0].ticker}"
+    assert with_live_names(reference_recap, lambda t: {}, reference_config.names) is reference_recap
