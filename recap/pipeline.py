@@ -102,6 +102,7 @@ class MarketData:
     constituents: pd.DataFrame | None = None  # closes of the index's own stocks
     sp500_holdings: IndexHoldings | None = None  # IVV's dated files (weights by Market Value)
     sp500_constituents: pd.DataFrame | None = None  # closes of the S&P 500's own stocks
+    names: NameLookup | None = None  # live: Yahoo's names of the companies a recap shows
 
 
 @dataclass(frozen=True)
@@ -648,18 +649,13 @@ def earlier_headlines(
 
 
 def compute_recap(
-    market: MarketData,
-    week: Week,
-    config: RecapConfig,
-    now: dt.datetime,
-    *,
-    names: NameLookup | None = None,
+    market: MarketData, week: Week, config: RecapConfig, now: dt.datetime
 ) -> WeeklyRecap:
-    """Steps 3 and 4: the facts, then the prose written from them and checked.
-    ``names``: live, Yahoo's names for the companies the facts show (live_names.py)."""
+    """Steps 3 and 4: the facts, then the prose written from them and checked (live,
+    with Yahoo's names for the companies the facts show: live_names.py)."""
     recap = compute_facts(market, week, config, now)
-    if names is not None:
-        recap = with_live_names(recap, names, config.names)
+    if market.names is not None:
+        recap = with_live_names(recap, market.names, config.names)
     earlier = earlier_headlines(market, week, config, now)
     headline, dek, paragraphs = sections.write_story(recap, config, earlier)
     recap = dataclasses.replace(recap, headline=headline, dek=dek, narrative=paragraphs)
@@ -833,9 +829,10 @@ def build_week(
     no format shows them (a week about to be published: the blog post's images).
     """
     week, market = gather_market(opened, config, week_date, now)
-    # Yahoo's names only when the build did not fall back to another source.
-    live = opened.names if market.source == opened.source.name else None
-    recap = compute_recap(market, week, config, now, names=live)
+    if opened.names is not None and market.source == opened.source.name:
+        # Yahoo's names only when the build did not fall back to another source.
+        market = dataclasses.replace(market, names=opened.names)
+    recap = compute_recap(market, week, config, now)
     files = render_files(recap, market, config, formats, chart_pngs=chart_pngs)
     return BuiltWeek(recap=recap, files=files)
 

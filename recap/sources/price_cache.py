@@ -165,6 +165,23 @@ class PriceCache:
             self._save()
         return {ticker: self._entries[ticker] for ticker in found}
 
+    def columns_for(self, path: Path) -> Columns | None:
+        """The cached columns of ``path`` when the cache holds them for the file as it
+        is now (same size and time); None otherwise. Another cache of the same folder
+        reads them instead of parsing the file a second time."""
+        if not self._loaded:
+            self._load()
+        entry = self._entries.get(path.stem)
+        if entry is None:
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if (entry.size, entry.mtime_ns) != (st.st_size, st.st_mtime_ns):
+            return None
+        return entry.days, entry.values
+
     def closes(
         self, tickers: Sequence[str], start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame:
