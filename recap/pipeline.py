@@ -346,8 +346,6 @@ def _heavy_earnings(
 ) -> pd.DataFrame:
     """The earnings rows of the S&P 500's largest members that the config's watchlists
     do not already bring, reconciled like those (the Week Ahead lists them first)."""
-    from recap.sp500 import heavyweights
-
     have = set(sections.earnings_tickers(config))
     heavy = heavyweights(holdings, week.end, config.sp500_attribution.heavyweights)
     wanted = tuple(t for t in heavy if t not in have)

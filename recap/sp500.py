@@ -81,7 +81,8 @@ def compute_sp500_attribution(
                 f"{f.long_date(found.holdings_as_of or base)} (weights by market value), "
                 f"{f.pct(found.coverage, 2)} of the weight priced; the stocks' contributions "
                 f"miss the index's week by {abs(found.residual_points):,.2f} points "
-                "(mostly dividends, which the stocks' closes include and the index does not)."
+                "(the stocks' closes include dividends, the index's level does not; unpriced "
+                "holdings are left out)."
             )
     if all(v is None for v in coverage.values()):
         return None, tuple(notes)
