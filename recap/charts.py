@@ -416,7 +416,7 @@ def small_vs_large(recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig
     start = f.long_date(year.index[0].date())
     fig, ax = _figure(
         title,
-        f"{small.name} ({small.symbol}) relative to the {large.name} ({large.symbol}), "
+        f"{small.label} relative to the {large.label}, "
         f"{start} = 100; rising means small caps are doing better",
         _source(recap) + _proxy_note(recap),
         right=0.5,
@@ -458,7 +458,7 @@ def small_vs_large(recap: WeeklyRecap, closes: pd.DataFrame, config: RecapConfig
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%.0f"))
-    ax.set_ylabel(f"{small.symbol} ÷ {large.symbol} (start = 100)")
+    ax.set_ylabel(f"{small.short_label} ÷ {large.short_label} (start = 100)")
     ax.set_xlim(ratio.index[0], ratio.index[-1])
     n = len(marks)
     alt = (

@@ -31,7 +31,8 @@ from recap.model import (
     StockContribution,
     Week,
 )
-from recap.sources.holdings import HoldingsFile, IndexHoldings, company_name
+from recap.sources.holdings import HoldingsFile, IndexHoldings
+from recap.sources.symbols import reader_name
 from recap.weeks import ytd_base_session
 
 
@@ -83,7 +84,7 @@ def _named(period: PeriodAttribution, names: Mapping[str, str]) -> PeriodAttribu
 
     def tidy(stocks: tuple[StockContribution, ...]) -> tuple[StockContribution, ...]:
         return tuple(
-            dataclasses.replace(x, name=names.get(x.ticker) or company_name(x.name)) for x in stocks
+            dataclasses.replace(x, name=reader_name(x.ticker, x.name, names)) for x in stocks
         )
 
     return dataclasses.replace(period, top=tidy(period.top), bottom=tidy(period.bottom))

@@ -49,6 +49,17 @@ def pp(value: float | None, digits: int = 2) -> str:
     return f"{'+' if value > 0 else MINUS}{text} pts"
 
 
+def index_points(value: float | None, digits: int = 2) -> str:
+    """A move in index points: -16.94 -> '-16.94'; 5.451 -> '+5.45'; 1234.5 -> '+1,234.50'."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    text = f"{abs(value):,.{digits}f}"
+    if float(text.replace(",", "")) == 0:
+        return text
+    return f"{'+' if value > 0 else MINUS}{text}"
+
+
 def bps(value: float | None) -> str:
     """0.0125 -> '+125 bp'."""
     if _missing(value):
@@ -206,6 +217,7 @@ __all__ = [
     "long_date",
     "pct",
     "percentile",
+    "index_points",
     "pp",
     "price",
     "ratio",

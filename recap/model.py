@@ -140,6 +140,12 @@ class IndexMove:
         return f"{self.name} ({self.symbol})" if self.is_proxy else self.name
 
     @property
+    def tick(self) -> str:
+        """The ticker shown beside the name: the ETF's for a proxy; none for an index,
+        whose Yahoo symbol ('^GSPC') is no name a reader looks up."""
+        return "" if self.symbol.startswith("^") else self.symbol
+
+    @property
     def short_label(self) -> str:
         """'Nasdaq-100 (QQQ)' for a proxy, 'Dow' for the index itself."""
         return f"{self.short_name} ({self.symbol})" if self.is_proxy else self.short_name
@@ -333,6 +339,74 @@ class Attribution(_Record):
 
 
 @dataclass(frozen=True)
+class SectorPoints(SectorContribution):
+    """A sector's part in an index's move, also in index points (the S&P 500's)."""
+
+    points: float | None = _help(
+        "The contribution in index points: each sub-period's contribution x the index's "
+        "level at its start, summed (None when the sector has no priced stock)",
+        default=None,
+    )
+
+
+@dataclass(frozen=True)
+class StockPoints(StockContribution):
+    """A constituent's part in an index's move, also in index points (the S&P 500's)."""
+
+    points: float = _help(
+        "The contribution in index points: each sub-period's contribution x the index's "
+        "level at its start, summed",
+        default=0.0,
+    )
+
+
+@dataclass(frozen=True)
+class PeriodPoints(PeriodAttribution):
+    """A period's attribution with index points; sectors are SectorPoints and top and
+    bottom StockPoints. Over several holdings files it is chain-linked: each sub-period
+    uses the file current at its start, and its contributions in points (contribution x
+    the index's level at the sub-period's start) add up across sub-periods."""
+
+    base_level: float = _help("The index's level at base_date", default=0.0)
+    index_points: float = _help(
+        "The index's move over the period in points (its level at the end minus base_level)",
+        default=0.0,
+    )
+    contributions_points: float = _help("Sum of the contributions in index points", default=0.0)
+    residual_points: float = _help(
+        "index_points minus contributions_points (about the dividends the constituents' "
+        "closes include and the index does not, plus unpriced names)",
+        default=0.0,
+    )
+    linked_at: tuple[dt.date, ...] = _help(
+        "Sessions at which the period is chain-linked to a later holdings file; empty when "
+        "one file covers it",
+        default=(),
+    )
+
+
+@dataclass(frozen=True)
+class IndexAttribution(Attribution):
+    """Attribution of an index's move in points (the S&P 500): week and ytd are
+    PeriodPoints, or None when their coverage is below the gate (no figures then)."""
+
+    min_coverage: float = _help(
+        "The coverage gate: a period whose priced share of the weight is below it gives no figures",
+        default=0.0,
+    )
+    week_coverage: float | None = _help(
+        "The week's priced share of the weight (also when below the gate); None without "
+        "holdings for it",
+        default=None,
+    )
+    ytd_coverage: float | None = _help(
+        "The year to date's priced share of the weight, the lowest of its linked "
+        "sub-periods (also when below the gate); None without holdings for it",
+        default=None,
+    )
+
+
+@dataclass(frozen=True)
 class MarketBreadth:
     """How the index's own stocks moved on the week."""
 
@@ -423,6 +497,16 @@ class BankResult:
     reaction_to: dt.date | None = _help("Session whose close ends the reaction")
     reaction_pending: bool = _help("True when the reaction falls after the week's last bar")
     week_return: float | None = _help("The stock's week return")
+    time_inferred: bool = _help(
+        "True when the data gives no release time and release_time is inferred from the "
+        "company's earlier releases in the data (the text says so)",
+        default=False,
+    )
+    surprise_nm: bool = _help(
+        "True when the estimate is under $0.05 either way: a percentage surprise on it means "
+        "nothing, so tables print 'n/m' (surprise keeps the number)",
+        default=False,
+    )
 
 
 EarningsResult = BankResult
@@ -462,6 +546,14 @@ class Upcoming:
     report_date: dt.date = _help("Expected date")
     release_time: str = _help("'before the open', 'after the close' or 'time unknown'")
     eps_estimate: float | None = _help("Consensus EPS estimate, when known")
+    time_inferred: bool = _help(
+        "True when release_time is inferred from the company's earlier releases", default=False
+    )
+    index_weight: float | None = _help(
+        "Its weight in the S&P 500 (IVV holdings) when listed as one of the index's largest "
+        "members; None for a watchlist name",
+        default=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -477,9 +569,19 @@ class BankSection(_Record):
     best: str | None = _help("Ticker with the best reaction")
     worst: str | None = _help("Ticker with the worst reaction")
     reaction_spread: float | None = _help("Best reaction minus worst (two or more reactions)")
-    classification: str | None = _help("'mixed', 'broadly higher' or 'broadly lower'")
+    classification: str | None = _help(
+        "How the shares reacted, apart from the results: 'mixed' (moves of half a percent "
+        "or more both ways), 'broadly higher' or 'broadly lower' (two or more such moves, "
+        "none the other way); None with fewer than two reactions or no clear direction"
+    )
     group_week_return: float | None = _help("Equal-weighted week return of the watchlist")
     kre_week_return: float | None = _help("Week return of the regional-bank ETF, if held")
+    reactions_up: int = _help(
+        "Regional banks with figures whose shares rose half a percent or more on the release",
+        default=0,
+    )
+    reactions_down: int = _help("Those whose shares fell half a percent or more", default=0)
+    reactions_flat: int = _help("Those whose shares moved less than half a percent", default=0)
 
 
 @dataclass(frozen=True)
@@ -533,7 +635,10 @@ class WeekAhead(_Record):
     """The next trading week: sessions and expected earnings."""
 
     week: Week = _help("The next NYSE trading week")
-    earnings: tuple[Upcoming, ...] = _help("Watchlist and large-bank releases expected, by date")
+    earnings: tuple[Upcoming, ...] = _help(
+        "Releases expected: the S&P 500's largest members first (by weight), then the "
+        "watchlists and large banks, by date"
+    )
     events: tuple[CalendarEvent, ...] = _help(
         "Scheduled events of the week: FOMC decisions, options expirations, the user's own "
         "events file; by date",
@@ -579,6 +684,11 @@ class WeeklyRecap(_Record):
     market_facts: MarketFacts | None = _help(
         "The yield spread, co-movements with stock funds and what is missing; None without "
         "a [markets] series",
+        default=None,
+    )
+    sp500_attribution: IndexAttribution | None = _help(
+        "Where the S&P 500's move came from, from its own stocks (IVV holdings, weights "
+        "by Market Value), in index points too; None without holdings",
         default=None,
     )
 

@@ -45,6 +45,7 @@ from recap.errors import (
     WeekError,
 )
 from recap.formatting import long_date
+from recap.live_names import NameLookup, with_live_names
 from recap.model import (
     DataInfo,
     IndexMove,
@@ -59,6 +60,7 @@ from recap.model import (
 from recap.sources.base import PriceSource, aligned, closes_frame, failures_of
 from recap.sources.holdings import IndexHoldings
 from recap.sources.opening import OpenSource, index_tickers, open_source, resolve_week
+from recap.sp500 import compute_sp500_attribution, heavyweights
 from recap.weeks import (
     CALENDAR_START,
     latest_complete_week,
@@ -82,6 +84,8 @@ CONTENT_LOOKBACK_DAYS = 400
 # The constituents' price flags that count: back to the attribution's holdings dates and
 # YTD base, and at least this far (50 sessions, for the 50-day average).
 CHECKED_DAYS = dt.timedelta(days=75)
+# How far back a company's earlier releases are read when a release has no time.
+EARNINGS_HISTORY_DAYS = 400
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,9 @@ class MarketData:
     notes: tuple[str, ...] = ()  # what the checks, the reconciliation and the fetch said
     constituents: pd.DataFrame | None = None  # closes of the index's own stocks
     markets: pd.DataFrame | None = None  # [markets] series, each on its own dates
+    sp500_holdings: IndexHoldings | None = None  # IVV's dated files (weights by Market Value)
+    sp500_constituents: pd.DataFrame | None = None  # closes of the S&P 500's own stocks
+    names: NameLookup | None = None  # live: Yahoo's names of the companies a recap shows
 
 
 @dataclass(frozen=True)
@@ -277,7 +284,7 @@ def fetch_market(
     # rows: reach back far enough that each sees what its own build saw (a dateless row
     # is told from a repeat by the report before it, up to duplicate_days earlier).
     since = week.start - dt.timedelta(days=7 * (HEADLINE_MEMORY + 1) + config.banks.duplicate_days)
-    earnings = source.fetch_earnings(wanted, since, ahead.end)
+    earnings = fetch_earnings(source, wanted, since, ahead.end)
     # A left-out bank's release is a figure too (surprise, reaction); next week's dates stay.
     left_out = {f.ticker for f in excluded}
     earnings = earnings.loc[
@@ -307,7 +314,116 @@ def fetch_market(
         + _fetch_notes(source, indexes, unfetched, earnings_missing, config),
         markets=beyond,
     )
-    return add_holdings(market, source, config, week, holdings)
+    market = add_holdings(market, source, config, week, holdings)
+    if config.data_dir is not None:
+        market = add_sp500(market, source, config, week, sp500_holdings_for(config))
+    return market
+
+
+def fetch_earnings(
+    source: PriceSource, tickers: tuple[str, ...], since: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Earnings rows of ``tickers`` in [since, end], and a year of earlier releases of
+    those with a row without a time: their earlier times stand in for it (banks.timed).
+    What the earlier releases could not be had for is no failure of this week's data."""
+    earnings = source.fetch_earnings(tickers, since, end)
+    blank = earnings["time"].isna() | (earnings["time"].astype(str).str.strip() == "")
+    untimed = tuple(dict.fromkeys(earnings.loc[blank, "ticker"].astype(str)))
+    if not untimed:
+        return earnings
+    failures = failures_of(source)
+    kept = dict(failures.earnings)
+    try:
+        history = source.fetch_earnings(
+            untimed, since - dt.timedelta(days=EARNINGS_HISTORY_DAYS), since - dt.timedelta(days=1)
+        )
+    except SourceError as e:
+        logger.info("earlier earnings of %s not fetched: %s", ", ".join(untimed), e)
+        history = earnings.iloc[0:0]
+    finally:
+        failures.earnings.clear()
+        failures.earnings.update(kept)
+    if history.empty:
+        return earnings
+    return pd.concat([history, earnings], ignore_index=True)
+
+
+def _heavy_earnings(
+    market: MarketData,
+    source: PriceSource,
+    config: RecapConfig,
+    week: Week,
+    holdings: IndexHoldings,
+) -> pd.DataFrame:
+    """The earnings rows of the S&P 500's largest members that the config's watchlists
+    do not already bring, reconciled like those (the Week Ahead lists them first)."""
+    have = set(sections.earnings_tickers(config))
+    heavy = heavyweights(holdings, week.end, config.sp500_attribution.heavyweights)
+    wanted = tuple(t for t in heavy if t not in have)
+    if not wanted:
+        return market.earnings
+    ahead = next_week(week)
+    since = week.start - dt.timedelta(days=7 * (HEADLINE_MEMORY + 1) + config.banks.duplicate_days)
+    failures = failures_of(source)
+    kept = dict(failures.earnings)
+    try:
+        rows = fetch_earnings(source, wanted, since, ahead.end)
+    except SourceError as e:
+        logger.warning("earnings of the S&P 500's largest members not fetched: %s", e)
+        return market.earnings
+    finally:
+        failures.earnings.clear()  # the watchlists' failures are the ones the notes tell
+        failures.earnings.update(kept)
+    rows, _ = reconcile_earnings(rows, week, ahead.end, sections.display_names(config))
+    if rows.empty:
+        return market.earnings
+    return pd.concat([market.earnings, rows], ignore_index=True)
+
+
+def add_sp500(
+    market: MarketData,
+    source: PriceSource,
+    config: RecapConfig,
+    week: Week,
+    holdings: IndexHoldings | None,
+) -> MarketData:
+    """The market data with the S&P 500's holdings and its stocks' closes, from the
+    oldest holdings file its periods use to the week's end, checked like every close."""
+    from recap.sources.closes import fetch_closes
+
+    if holdings is None or not holdings.files:
+        return market
+    base = min(week.base_date, ytd_base_session(week))
+    used = [h for h in holdings.files if h.as_of <= week.end]
+    first = holdings.pick(base) or holdings.files[0]
+    files = [h for h in used if h.as_of >= first.as_of] or [first]
+    tickers = tuple(dict.fromkeys(t for held in files for t in held.tickers()))
+    start = min(base, files[0].as_of) - dt.timedelta(days=7)
+    closes = fetch_closes(source, tickers, start, week.end, progress=None)
+    flagged, notes = screen_constituents(
+        closes, week, config, holdings.fund, min(files[0].as_of, base)
+    )
+    closes = quality.without(closes, {f.ticker for f in flagged})
+    return dataclasses.replace(
+        market,
+        earnings=_heavy_earnings(market, source, config, week, holdings),
+        sp500_holdings=holdings,
+        sp500_constituents=closes,
+        notes=market.notes + notes,
+    )
+
+
+def sp500_holdings_for(config: RecapConfig) -> IndexHoldings | None:
+    """The S&P 500 ETF's dated holdings files (weights by Market Value), as holdings_for."""
+    from recap.sources.holdings import read_holdings_folder
+    from recap.sources.ishares import holdings_folder
+
+    etf = config.sp500_attribution.etf
+    if not etf:
+        return None
+    folder = config.data_dir / "holdings" if config.data_dir else holdings_folder(config)
+    files = read_holdings_folder(folder, etf, exact=True)
+    return IndexHoldings(fund=etf, files=files) if files else None
 
 
 def _beyond_tickers(config: RecapConfig) -> tuple[str, ...]:
@@ -512,6 +628,12 @@ def compute_facts(
         market.holdings,
         left_out,
         constituents=market.constituents,
+        heavyweights=heavyweights(
+            market.sp500_holdings, week.end, config.sp500_attribution.heavyweights
+        ),
+    )
+    sp500, sp500_notes = compute_sp500_attribution(
+        closes, market.sp500_constituents, week, config, market.sp500_holdings
     )
     beyond, beyond_facts, beyond_notes = _beyond(market, closes, week, config)
     last_bar = closes.index.max().date()
@@ -522,7 +644,7 @@ def compute_facts(
         data=DataInfo(
             source=market.source,
             last_bar=last_bar,
-            notes=notes + content.notes + market.notes + beyond_notes,
+            notes=notes + content.notes + sp500_notes + market.notes + beyond_notes,
             excluded=first_flags,
             earnings_missing=tuple(
                 MissingEarnings(ticker=t, reason=r, bank=t in banks)
@@ -537,6 +659,7 @@ def compute_facts(
         **sections.content_fields(content),
         markets=beyond,
         market_facts=beyond_facts,
+        sp500_attribution=sp500,
     )
     return recap
 
@@ -584,10 +707,13 @@ def earlier_headlines(
 def compute_recap(
     market: MarketData, week: Week, config: RecapConfig, now: dt.datetime
 ) -> WeeklyRecap:
-    """Steps 3 and 4: the facts, then the prose written from them and checked."""
+    """Steps 3 and 4: the facts, then the prose written from them and checked (live,
+    with Yahoo's names for the companies the facts show: live_names.py)."""
     from recap import narrative
 
     recap = compute_facts(market, week, config, now)
+    if market.names is not None:
+        recap = with_live_names(recap, market.names, config.names)
     earlier = earlier_headlines(market, week, config, now)
     lookup = closes_lookup(market)
     story = narrative.compose(recap, config, earlier, lookup)
@@ -766,7 +892,18 @@ def _with_holdings(
             held = IndexHoldings(fund=etf, weights=weights) if weights else None
     else:
         held = holdings_for(config)
-    return add_holdings(market, opened.source, config, week, held)
+    market = add_holdings(market, opened.source, config, week, held)
+    return add_sp500(market, opened.source, config, week, _sp500_live(opened, config))
+
+
+def _sp500_live(opened: OpenSource, config: RecapConfig) -> IndexHoldings | None:
+    """Live: today's IVV file joins those stored by earlier runs; else the stored files."""
+    c = config.sp500_attribution
+    if opened.sector_weights is None or not c.etf:
+        return sp500_holdings_for(config)
+    from recap.sources.ishares import refresh_fund
+
+    return refresh_fund(config, c.etf, c.holdings_url, c.timeout_seconds, exact=True)
 
 
 def build_week(
@@ -785,6 +922,9 @@ def build_week(
     no format shows them (a week about to be published: the blog post's images).
     """
     week, market = gather_market(opened, config, week_date, now)
+    if opened.names is not None and market.source == opened.source.name:
+        # Yahoo's names only when the build did not fall back to another source.
+        market = dataclasses.replace(market, names=opened.names)
     recap = compute_recap(market, week, config, now)
     files = render_files(recap, market, config, formats, chart_pngs=chart_pngs)
     return BuiltWeek(recap=recap, files=files)
@@ -816,8 +956,10 @@ __all__ = [
     "earlier_headlines",
     "fetch_market",
     "add_holdings",
+    "add_sp500",
     "gather_market",
     "holdings_for",
+    "sp500_holdings_for",
     "open_source",
     "parse_formats",
     "render_drawn",

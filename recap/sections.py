@@ -405,9 +405,11 @@ def compute_content(
     left_out: Collection[str] = (),
     *,
     constituents: pd.DataFrame | None = None,
+    heavyweights: Mapping[str, float] | None = None,
 ) -> Content:
     """Sectors, attribution, banks, risks and the week ahead for one week (closes end at
-    week.end; ``constituents``: the closes of the index's own stocks).
+    week.end; ``constituents``: the closes of the index's own stocks; ``heavyweights``:
+    the S&P 500's largest members and their weights, who lead the Week Ahead).
 
     ``left_out``: tickers the price checks took out; the pipeline names them in the data
     notes, so they are not reported again as missing.
@@ -422,7 +424,7 @@ def compute_content(
     ahead = next_week(week)
     week_ahead = WeekAhead(
         week=ahead,
-        earnings=banks_mod.upcoming(earnings, ahead, _groups(config), config.names),
+        earnings=banks_mod.upcoming(earnings, ahead, _groups(config), config.names, heavyweights),
         events=week_events(
             ahead,
             config.events,

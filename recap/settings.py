@@ -169,6 +169,18 @@ class ContributionSettings(_Section, frozen=True, forbid_unknown_fields=True):
     weights: tuple[SectorWeight, ...] = ()
 
 
+class IndexAttributionSettings(_Section, frozen=True, forbid_unknown_fields=True):
+    """[sp500_attribution]: the large-cap index ETF whose holdings (weights by Market
+    Value) break the S&P 500's move down to its stocks, in index points."""
+
+    etf: OptionalTicker
+    holdings_url: str = ""
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    min_coverage: Fraction = 0.95
+    top: PositiveInt = 10
+    heavyweights: Count = 30
+
+
 class RiskSettings(_Section, frozen=True, forbid_unknown_fields=True):
     """[risks]: the AI-hardware basket, the semiconductor fund and the flags' thresholds."""
 
@@ -303,6 +315,7 @@ class Settings(_Section, frozen=True, forbid_unknown_fields=True):
     names: dict[str, str]
     banks: BankSettings
     contribution: ContributionSettings
+    sp500_attribution: IndexAttributionSettings
     risks: RiskSettings
     risk_notes: tuple[RiskNoteSpec, ...]
     email: EmailSettings

@@ -1600,15 +1600,38 @@ def plan_markets(p: Planner) -> list[Message]:
             told.add(cm.series)
             noun = MARKET_NOUNS.get(cm.series, cm.series_name)
             claims = {
-                "fund": Claim(cm.fund_name, "fund", cm.fund, Measure.RETURN, "week",
-                              cm.fund_return, f.pct(cm.fund_return)),
-                "series": Claim(cm.series_name, "market", cm.series, Measure.RETURN, "week",
-                                cm.series_change, f.pct(cm.series_change)),
+                "fund": Claim(
+                    cm.fund_name,
+                    "fund",
+                    cm.fund,
+                    Measure.RETURN,
+                    "week",
+                    cm.fund_return,
+                    f.pct(cm.fund_return),
+                ),
+                "series": Claim(
+                    cm.series_name,
+                    "market",
+                    cm.series,
+                    Measure.RETURN,
+                    "week",
+                    cm.series_change,
+                    f.pct(cm.series_change),
+                ),
             }
-            out.append(Message("indexes", Kind.CO_MOVE, claims, {
-                "fund": words.sector_word(cm.fund_name), "noun": noun,
-                "fund_verb": p.verb(cm.fund_return),
-                "series_verb": p.verb(cm.series_change, words.STOCK)}))
+            out.append(
+                Message(
+                    "indexes",
+                    Kind.CO_MOVE,
+                    claims,
+                    {
+                        "fund": words.sector_word(cm.fund_name),
+                        "noun": noun,
+                        "fund_verb": p.verb(cm.fund_return),
+                        "series_verb": p.verb(cm.series_change, words.STOCK),
+                    },
+                )
+            )
             break
     moves = [m for m in r.markets if m.newsworthy and m.roll_on is None and m.proxy is None]
     moves.sort(key=lambda m: -(abs(m.week_change) / m.sigma if m.sigma else 0.0))
@@ -1616,22 +1639,44 @@ def plan_markets(p: Planner) -> list[Message]:
         if len(out) >= MARKET_MOVES_TOLD or m.series in told:
             continue
         change, level = market_text(m)
-        flat = round(m.week_change) == 0 if m.change_unit == "bp" else (
-            abs(m.week_change) < 0.005 if m.change_unit == "pts" else _flat(m.week_change))
+        flat = (
+            round(m.week_change) == 0
+            if m.change_unit == "bp"
+            else (abs(m.week_change) < 0.005 if m.change_unit == "pts" else _flat(m.week_change))
+        )
         if flat and not m.extreme:
             continue
         scale = words.INDEX if m.change_unit == "pct" and m.kind == "fx" else words.STOCK
         verb = "rose" if m.week_change > 0 else "fell"
         if m.change_unit == "pct":
             verb = p.verb(m.week_change, scale)
-        claims = {"change": Claim(m.name, "market", m.series, Measure.RETURN if
-                                  m.change_unit == "pct" else Measure.POINTS, "week",
-                                  m.week_change, change)}
-        out.append(Message("indexes", Kind.MARKET_MOVE, claims, {
-            "noun": MARKET_NOUNS.get(m.series, m.name), "verb": verb, "flat": flat,
-            "level": level, "extreme": m.extreme or "",
-            "months": words.number_word(m.extreme_months or 0),
-            "crypto": m.calendar == "fri-fri"}))
+        claims = {
+            "change": Claim(
+                m.name,
+                "market",
+                m.series,
+                Measure.RETURN if m.change_unit == "pct" else Measure.POINTS,
+                "week",
+                m.week_change,
+                change,
+            )
+        }
+        out.append(
+            Message(
+                "indexes",
+                Kind.MARKET_MOVE,
+                claims,
+                {
+                    "noun": MARKET_NOUNS.get(m.series, m.name),
+                    "verb": verb,
+                    "flat": flat,
+                    "level": level,
+                    "extreme": m.extreme or "",
+                    "months": words.number_word(m.extreme_months or 0),
+                    "crypto": m.calendar == "fri-fri",
+                },
+            )
+        )
         told.add(m.series)
     return out
 

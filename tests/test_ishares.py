@@ -93,3 +93,27 @@ def test_an_error_page_is_named(tmp_path):
     with pytest.raises(DataError, match="IWM holdings from https://x.example/h.csv: no 'Ticker"):
         download_holdings("https://x.example/h.csv", "IWM", tmp_path, get=get)
     assert not any(tmp_path.iterdir())
+
+
+def test_the_sp500_fund_downloads_beside_iwm_with_exact_weights(tmp_path, market_dir):
+    """[sp500_attribution]'s IVV file: its own URL, stored by its as-of date beside IWM's,
+    weights from Market Value; the build reads the stored files (pipeline)."""
+    from recap import pipeline
+    from recap.sources.ishares import refresh_fund
+
+    cfg = _config(tmp_path)
+    c = cfg.sp500_attribution
+    body = (market_dir / "holdings" / "IVV-2025-11-18.csv").read_bytes()
+    get = FakeGet(body)
+    held = refresh_fund(cfg, c.etf, c.holdings_url, c.timeout_seconds, exact=True, get=get)
+    assert "ishares-core-sp-500-etf" in get.urls[0][0]
+    assert [f.as_of for f in held.files] == [dt.date(2025, 11, 18)]
+    assert (holdings_folder(cfg) / "IVV-2025-11-18.csv").is_file()
+    table = held.files[0].table.set_index("ticker")
+    # NVDA's Market Value over the equity rows' sum (7.84%), not the rounded 7.82% of the
+    # fund's assets that Weight (%) gives.
+    assert round(table.loc["NVDA", "weight"] * 100, 2) == 7.84
+    assert abs(held.files[0].table["weight"].sum() - 1) < 1e-12
+    assert {"BRK-B", "FISV", "MRSH", "BNY"} <= set(table.index)
+    stored = pipeline.sp500_holdings_for(cfg)
+    assert stored is not None and stored.files[0].as_of == dt.date(2025, 11, 18)

@@ -188,8 +188,14 @@ def test_reaction_after_the_close_uses_the_next_session():
 def test_classify():
     assert banks.classify([0.02, -0.01]) == "mixed"
     assert banks.classify([0.02, 0.01]) == "broadly higher"
-    assert banks.classify([-0.02]) == "broadly lower"
+    assert banks.classify([-0.02, -0.03, 0.001]) == "broadly lower"
+    # One move is no direction for a group; nor is one real move among small ones
+    # ("broadly higher" on one bank's +0.06% was wrong).
+    assert banks.classify([-0.02]) is None
+    assert banks.classify([0.0006, -0.002]) is None
+    assert banks.classify([0.03, 0.002, -0.001]) is None
     assert banks.classify([]) is None
+    assert banks.reaction_counts([0.03, 0.002, -0.001, -0.007]) == (1, 1, 2)
 
 
 def test_bad_contribution_weights_are_a_config_error(tmp_path):

@@ -65,22 +65,15 @@ def _stock(t: str, n: str, s: str, w: float, r: float, c: float) -> StockContrib
     return StockContribution(ticker=t, name=n, sector=s, weight=w, stock_return=r, contribution=c)
 
 
-def attribute_period(
+def _frame(
     holdings: pd.DataFrame,
     closes: pd.DataFrame,
     *,
     holdings_as_of: dt.date,
     base: dt.date,
     end: dt.date,
-    fund_return: float | None,
-    top: int = TOP,
-) -> tuple[PeriodAttribution, int]:
-    """Constituent attribution of one period (see the module docstring), and how many
-    positions had prices.
-
-    ``holdings``: ticker, name, sector, weight (one row per position; ticker "" when
-    unlisted). ``closes``: wide closes of the constituents, sessions as index.
-    """
+) -> pd.DataFrame:
+    """One row per position: drifted weight, priced or not, return and contribution."""
     w = holdings["weight"].to_numpy(dtype=float)
     tickers = holdings["ticker"].astype(str)
     p_held = _prices(tickers, closes, holdings_as_of, exact=False)
@@ -98,7 +91,7 @@ def attribute_period(
         weight = drifted / total_w if total_w > 0 else drifted
         ret = np.where(covered, p_end / p_base - 1.0, np.nan)
     contrib = np.where(covered, weight * ret, 0.0)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "ticker": tickers.to_numpy(),
             "name": holdings["name"].astype(str).to_numpy(),
@@ -110,7 +103,26 @@ def attribute_period(
             "contrib": contrib,
         }
     )
-    total = float(contrib.sum())
+
+
+def attribute_period(
+    holdings: pd.DataFrame,
+    closes: pd.DataFrame,
+    *,
+    holdings_as_of: dt.date,
+    base: dt.date,
+    end: dt.date,
+    fund_return: float | None,
+    top: int = TOP,
+) -> tuple[PeriodAttribution, int]:
+    """Constituent attribution of one period (see the module docstring), and how many
+    positions had prices.
+
+    ``holdings``: ticker, name, sector, weight (one row per position; ticker "" when
+    unlisted). ``closes``: wide closes of the constituents, sessions as index.
+    """
+    frame = _frame(holdings, closes, holdings_as_of=holdings_as_of, base=base, end=end)
+    total = float(frame["contrib"].sum())
     period = PeriodAttribution(
         holdings_as_of=holdings_as_of,
         base_date=base,
@@ -122,7 +134,7 @@ def attribute_period(
         top=_ranked(frame, top, largest=True),
         bottom=_ranked(frame, top, largest=False),
     )
-    return period, int(covered.sum())
+    return period, int(frame["covered"].sum())
 
 
 def _sectors(frame: pd.DataFrame) -> tuple[SectorContribution, ...]:

@@ -3,8 +3,10 @@ reaction (pure pandas).
 
 Release times are US Eastern clock times as the source gives them. A release before
 the open (or during the session) is priced in by that day's close; one after the close
-by the next session's close. A release at an unknown time is measured as if it came
-before the open, and the text says that this is an assumption.
+by the next session's close. A release without a time takes the time of the company's
+earlier releases in the data when they agree (three of its last four, or all of fewer;
+the model says it was inferred); otherwise it is measured as if it came before the
+open, and the text says that this is an assumption.
 Beat and miss are decided by the cent, as EPS is published: $0.87 against an estimate
 of $0.87 is in line, whatever the unrounded consensus was.
 """
@@ -54,6 +56,46 @@ def release_time(text: object) -> str:
     if at >= CLOSE_AT:
         return AFTER_CLOSE
     return DURING_SESSION
+
+
+# A release time is inferred from this many of the company's latest timed releases...
+HISTORY = 4
+# ...when at least this many of them agree (all of them when it has two or three; one
+# earlier release is too little to go on).
+AGREE = 3
+
+
+def infer_release_time(earnings: pd.DataFrame, ticker: str, day: dt.date) -> str | None:
+    """The release time of ``ticker``'s earlier releases (before ``day``) in ``earnings``,
+    when they agree: 'before the open' or 'after the close'; None otherwise."""
+    rows = earnings.loc[(earnings["ticker"] == ticker) & (earnings["date"] < pd.Timestamp(day))]
+    times = [release_time(t) for t in rows.sort_values("date")["time"].tolist()]
+    known = [t for t in times if t != UNKNOWN_TIME][-HISTORY:]
+    if not known:
+        return None
+    for when in (BEFORE_OPEN, AFTER_CLOSE):
+        agree = sum(1 for t in known if t == when)
+        if len(known) >= 2 and agree >= min(AGREE, len(known)):
+            return when
+    return None
+
+
+def timed(earnings: pd.DataFrame, ticker: str, day: dt.date, text: object) -> tuple[str, bool]:
+    """(release time, inferred): the row's own time, else its earlier releases' time."""
+    when = release_time(text)
+    if when != UNKNOWN_TIME:
+        return when, False
+    inferred = infer_release_time(earnings, ticker, day)
+    return (inferred, True) if inferred else (UNKNOWN_TIME, False)
+
+
+# An estimate this close to zero makes a percentage surprise meaningless.
+MEANINGFUL_ESTIMATE = 0.05
+
+
+def surprise_nm(estimate: float | None) -> bool:
+    """True when a surprise on ``estimate`` means nothing (an estimate under $0.05)."""
+    return estimate is not None and abs(estimate) < MEANINGFUL_ESTIMATE
 
 
 def _num(value: object) -> float | None:
@@ -291,7 +333,10 @@ def bank_results(
         & (earnings["date"] >= pd.Timestamp(week.base_date))
         & (earnings["date"] <= end)
     ]
-    after_close = [release_time(t) == AFTER_CLOSE for t in near["time"]]
+    after_close = [
+        timed(earnings, t, d.date(), x)[0] == AFTER_CLOSE
+        for t, d, x in zip(near["ticker"], near["date"], near["time"], strict=True)
+    ]
     late = (near["date"] < start) & pd.Series(after_close, index=near.index, dtype=bool)
     rows = near.loc[(near["date"] >= start) | late].sort_values(["date", "ticker"])
     last_bar = week.end
@@ -300,7 +345,7 @@ def bank_results(
         day = row.date.date()
         est, act = _num(row.eps_estimate), _num(row.eps_actual)
         surp = surprise(est, act, _num(row.surprise_pct)) if act is not None else None
-        when = release_time(row.time)
+        when, inferred = timed(earnings, row.ticker, day, row.time)
         series = (
             closes[row.ticker]
             if row.ticker in closes
@@ -324,6 +369,8 @@ def bank_results(
                 reaction_to=to,
                 reaction_pending=pending,
                 week_return=_week_of(series, week),
+                time_inferred=inferred,
+                surprise_nm=surprise_nm(est),
             )
         )
     return tuple(out)
@@ -332,19 +379,31 @@ def bank_results(
 earnings_results = bank_results
 
 
+# A reaction smaller than this either way is no direction ("little changed").
+SMALL_MOVE = 0.005
+
+
+def reaction_counts(reactions: Sequence[float]) -> tuple[int, int, int]:
+    """(up, down, flat): moves of SMALL_MOVE or more each way, and smaller ones."""
+    up = sum(1 for r in reactions if r >= SMALL_MOVE)
+    down = sum(1 for r in reactions if r <= -SMALL_MOVE)
+    return up, down, len(reactions) - up - down
+
+
 def classify(reactions: Sequence[float]) -> str | None:
-    """'mixed' (some up, some down), 'broadly higher', 'broadly lower'; None if none."""
-    if not reactions:
+    """'mixed' (a move of half a percent or more each way), 'broadly higher' or 'broadly
+    lower' (two or more such moves, none the other way); None otherwise: one reaction, or
+    one real move among small ones, is no direction for a group."""
+    if len(reactions) < 2:
         return None
-    up = sum(1 for r in reactions if r > 0)
-    down = sum(1 for r in reactions if r < 0)
+    up, down, _ = reaction_counts(reactions)
     if up and down:
         return "mixed"
-    if up:
+    if up >= 2:
         return "broadly higher"
-    if down:
+    if down >= 2:
         return "broadly lower"
-    return "flat"
+    return None
 
 
 def summarize(
@@ -362,6 +421,8 @@ def summarize(
     with_reaction = [r for r in reported if r.reaction is not None and r.outcome != NO_FIGURES]
     best = max(with_reaction, key=lambda r: r.reaction or 0.0, default=None)
     worst = min(with_reaction, key=lambda r: r.reaction or 0.0, default=None)
+    moves = [r.reaction for r in with_reaction if r.reaction is not None]
+    up, down, flat = reaction_counts(moves)
     spread = None
     if best is not None and worst is not None and len(with_reaction) >= 2:
         assert best.reaction is not None and worst.reaction is not None
@@ -376,9 +437,12 @@ def summarize(
         best=best.ticker if best else None,
         worst=worst.ticker if worst and len(with_reaction) >= 2 else None,
         reaction_spread=spread,
-        classification=classify([r.reaction for r in with_reaction if r.reaction is not None]),
+        classification=classify(moves),
         group_week_return=group_week_return,
         kre_week_return=kre_week_return,
+        reactions_up=up,
+        reactions_down=down,
+        reactions_flat=flat,
     )
 
 
@@ -387,23 +451,38 @@ def upcoming(
     week: Week,
     groups: Mapping[str, Sequence[str]],
     names: Mapping[str, str],
+    heavyweights: Mapping[str, float] | None = None,
+    heavy_group: str = "S&P 500",
 ) -> tuple[Upcoming, ...]:
-    """Releases expected in ``week`` (the next one) for every ticker of ``groups``."""
+    """Releases expected in ``week`` (the next one): the ``heavyweights`` (ticker ->
+    index weight) that report, largest first, then every other ticker of ``groups`` by
+    date. ``names``: what to call each (a heavyweight without one: the names file)."""
+    from recap.sources.symbols import company_names
+
+    heavy = dict(heavyweights or {})
     start, end = pd.Timestamp(week.start), pd.Timestamp(week.end)
     group_of = {t: g for g, tickers in groups.items() for t in tickers}
+    wanted = list(dict.fromkeys([*heavy, *group_of]))
     rows = earnings.loc[
-        earnings["ticker"].isin(list(group_of))
-        & (earnings["date"] >= start)
-        & (earnings["date"] <= end)
+        earnings["ticker"].isin(wanted) & (earnings["date"] >= start) & (earnings["date"] <= end)
     ].sort_values(["date", "ticker"])
-    return tuple(
-        Upcoming(
-            ticker=row.ticker,
-            name=names.get(row.ticker, row.ticker),
-            group=group_of[row.ticker],
-            report_date=row.date.date(),
-            release_time=release_time(row.time),
-            eps_estimate=_num(row.eps_estimate),
+    out = []
+    for row in _rows(rows):
+        day = row.date.date()
+        when, inferred = timed(earnings, row.ticker, day, row.time)
+        weight = heavy.get(row.ticker)
+        out.append(
+            Upcoming(
+                ticker=row.ticker,
+                name=names.get(row.ticker) or company_names().get(row.ticker, row.ticker),
+                group=heavy_group if weight is not None else group_of[row.ticker],
+                report_date=day,
+                release_time=when,
+                eps_estimate=_num(row.eps_estimate),
+                time_inferred=inferred,
+                index_weight=weight,
+            )
         )
-        for row in _rows(rows)
-    )
+    # Stable: the heavyweights by weight, then the rest in date order.
+    out.sort(key=lambda u: (u.index_weight is None, -(u.index_weight or 0.0)))
+    return tuple(out)

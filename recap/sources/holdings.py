@@ -2,9 +2,9 @@
 and weights, dated by the file's "Fund Holdings as of" line.
 
 iShares writes nine header lines (fund name, "Fund Holdings as of", ...), then a
-table with Ticker, Name, Sector, Asset Class, Weight (%), ... and a legal footer.
-Only equity rows count; weights are normalized over them. A file is refused, naming it,
-when it cannot be whole: its rows' weights (every asset class) do not add up to about
+table with Ticker, Name, Sector, Asset Class, Market Value, Weight (%), ... and a legal
+footer. Only equity rows count; weights are normalized over them. A file is refused, naming
+it, when it cannot be whole: its rows' weights (every asset class) do not add up to about
 100% (a download or copy cut short), an equity weight is negative, a line repeats an
 earlier one exactly, or it holds far fewer positions than the file before it. A folder
 of dated files (``IWM-2025-11-05.csv``, ``IWM-2026-01-21.csv``, ...) is a history of holdings: the
@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from recap.errors import DataError
+from recap.sources.symbols import symbol_map
 
 # iShares names a few sectors differently from the Select Sector SPDRs (GICS names).
 SECTOR_ALIASES = {"Communication": "Communication Services"}
@@ -110,15 +111,23 @@ def _number(text: str) -> float:
 
 
 def yahoo_symbol(ticker: str) -> str:
-    """iShares ticker -> Yahoo symbol: 'BRK.B' -> 'BRK-B'; '-' (no ticker) -> ''."""
+    """iShares ticker -> Yahoo symbol: 'BRK.B' -> 'BRK-B', 'BRKB' -> 'BRK-B' and renamed
+    companies by recap/data/symbols.csv; '-' (no ticker) -> ''."""
     t = ticker.strip().upper()
     if not t or t == "-" or not re.fullmatch(r"[A-Z0-9.\-/ ]+", t):
         return ""
-    return re.sub(r"[./ ]", "-", t)
+    return symbol_map().get(t) or re.sub(r"[./ ]", "-", t)
 
 
-def parse_holdings(text: str, where: str, fallback_date: dt.date | None = None) -> HoldingsFile:
-    """The equity positions of an iShares holdings CSV; DataError naming ``where`` and the line."""
+def parse_holdings(
+    text: str, where: str, fallback_date: dt.date | None = None, *, exact: bool = False
+) -> HoldingsFile:
+    """The equity positions of an iShares holdings CSV; DataError naming ``where`` and the line.
+
+    ``exact``: weights from Market Value (each row's over the equity rows' sum) rather
+    than Weight (%), which has two decimals: a large error on the hundreds of positions
+    under 0.05%.
+    """
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     header_at = next((i for i, r in enumerate(rows) if r[:1] == ["Ticker"]), None)
     if header_at is None:
@@ -147,25 +156,29 @@ def parse_holdings(text: str, where: str, fallback_date: dt.date | None = None) 
             with contextlib.suppress(ValueError):  # the legal footer, a blank line
                 all_weights += _number(r[col["Weight (%)"]])
             continue
+        key = "Market Value" if exact and "Market Value" in col else "Weight (%)"
         try:
-            weight = _number(r[col["Weight (%)"]]) / 100.0
+            weight = _number(r[col[key]])
         except ValueError:
+            what = "market value" if key == "Market Value" else "weight"
             raise DataError(
-                f"{where}, line {lineno}: weight {r[col['Weight (%)']]!r} is not a number"
+                f"{where}, line {lineno}: {what} {r[col[key]]!r} is not a number"
             ) from None
         if weight < 0:
             raise DataError(
                 f"{where}, line {lineno}: weight {r[col['Weight (%)']].strip()} is negative "
                 "(a fund holds no negative share of a stock)"
             )
-        key = tuple(c.strip() for c in r)
-        if key in seen:
+        line = tuple(c.strip() for c in r)
+        if line in seen:
             raise DataError(
-                f"{where}, line {lineno}: repeats line {seen[key]} exactly (a duplicated row "
+                f"{where}, line {lineno}: repeats line {seen[line]} exactly (a duplicated row "
                 "would count its weight twice)"
             )
-        seen[key] = lineno
-        all_weights += weight * 100.0
+        seen[line] = lineno
+        # the file's own percentages add up to about 100, whichever column weighs the rows
+        with contextlib.suppress(ValueError):
+            all_weights += _number(r[col["Weight (%)"]])
         listed = "Exchange" not in col or not r[col["Exchange"]].upper().startswith(UNLISTED)
         ticker = yahoo_symbol(r[col["Ticker"]]) if listed else ""
         sector = r[col["Sector"]].strip()
@@ -206,16 +219,19 @@ def _read_text(path: Path) -> str:
         raise DataError(f"{path}: cannot read the holdings file ({e})") from None
 
 
-def read_holdings_file(path: Path) -> HoldingsFile:
+def read_holdings_file(path: Path, *, exact: bool = False) -> HoldingsFile:
     """One holdings CSV; a dated name (IWM-2025-11-05.csv) stands in for a missing date line."""
     match = DATED_FILE.match(path.name)
     fallback = dt.date.fromisoformat(match["date"]) if match else None
-    return parse_holdings(_read_text(path), str(path), fallback)
+    return parse_holdings(_read_text(path), str(path), fallback, exact=exact)
 
 
-def read_holdings_folder(folder: Path, fund: str) -> tuple[HoldingsFile, ...]:
+def read_holdings_folder(
+    folder: Path, fund: str, *, exact: bool = False
+) -> tuple[HoldingsFile, ...]:
     """Every holdings file of ``fund`` in ``folder`` (dated files and <fund>.csv), oldest
-    first, one per as-of date (a dated file wins over the undated copy)."""
+    first, one per as-of date (a dated file wins over the undated copy); ``exact``: weights
+    from Market Value (parse_holdings)."""
     if not folder.is_dir():
         return ()
     paths = sorted(p for p in folder.glob(f"{fund}-*.csv") if DATED_FILE.match(p.name))
@@ -224,7 +240,7 @@ def read_holdings_folder(folder: Path, fund: str) -> tuple[HoldingsFile, ...]:
         paths.append(plain)
     by_date: dict[dt.date, HoldingsFile] = {}
     for path in paths:
-        held = _read_once(path)
+        held = _read_once(path, exact)
         by_date.setdefault(held.as_of, held)
     files = tuple(by_date[d] for d in sorted(by_date))
     for before, after in zip(files, files[1:], strict=False):
@@ -245,17 +261,17 @@ def check_positions(held: HoldingsFile, previous: HoldingsFile | None, where: st
 
 # Files already parsed by this process, by path, size and time: a backfill reads each
 # holdings file once, not once per week.
-_PARSED: dict[tuple[Path, int, int], HoldingsFile] = {}
+_PARSED: dict[tuple[Path, int, int, bool], HoldingsFile] = {}
 
 
-def _read_once(path: Path) -> HoldingsFile:
+def _read_once(path: Path, exact: bool = False) -> HoldingsFile:
     try:
         st = path.stat()
     except OSError as e:
         raise DataError(f"{path}: cannot read the holdings file ({e.strerror})") from None
-    key = (path.resolve(), st.st_size, st.st_mtime_ns)
+    key = (path.resolve(), st.st_size, st.st_mtime_ns, exact)
     if key not in _PARSED:
-        _PARSED[key] = read_holdings_file(path)
+        _PARSED[key] = read_holdings_file(path, exact=exact)
     return _PARSED[key]
 
 
@@ -298,7 +314,11 @@ def normalized(totals: dict[str, float]) -> tuple[tuple[str, float], ...]:
 
 _SUFFIXES = frozenset(
     {"INC", "CORP", "CORPORATION", "CO", "LTD", "PLC", "LLC", "LP", "SA", "NV", "AG", "THE"}
+    | {"SERIES", "VOTING"}
 )
+# Abbreviations iShares writes for want of room.
+_SPELLED = {"HOLDNGS": "HOLDINGS", "HLDGS": "HOLDINGS", "INTL": "INTERNATIONAL"}
+CUT_AT = 34
 _ACRONYMS = frozenset({"REIT", "ETF", "USA", "US", "AI"})
 _SMALL_WORDS = frozenset({"AND", "OF", "THE", "FOR", "IN", "ON", "AT", "DE"})
 
@@ -310,9 +330,11 @@ def company_name(raw: str) -> str:
     wants the name a reader knows. Short words without a vowel stay capitals (TTM, UMB).
     """
     words = raw.replace(",", " ").split()
+    if len(raw.strip()) >= CUT_AT and len(words) > 1:
+        words.pop()  # iShares cuts names at 34 characters: the last word may be part of one
     text = " ".join(words)
     text = re.sub(r"\bCLASS [A-Z]\b|\bCL [A-Z]\b", " ", text.upper())
-    words = text.split()
+    words = [_SPELLED.get(w, w) for w in text.split()]
     while len(words) > 1 and (words[-1] in _SUFFIXES or words[-1] in ("CLASS", "CL")):
         words.pop()
     out = []

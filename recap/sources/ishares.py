@@ -93,14 +93,27 @@ def refresh_holdings(config: RecapConfig, *, get: HttpGet | None = None) -> Inde
     """Download the current holdings into the cache folder, then every stored file;
     None when there are none at all."""
     c = config.contribution
-    fund, url = c.etf, c.holdings_url
+    return refresh_fund(config, c.etf, c.holdings_url, c.timeout_seconds, get=get)
+
+
+def refresh_fund(
+    config: RecapConfig,
+    fund: str,
+    url: str,
+    timeout: float,
+    *,
+    exact: bool = False,
+    get: HttpGet | None = None,
+) -> IndexHoldings | None:
+    """refresh_holdings for any fund ([contribution]'s IWM, [sp500_attribution]'s IVV);
+    ``exact``: weights from Market Value."""
     if not fund:
         return None
     folder = holdings_folder(config)
     if url:
         try:
-            download_holdings(url, fund, folder, timeout=c.timeout_seconds, get=get or http_get)
+            download_holdings(url, fund, folder, timeout=timeout, get=get or http_get)
         except (SourceError, DataError, OSError) as e:
             logger.warning("%s holdings not downloaded (%s); using the stored files", fund, e)
-    files = read_holdings_folder(folder, fund)
+    files = read_holdings_folder(folder, fund, exact=exact)
     return IndexHoldings(fund=fund, files=files) if files else None

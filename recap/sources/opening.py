@@ -40,6 +40,8 @@ class OpenSource:
     sector_weights: Callable[[str, dt.date], Holdings | None] | None = None
     # week asked (None: the latest) -> the source to build from when this one is offline.
     offline: Callable[[dt.date | None], OpenSource] | None = None
+    # tickers -> company names (Yahoo's shortName), for the companies a report shows.
+    names: Callable[[tuple[str, ...]], dict[str, str]] | None = None
 
 
 def index_tickers(config: RecapConfig) -> tuple[str, ...]:
@@ -88,6 +90,7 @@ def open_source(config: RecapConfig, now: dt.datetime) -> OpenSource:
         CachedSource(yahoo, store, now=now),
         sector_weights=yahoo.fetch_sector_weights,
         offline=functools.partial(_offline, config, store, now),
+        names=yahoo.fetch_names,
     )
 
 

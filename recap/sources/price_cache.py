@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 # back (touch -d, os.utime), kept its old prices; restoring the mtime moves the ctime,
 # which no user can set, so the key follows the content for the cost of a stat.
 CACHE_VERSION = 3
+PIVOTS_KEPT = 4
 EPOCH = np.datetime64("1970-01-01", "D")
 
 # A file's session days (int32 days since 1970-01-01, ascending) and values (float64, a
@@ -81,9 +82,10 @@ class PriceCache:
         self.columns = columns
         self._entries: dict[str, _Entry] = {}
         self._loaded = False
-        # A build asks for the same ~1,900 closes week after week: the last pivot is kept,
-        # and each call takes its rows (see closes).
-        self._pivot: _Pivot | None = None
+        # A build asks for the same ~1,900 closes week after week: the last pivots are
+        # kept (one per set of tickers: the Russell 2000's and the S&P 500's stocks), and
+        # each call takes its rows (see closes).
+        self._pivots: dict[tuple[str, ...], _Pivot] = {}
         self.parsed = 0  # files parsed by this process (a test reads it)
 
     def _load(self) -> None:
@@ -172,14 +174,36 @@ class PriceCache:
             self._save()
         return {ticker: self._entries[ticker] for ticker in found}
 
+    def columns_for(self, path: Path) -> Columns | None:
+        """The cached columns of ``path`` when the cache holds them for the file as it
+        is now (same size and time); None otherwise. Another cache of the same folder
+        reads them instead of parsing the file a second time."""
+        if not self._loaded:
+            self._load()
+        entry = self._entries.get(path.stem)
+        if entry is None:
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if (entry.size, entry.mtime_ns) != (st.st_size, st.st_mtime_ns):
+            return None
+        return entry.days, entry.values
+
     def closes(
         self, tickers: Sequence[str], start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame:
         """Wide frame of closes in [start, end]: one column per ticker that has a file."""
         found = self._fresh(tickers)
-        pivot = self._pivot
+        key = tuple(found)
+        pivot = self._pivots.get(key)
         if pivot is None or not pivot.built_from(found):
-            pivot = self._pivot = _Pivot.of(found)
+            pivot = _Pivot.of(found)
+            self._pivots.pop(key, None)
+            while len(self._pivots) >= PIVOTS_KEPT:
+                self._pivots.pop(next(iter(self._pivots)))  # the oldest
+            self._pivots[key] = pivot
         return pivot.window(start, end)
 
     def frames(

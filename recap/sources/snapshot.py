@@ -160,11 +160,17 @@ def read_price_files(paths: list[Path]) -> Iterator[Columns]:
 _CLOSE, _ADJ_CLOSE = BAR_COLUMNS.index("Close"), BAR_COLUMNS.index("Adj Close")
 
 
-def _read_closes(paths: list[Path]) -> Iterator[Columns]:
+def _read_closes(paths: list[Path], bars: PriceCache | None = None) -> Iterator[Columns]:
     # close_series (Close, else Adj Close) on arrays: a frame per file would cost ~0.2 s.
-    for days, bars in read_price_files(paths):
-        close = bars[:, _CLOSE]
-        yield days, np.where(np.isnan(close), bars[:, _ADJ_CLOSE], close)[:, None]
+    # A file the bars cache already holds (an S&P 500 stock the report also shows, such
+    # as NVDA) is taken from it rather than parsed again.
+    held = [bars.columns_for(p) if bars is not None else None for p in paths]
+    rest = [p for p, h in zip(paths, held, strict=True) if h is None]
+    parsed = read_price_files(rest) if rest else iter(())
+    for h in held:
+        days, values = h if h is not None else next(parsed)
+        close = values[:, _CLOSE]
+        yield days, np.where(np.isnan(close), values[:, _ADJ_CLOSE], close)[:, None]
 
 
 # One cache of each kind per (prices folder, cache file) and process: every source opened
@@ -182,7 +188,8 @@ def price_cache(prices_dir: Path, cache_dir: Path | None, kind: str = "closes") 
         if kind == "bars":
             cache = PriceCache(prices_dir, path, lambda ps: read_price_files(ps), BAR_COLUMNS)
         else:
-            cache = PriceCache(prices_dir, path, lambda ps: _read_closes(ps))
+            bars = price_cache(prices_dir, cache_dir, "bars")
+            cache = PriceCache(prices_dir, path, lambda ps: _read_closes(ps, bars))
         _CACHES[key] = cache
     return _CACHES[key]
 

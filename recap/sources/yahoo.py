@@ -515,6 +515,47 @@ class YahooSource:
             logger.info("yfinance said: %s", _one_line(" | ".join(messages)))
         return holdings_from_weightings(etf, raw, today)
 
+    def fetch_names(self, tickers: tuple[str, ...]) -> dict[str, str]:
+        """Company names from Yahoo's quote data (shortName, legal forms dropped), for at
+        most NAMES_LIMIT tickers; a ticker without one is left out (the names file and the
+        holdings' names stand in)."""
+        session = self._with_session()
+        out: dict[str, str] = {}
+        for ticker in tuple(dict.fromkeys(tickers))[:NAMES_LIMIT]:
+            info, messages, raised = call_yfinance(
+                lambda t=ticker: self._ticker(t, **session).info  # type: ignore[misc]
+            )
+            name = short_name(info.get("shortName") if isinstance(info, dict) else None)
+            if name:
+                out[ticker] = name
+            elif raised or messages:
+                said = _one_line(" | ".join([*messages, raised or ""]).strip(" |"))
+                logger.info("no name for %s from Yahoo: %s", ticker, said)
+                if _mentions(said, _CONNECTION):
+                    break  # offline: every ticker left would wait for the same answer
+        return out
+
+
+# Names asked of Yahoo per build: the companies a report shows (movers, earnings).
+NAMES_LIMIT = 80
+_LEGAL_FORM = re.compile(
+    r",?\s+(Inc\.?|Incorporated|Corporation|Corp\.?|Co\.|Company|plc|PLC|Ltd\.?|Limited|"
+    r"N\.V\.|S\.A\.|L\.P\.|LLC|Holdings Inc\.?)$"
+)
+
+
+def short_name(raw: object) -> str | None:
+    """Yahoo's shortName as a reader knows it: 'IonQ, Inc.' -> 'IonQ'; None for a name
+    in capitals only ('BLOOM ENERGY CORP': no better than the holdings file's)."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    text = " ".join(raw.split())
+    if text.upper() == text and len(text) > 5:
+        return None
+    while _LEGAL_FORM.search(text):
+        text = _LEGAL_FORM.sub("", text).strip()
+    return text or None
+
 
 # Yahoo's fund data uses Morningstar's sector keys; the sector funds use GICS names.
 MORNINGSTAR_TO_GICS = {
