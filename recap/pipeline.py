@@ -559,7 +559,9 @@ def render_files(
     if svg or png:
         from recap.charts import draw_charts
 
-        charts, chart_notes = draw_charts(recap, market.closes, config, svg=svg, png=png)
+        charts, chart_notes = draw_charts(
+            recap, market.closes, config, svg=svg, png=png, phone_png="email" in formats
+        )
     return render_drawn(recap, charts, chart_notes, config, formats)
 
 
@@ -586,6 +588,8 @@ def render_drawn(
     for chart in charts:
         if chart.png:
             files[f"charts/{chart.name}.png"] = chart.png
+        if chart.png_phone:  # the email's: drawn for its phone width, 8-bit
+            files[f"email/{chart.name}.png"] = chart.png_phone
     if not set(formats) & {"html", "pdf", "email"}:
         return files
     from recap import render

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -90,6 +91,28 @@ def readme_image(shot: Path, dest: Path, limit: int = 400_000) -> None:
     raise SystemExit(f"{dest} is over {limit} bytes")
 
 
+def _email_image(week: Path) -> Any:
+    """cid:<name> -> the file a browser can show: the email's own PNG, else the chart's."""
+
+    def src(m: re.Match[str]) -> str:
+        name = m.group(1)
+        own = week / "email" / f"{name}.png"
+        return f'src="{"email" if own.is_file() else "charts"}/{name}.png"'
+
+    return src
+
+
+def content_height(png: Path) -> int:
+    """Rows down to the last one that is not plain background: the page's height as shot."""
+    from PIL import Image, ImageChops
+
+    with Image.open(png) as im:
+        rgb = im.convert("RGB")
+    background = Image.new("RGB", rgb.size, rgb.getpixel((rgb.width - 1, rgb.height - 1)))
+    box = ImageChops.difference(rgb, background).getbbox()
+    return box[3] if box else 0
+
+
 def build(data_dir: Path, out: Path) -> Path:
     """The week's files, built from the snapshot into ``out``."""
     from recap import output, pipeline
@@ -131,8 +154,12 @@ def main() -> None:
         # Mail clients resolve cid: images from the message; a browser needs files.
         preview = week / "email-preview.html"
         html = (week / "email.html").read_text(encoding="utf-8")
-        preview.write_text(re.sub(r'src="cid:([\w-]+)"', r'src="charts/\1.png"', html))
+        preview.write_text(re.sub(r'src="cid:([\w-]+)"', _email_image(week), html))
         screenshot(preview, args.out / "email-600.png", 640, 3600)
+        screenshot(preview, args.out / "email-375.png", 375, 6000)
+        screenshot(preview, args.out / "email-375-dark.png", 375, 2400, dark=True)
+        for name in ("html-375.png", "email-375.png"):
+            print(f"{name}: {content_height(args.out / name)} px of content")
     if args.readme:
         readme_image(args.out / "html-1280.png", ROOT / "docs" / "report.png")
     for png in sorted(args.out.glob("*.png")):

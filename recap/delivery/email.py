@@ -233,7 +233,7 @@ def prepare(edition: Edition, settings: EmailSettings) -> Newsletter:
     html = edition.text("email.html")
     if needs_inlining(html):
         html = inline_css(html)
-    charts = edition.charts
+    charts = edition.email_images
     problems = unfit_reasons(html, frozenset(charts))
     if problems:
         raise DeliveryError(
