@@ -102,15 +102,20 @@ def _email_image(week: Path) -> Any:
     return src
 
 
-def content_height(png: Path) -> int:
-    """Rows down to the last one that is not plain background: the page's height as shot."""
-    from PIL import Image, ImageChops
-
-    with Image.open(png) as im:
-        rgb = im.convert("RGB")
-    background = Image.new("RGB", rgb.size, rgb.getpixel((rgb.width - 1, rgb.height - 1)))
-    box = ImageChops.difference(rgb, background).getbbox()
-    return box[3] if box else 0
+def page_height(page: Path, width: int) -> int | None:
+    """The page's height in CSS pixels laid out ``width`` px wide (playwright), or None."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    exe = chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": width, "height": 812})
+        tab.goto(page.resolve().as_uri())
+        height = int(tab.evaluate("document.documentElement.scrollHeight"))
+        browser.close()
+    return height
 
 
 def build(data_dir: Path, out: Path) -> Path:
@@ -158,8 +163,11 @@ def main() -> None:
         screenshot(preview, args.out / "email-600.png", 640, 3600)
         screenshot(preview, args.out / "email-375.png", 375, 6000)
         screenshot(preview, args.out / "email-375-dark.png", 375, 2400, dark=True)
-        for name in ("html-375.png", "email-375.png"):
-            print(f"{name}: {content_height(args.out / name)} px of content")
+        # A phone screen: 375 x 812 CSS px (the iPhone X to 13 mini).
+        for name, page in (("page", week / "recap.html"), ("email", preview)):
+            height = page_height(page, 375)
+            if height is not None:
+                print(f"{name} at 375 px: {height} px tall, {height / 812:.1f} screens of 812 px")
     if args.readme:
         readme_image(args.out / "html-1280.png", ROOT / "docs" / "report.png")
     for png in sorted(args.out.glob("*.png")):
