@@ -303,7 +303,7 @@ def _save(fig: Figure, name: str, title: str, alt: str) -> Chart:
     size = (round(fig.get_figwidth() * DPI * 2), round(fig.get_figheight() * DPI * 2))
     if layout.narrow:
         phone = email_png(png.getvalue())
-        return Chart(name, title, alt, svg=svg_text, png=phone, png_size=size)
+        return Chart(name, title, alt, svg=svg_text, png=phone, png_size=_png_size(phone))
     return Chart(name, title, alt, svg=svg_text, png=png.getvalue(), png_size=size)
 
 
@@ -333,6 +333,11 @@ def email_png(png: bytes) -> bytes:
     out = io.BytesIO()
     out_image.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """A PNG's (width, height) in pixels, from its header."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 @lru_cache(maxsize=1)

@@ -39,10 +39,10 @@ def archive_root(config: RecapConfig) -> str:
 
 
 def week_links(
-    config: RecapConfig, week: Week, last_bar: dt.date, lead_chart: str = ""
+    config: RecapConfig, week: Week, built: dt.datetime, lead_chart: str = ""
 ) -> WeekLinks:
-    """The links of ``week``'s report; the next week's only when the data reaches past it
-    (a backfilled week), since the latest week has no next one yet."""
+    """The links of ``week``'s report; the next week's only when that week had ended when
+    this one was ``built`` (a backfilled week): the latest week has no next one yet."""
     root = archive_root(config)
     if not root:
         return WeekLinks()
@@ -52,7 +52,7 @@ def week_links(
         share_image=f"{root}/{week.end.isoformat()}/charts/{lead_chart}.png" if lead_chart else "",
         archive=f"{root}/",
         previous=f"{root}/{previous_week(week).end.isoformat()}/recap.html",
-        next=f"{root}/{after.end.isoformat()}/recap.html" if after.end <= last_bar else "",
+        next=f"{root}/{after.end.isoformat()}/recap.html" if after.end < built.date() else "",
     )
 
 

@@ -72,8 +72,9 @@ logger = logging.getLogger(__name__)
 
 FORMATS = ("html", "pdf", "json", "email")
 HEADLINE_MEMORY = 4  # weeks whose headlines a new one must not repeat
-# The formats that show the charts as PNG files; the web page inlines them as SVG.
-PNG_FORMATS = frozenset({"pdf", "email"})
+# The formats that show the charts as PNG files (charts/); the web page inlines them as
+# SVG, and the email has its own PNGs drawn for a phone's width (email/).
+PNG_FORMATS = frozenset({"pdf"})
 # Enough history before the week for 52-week highs, YTD, 50-day averages, 3-month stats.
 CONTENT_LOOKBACK_DAYS = 400
 # The constituents' price flags that count: back to the attribution's holdings dates and
@@ -549,18 +550,20 @@ def render_files(
 ) -> dict[str, bytes]:
     """Step 5: charts drawn once, then every requested format rendered in memory.
 
-    The page inlines SVG charts; the PDF and the email show charts/*.png, drawn only for
-    them or when ``chart_pngs`` (the blog's images), so an html build writes no PNG.
+    The page inlines SVG charts; the PDF shows charts/*.png, drawn only for it or when
+    ``chart_pngs`` (the blog's images), and the email email/*.png (the phone layout), so
+    an html build writes no PNG.
     """
     svg = "html" in formats
     png = chart_pngs or bool(PNG_FORMATS & set(formats))
+    phone_png = "email" in formats
     charts: tuple[Chart, ...] = ()
     chart_notes: tuple[str, ...] = ()
-    if svg or png:
+    if svg or png or phone_png:
         from recap.charts import draw_charts
 
         charts, chart_notes = draw_charts(
-            recap, market.closes, config, svg=svg, png=png, phone_png="email" in formats
+            recap, market.closes, config, svg=svg, png=png, phone_png=phone_png
         )
     return render_drawn(recap, charts, chart_notes, config, formats)
 

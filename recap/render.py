@@ -130,7 +130,7 @@ def _story(recap: WeeklyRecap, charts: Sequence[Any], config: RecapConfig) -> di
     lead = next((c.name for c in charts), "")
     return {
         "sections": layout.shown_sections(recap),
-        "links": links.week_links(config, recap.week, recap.data.last_bar, lead),
+        "links": links.week_links(config, recap.week, recap.generated_at, lead),
     }
 
 
