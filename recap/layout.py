@@ -44,21 +44,20 @@ SECTIONS: tuple[Section, ...] = (
 
 
 def shown_sections(recap: WeeklyRecap) -> tuple[Section, ...]:
-    """The sections this week's report shows, in order.
-
-    Market moves, sectors and banks always show (an empty one says so in one line);
-    the risk spotlight, the week ahead and the conclusion only when the week has them.
-    """
-    out = []
-    for s in SECTIONS:
-        if s.key == "risks" and not recap.risks:
-            continue
-        if s.key == "ahead" and not recap.week_ahead:
-            continue
-        if s.key == "conclusion" and not recap.paragraphs(*s.parts):
-            continue
-        out.append(s)
-    return tuple(out)
+    """The sections this week's report shows, in order (see ``shown``)."""
+    return shown(
+        risks=bool(recap.risks),
+        week_ahead=bool(recap.week_ahead),
+        conclusion=bool(recap.paragraphs("conclusion")),
+    )
 
 
-__all__ = ["SECTIONS", "Section", "shown_sections"]
+def shown(*, risks: bool, week_ahead: bool, conclusion: bool) -> tuple[Section, ...]:
+    """The sections a week shows, in order: market moves, sectors and banks always (an
+    empty one says so in one line); the risk spotlight, the week ahead and the conclusion
+    only when the week has them."""
+    has = {"risks": risks, "ahead": week_ahead, "conclusion": conclusion}
+    return tuple(s for s in SECTIONS if has.get(s.key, True))
+
+
+__all__ = ["SECTIONS", "Section", "shown", "shown_sections"]

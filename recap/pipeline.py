@@ -593,6 +593,8 @@ def render_drawn(
             files[f"charts/{chart.name}.png"] = chart.png
         if chart.png_phone:  # the email's: drawn for its phone width, 8-bit
             files[f"email/{chart.name}.png"] = chart.png_phone
+    if any(c.png for c in charts):  # their titles and alt text, for the blog post
+        files["charts/charts.json"] = chart_index(charts)
     if not set(formats) & {"html", "pdf", "email"}:
         return files
     from recap import render
@@ -608,6 +610,12 @@ def render_drawn(
         files["email.html"] = render.render_email_html(recap, charts, config).encode()
         files["email.txt"] = render.render_text(recap, config).encode()
     return files
+
+
+def chart_index(charts: tuple[Chart, ...]) -> bytes:
+    """charts/charts.json: each chart's name, title and alt text (the blog post's alt text)."""
+    rows = [{"name": c.name, "title": c.title, "alt": c.alt} for c in charts]
+    return (json.dumps(rows, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
