@@ -176,9 +176,25 @@ def inline_css(html: str) -> str:
         apply_width_attributes=True,
     )
     try:
-        return str(inliner.inline(html))
+        inlined = str(inliner.inline(html))
     except (css_inline.InlineError, ValueError) as e:
         raise RenderError(f"email.html: its CSS cannot be inlined ({e})") from None
+    return _charset_first(inlined)
+
+
+_CHARSET = re.compile(r'\s*<meta charset="utf-8">', re.IGNORECASE)
+_HEAD = re.compile(r"<head>", re.IGNORECASE)
+
+
+def _charset_first(html: str) -> str:
+    """The charset declaration first in <head>: the inliner puts the kept @media rules
+    there, and a browser reads the charset only within the first 1024 bytes."""
+    found = _CHARSET.search(html)
+    head = _HEAD.search(html)
+    if not found or not head or found.start() < head.end():
+        return html
+    html = html[: found.start()] + html[found.end() :]
+    return html[: head.end()] + '<meta charset="utf-8">' + html[head.end() :]
 
 
 def render_text(recap: WeeklyRecap, config: RecapConfig) -> str:
