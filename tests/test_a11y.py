@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from recap.charts import DPI, MIN_FONT
 from tests._delivery import NOW, built_files, config, smtp_toml
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -62,7 +63,7 @@ def pages(market_dir, tmp_path_factory) -> dict[str, Path]:
     sent = msg.get_body(("html",)).get_content()
     # A mail client shows the cid: parts; a browser needs the files.
     (out / "email.html").write_text(
-        re.sub(r'src="cid:([\w-]+)"', r'src="charts/\1.png"', sent), encoding="utf-8"
+        re.sub(r'src="cid:([\w-]+)"', r'src="email/\1.png"', sent), encoding="utf-8"
     )
     entry = ArchiveEntry(
         edition.week_start, edition.week_end, edition.headline, edition.dek, has_pdf=True
@@ -259,7 +260,8 @@ _EMAIL = """() => ({
   column: document.querySelector('table.inner').getBoundingClientRect().width,
   images: [...document.querySelectorAll('img.chart')].map(i => ({
     width: i.getBoundingClientRect().width, height: i.getBoundingClientRect().height,
-    ratio: i.naturalHeight / i.naturalWidth, attr: i.getAttribute('height')})),
+    ratio: i.naturalHeight / i.naturalWidth, attr: i.getAttribute('height'),
+    natural: i.naturalWidth})),
 })"""
 
 
@@ -336,3 +338,7 @@ def test_email_is_fluid_up_to_600px(browser, pages, width):
         assert img["attr"] and int(img["attr"]) > 0
         assert img["height"] == pytest.approx(img["width"] * img["ratio"], abs=2)
         assert img["width"] <= min(width, 600)
+        if width >= 375:
+            # Drawn at 2x: the image's smallest text (MIN_FONT pt at DPI) as shown.
+            smallest = MIN_FONT * DPI / 72 * img["width"] / (img["natural"] / 2)
+            assert smallest >= MIN_CHART_PX, (width, smallest)
