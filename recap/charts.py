@@ -5,7 +5,8 @@ the point, a subtitle naming what is plotted and its units, a source line, no ch
 junk. Each chart carries alt text written from its data.
 
 Each chart is drawn twice: 7.2 in wide (the page's SVG and the PNG) and 4 in wide (an SVG
-the page shows on phones), so that no text is under 8 pt, or 9 px on a 375 px screen.
+the page shows on phones, and the email's 8-bit PNG), so that no text is under 8 pt, or
+9 px on a 375 px screen.
 Titles, subtitles and source lines wrap to the width; text in a series' colour gets a
 shade of it that reads on the page (recap/palette.py). Every id in an SVG starts with
 its chart's name, so five charts inline in one page never share an id.
