@@ -310,14 +310,17 @@ def test_email_parts(files):
             assert im.mode == "P", "an 8-bit palette PNG"
         assert w == 800 and int(img["width"]) == 400
         assert int(img["height"]) == round(400 * h / w)
-    # The numbers table is a data table: header cells for columns and rows, a caption.
-    nums = next(a for t, a in tags if t == "table" and a.get("class") == "nums")
-    assert "role" not in nums
-    assert html.count('scope="row"') == 4 and html.count('scope="col"') == 5
-    assert "<caption" in html
+    # The numbers tables are data tables: header cells for columns and rows, a caption.
+    # The indexes first; then the banks and the week ahead, which the prose points to.
+    nums = [a for t, a in tags if t == "table" and a.get("class") == "nums"]
+    assert len(nums) == 3 and all("role" not in a for a in nums)
+    tables = re.findall(r'<table class="nums".*?</table>', html, re.S)
+    assert [t.count('scope="row"') for t in tables] == [4, 3, 8]
+    assert [t.count('scope="col"') for t in tables] == [5, 4, 3]
+    assert all("<caption" in t for t in tables)
     # Figures' column heads sit over their figures: right-aligned, as the figures are.
     heads = re.findall(r'<th class="r[^"]*" scope="col" style="([^"]*)"', html)
-    assert len(heads) == 4 and all("text-align: right" in h for h in heads)
+    assert len(heads) == 4 + 2 + 1 and all("text-align: right" in h for h in heads)
     cids = set(re.findall(r'src="cid:([\w-]+)"', html))
     assert cids and all(f"email/{c}.png" in files for c in cids)
     # Preview text: the dek, first in the body and hidden, so the inbox shows it.

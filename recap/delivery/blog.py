@@ -131,6 +131,7 @@ class PostPart:
     paragraphs: tuple[str, ...]
     charts: tuple[tuple[str, str], ...] = ()  # (name, alt text), in the page's order
     empty: str = ""  # the line the page shows when the section has nothing this week
+    key: str = ""  # the section's key in recap/layout.py ("banks", "ahead", ...)
 
 
 def post_parts(facts: Mapping[str, Any], charts: Mapping[str, str]) -> tuple[PostPart, ...]:
@@ -151,6 +152,7 @@ def post_parts(facts: Mapping[str, Any], charts: Mapping[str, str]) -> tuple[Pos
             paragraphs=tuple(p for p, k in pairs if k in s.parts),
             charts=tuple((name, charts[name]) for name in s.charts if name in charts),
             empty=s.empty,
+            key=s.key,
         )
         for s in sections
     ]
@@ -197,6 +199,8 @@ def render_post(edition: Edition, settings: BlogSettings) -> str:
         date=post_date(edition.week_end).isoformat(),
         images=[f"{media}/{name}.png" for p in parts for name, _ in p.charts],
         indexes=indexes,
+        banks=list((facts.get("banks") or {}).get("reported") or []),
+        ahead=list((facts.get("week_ahead") or {}).get("earnings") or []),
         parts=parts,
         other_charts=[(c, alt) for c, alt in sorted(charts.items()) if c not in placed],
         media=media,
