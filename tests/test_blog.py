@@ -380,3 +380,35 @@ def test_hugo_reads_the_post_text_as_written(tmp_path, site):
     # stayed text.
     assert "script" not in parser.content_tags and parser.content_tags.count("em") == 1
     assert parser.content_tags.count("h2") == 3 and "h1" not in parser.content_tags
+
+
+def test_a_real_post_tells_the_page_story(tmp_path, market_dir):
+    """The reference week's post: the page's section headings in its order, every chart
+    under its section with the page's alt text, and the tables its prose points to."""
+    files = built_files(market_dir)
+    post = blog.render_post(load_edition(files), settings(tmp_path))
+    page = files["recap.html"].decode()
+    headings = [line[3:] for line in post.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "Key Market Moves",
+        "Sector Highlights and Drivers",
+        "Regional Banks",
+        "Risk Spotlight",
+        "Week Ahead",
+        "Conclusion",
+    ]
+    alts = {r["name"]: r["alt"] for r in json.loads(files["charts/charts.json"])}
+    from markupsafe import escape
+
+    from recap.render import markdown_text
+
+    assert len(alts) == 6
+    for name, alt in alts.items():
+        assert str(escape(alt)) in page  # the page's own alt text
+        assert f"![{markdown_text(alt)}](/recap/2026-01-16/{name}.png)" in post
+    assert "## Charts" not in post  # every chart sits under its section
+    order = [post.index(f"/{n}.png") for n in ("indexes", "attribution", "banks")]
+    assert order == sorted(order)
+    assert "| Bank | Surprise | Result | Reaction |" in post
+    assert "| Company | Date | EPS est. |" in post
+    assert "| M&T Bank (MTB) | +4.5% | beat |" in post
