@@ -1,4 +1,5 @@
-"""html_to_pdf(): WeasyPrint, with a URL fetcher that sees only the build's own files."""
+"""html_to_pdf(): WeasyPrint, with a URL fetcher that sees only the build's own files,
+tagged (PDF/UA-1) so the charts carry their descriptions."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ logger = logging.getLogger(__name__)
 # A base URL that names no real host: every relative URL in the page resolves under it,
 # and the fetcher below answers only for files of this build.
 BASE_URL = "https://recap-build.invalid/"
+# Tagged for screen readers (headings, tables, lists; each chart a Figure whose /Alt is
+# the chart's alt text), with the metadata PDF/UA asks for.
+PDF_VARIANT = "pdf/ua-1"
 
 
 def build_fetcher(files: Mapping[str, bytes]) -> Any:
@@ -41,7 +45,7 @@ def html_to_pdf(html: str, files: Mapping[str, bytes]) -> bytes:
 
     try:
         doc = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=build_fetcher(files))
-        pdf = doc.write_pdf()
+        pdf = doc.write_pdf(pdf_variant=PDF_VARIANT)
     except (ValueError, OSError) as e:
         raise RenderError(f"the PDF could not be rendered: {e}") from None
     if not pdf:

@@ -77,8 +77,9 @@ logger = logging.getLogger(__name__)
 
 FORMATS = ("html", "pdf", "json", "email")
 HEADLINE_MEMORY = 4  # weeks whose headlines a new one must not repeat
-# The formats that show the charts as PNG files; the web page inlines them as SVG.
-PNG_FORMATS = frozenset({"pdf", "email"})
+# The formats that show the charts as PNG files (charts/); the web page inlines them as
+# SVG, and the email has its own PNGs drawn for a phone's width (email/).
+PNG_FORMATS = frozenset({"pdf"})
 # Enough history before the week for 52-week highs, YTD, 50-day averages, 3-month stats.
 CONTENT_LOOKBACK_DAYS = 400
 # The constituents' price flags that count: back to the attribution's holdings dates and
@@ -768,18 +769,26 @@ def render_files(
 ) -> dict[str, bytes]:
     """Step 5: charts drawn once, then every requested format rendered in memory.
 
-    The page inlines SVG charts; the PDF and the email show charts/*.png, drawn only for
-    them or when ``chart_pngs`` (the blog's images), so an html build writes no PNG.
+    The page inlines SVG charts; the PDF shows charts/*.png, drawn only for it or when
+    ``chart_pngs`` (the blog's images), and the email email/*.png (the phone layout), so
+    an html build writes no PNG.
     """
     svg = "html" in formats
     png = chart_pngs or bool(PNG_FORMATS & set(formats))
+    phone_png = "email" in formats
     charts: tuple[Chart, ...] = ()
     chart_notes: tuple[str, ...] = ()
-    if svg or png:
+    if svg or png or phone_png:
         from recap.charts import draw_charts
 
         charts, chart_notes = draw_charts(
-            recap, market.closes, config, svg=svg, png=png, markets=market.markets
+            recap,
+            market.closes,
+            config,
+            svg=svg,
+            png=png,
+            phone_png=phone_png,
+            markets=market.markets,
         )
     return render_drawn(recap, charts, chart_notes, config, formats)
 
@@ -807,6 +816,10 @@ def render_drawn(
     for chart in charts:
         if chart.png:
             files[f"charts/{chart.name}.png"] = chart.png
+        if chart.png_phone:  # the email's: drawn for its phone width, 8-bit
+            files[f"email/{chart.name}.png"] = chart.png_phone
+    if any(c.png for c in charts):  # their titles and alt text, for the blog post
+        files["charts/charts.json"] = chart_index(charts)
     if not set(formats) & {"html", "pdf", "email"}:
         return files
     from recap import render
@@ -822,6 +835,12 @@ def render_drawn(
         files["email.html"] = render.render_email_html(recap, charts, config).encode()
         files["email.txt"] = render.render_text(recap, config).encode()
     return files
+
+
+def chart_index(charts: tuple[Chart, ...]) -> bytes:
+    """charts/charts.json: each chart's name, title and alt text (the blog post's alt text)."""
+    rows = [{"name": c.name, "title": c.title, "alt": c.alt} for c in charts]
+    return (json.dumps(rows, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def parse_formats(value: str) -> tuple[str, ...]:

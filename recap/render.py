@@ -23,7 +23,7 @@ import css_inline
 import jinja2
 from jinja2.bccache import Bucket
 
-from recap import formatting, kept, palette
+from recap import formatting, kept, layout, links, palette
 from recap.config import RecapConfig
 from recap.errors import RenderError
 from recap.model import WeeklyRecap
@@ -125,6 +125,15 @@ def _render(config: RecapConfig, name: str, **context: Any) -> str:
     return render_template(config.templates_dir, name, **context)
 
 
+def _story(recap: WeeklyRecap, charts: Sequence[Any], config: RecapConfig) -> dict[str, Any]:
+    """What every format shares: the sections shown (recap.layout) and the week's links."""
+    lead = next((c.name for c in charts), "")
+    return {
+        "sections": layout.shown_sections(recap),
+        "links": links.week_links(config, recap.week, recap.generated_at, lead),
+    }
+
+
 def render_html(
     recap: WeeklyRecap, charts: Sequence[Any], config: RecapConfig, *, for_print: bool = False
 ) -> str:
@@ -137,6 +146,7 @@ def render_html(
         chart_map={c.name: c for c in charts},
         report=config.report,
         for_print=for_print,
+        **_story(recap, charts, config),
     )
 
 
@@ -149,6 +159,7 @@ def render_email_html(recap: WeeklyRecap, charts: Sequence[Any], config: RecapCo
         charts=charts,
         chart_map={c.name: c for c in charts},
         report=config.report,
+        **_story(recap, charts, config),
     )
     return inline_css(html)
 
@@ -165,11 +176,34 @@ def inline_css(html: str) -> str:
         apply_width_attributes=True,
     )
     try:
-        return str(inliner.inline(html))
+        inlined = str(inliner.inline(html))
     except (css_inline.InlineError, ValueError) as e:
         raise RenderError(f"email.html: its CSS cannot be inlined ({e})") from None
+    return _charset_first(inlined)
+
+
+_CHARSET = re.compile(r'\s*<meta charset="utf-8">', re.IGNORECASE)
+_HEAD = re.compile(r"<head>", re.IGNORECASE)
+
+
+def _charset_first(html: str) -> str:
+    """The charset declaration first in <head>: the inliner puts the kept @media rules
+    there, and a browser reads the charset only within the first 1024 bytes."""
+    found = _CHARSET.search(html)
+    head = _HEAD.search(html)
+    if not found or not head or found.start() < head.end():
+        return html
+    html = html[: found.start()] + html[found.end() :]
+    return html[: head.end()] + '<meta charset="utf-8">' + html[head.end() :]
 
 
 def render_text(recap: WeeklyRecap, config: RecapConfig) -> str:
     """The plain-text recap (the text/plain part of the email)."""
-    return _render(config, "email.txt.j2", recap=recap, charts=(), report=config.report)
+    return _render(
+        config,
+        "email.txt.j2",
+        recap=recap,
+        charts=(),
+        report=config.report,
+        **_story(recap, (), config),
+    )

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -90,6 +91,33 @@ def readme_image(shot: Path, dest: Path, limit: int = 400_000) -> None:
     raise SystemExit(f"{dest} is over {limit} bytes")
 
 
+def _email_image(week: Path) -> Any:
+    """cid:<name> -> the file a browser can show: the email's own PNG, else the chart's."""
+
+    def src(m: re.Match[str]) -> str:
+        name = m.group(1)
+        own = week / "email" / f"{name}.png"
+        return f'src="{"email" if own.is_file() else "charts"}/{name}.png"'
+
+    return src
+
+
+def page_height(page: Path, width: int) -> int | None:
+    """The page's height in CSS pixels laid out ``width`` px wide (playwright), or None."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    exe = chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": width, "height": 812})
+        tab.goto(page.resolve().as_uri())
+        height = int(tab.evaluate("document.documentElement.scrollHeight"))
+        browser.close()
+    return height
+
+
 def build(data_dir: Path, out: Path) -> Path:
     """The week's files, built from the snapshot into ``out``."""
     from recap import output, pipeline
@@ -131,8 +159,15 @@ def main() -> None:
         # Mail clients resolve cid: images from the message; a browser needs files.
         preview = week / "email-preview.html"
         html = (week / "email.html").read_text(encoding="utf-8")
-        preview.write_text(re.sub(r'src="cid:([\w-]+)"', r'src="charts/\1.png"', html))
+        preview.write_text(re.sub(r'src="cid:([\w-]+)"', _email_image(week), html))
         screenshot(preview, args.out / "email-600.png", 640, 3600)
+        screenshot(preview, args.out / "email-375.png", 375, 6000)
+        screenshot(preview, args.out / "email-375-dark.png", 375, 2400, dark=True)
+        # A phone screen: 375 x 812 CSS px (the iPhone X to 13 mini).
+        for name, page in (("page", week / "recap.html"), ("email", preview)):
+            height = page_height(page, 375)
+            if height is not None:
+                print(f"{name} at 375 px: {height} px tall, {height / 812:.1f} screens of 812 px")
     if args.readme:
         readme_image(args.out / "html-1280.png", ROOT / "docs" / "report.png")
     for png in sorted(args.out.glob("*.png")):

@@ -110,13 +110,18 @@ class RealWeek:
 
     @cached_property
     def drawn(self) -> tuple[tuple[Any, ...], tuple[str, ...]]:
-        """(charts, data notes of charts left out): every chart as SVG and PNG."""
+        """(charts, data notes of charts left out): every chart as SVG, PNG and the
+        email's phone PNG."""
         from recap.charts import draw_charts
 
         return shared(
             self._key("drawn"),
             lambda: draw_charts(
-                self.recap, self.market.closes, self.config, markets=self.market.markets
+                self.recap,
+                self.market.closes,
+                self.config,
+                phone_png=True,
+                markets=self.market.markets,
             ),
         )
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from recap.charts import DPI, MIN_FONT
 from tests._delivery import NOW, built_files, config, smtp_toml
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -32,9 +33,13 @@ PAGES = ("recap.html", "email.html", "archive.html")
 SCHEMES = ("light", "dark")
 WIDTHS = (1280, 375)
 MIN_CHART_PX = 9.0
-# The email's layout tables carry the attributes Outlook reads (width, cellpadding...):
-# the Nu checker's word on those is the one thing allowed.
-OUTLOOK = re.compile(r"The “(width|border|cellpadding|cellspacing|align)” attribute on the “t[dr]?")
+# The email's layout tables carry the attributes Outlook reads (width, cellpadding...),
+# and its preview text Outlook's mso-hide: the Nu checker's word on those is the one
+# thing allowed.
+OUTLOOK = re.compile(
+    r"The “(width|border|cellpadding|cellspacing|align)” attribute on the “t[dr]?"
+    r"|CSS: “mso-hide”: Property “mso-hide” doesn't exist"
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +63,7 @@ def pages(market_dir, tmp_path_factory) -> dict[str, Path]:
     sent = msg.get_body(("html",)).get_content()
     # A mail client shows the cid: parts; a browser needs the files.
     (out / "email.html").write_text(
-        re.sub(r'src="cid:([\w-]+)"', r'src="charts/\1.png"', sent), encoding="utf-8"
+        re.sub(r'src="cid:([\w-]+)"', r'src="email/\1.png"', sent), encoding="utf-8"
     )
     entry = ArchiveEntry(
         edition.week_start, edition.week_end, edition.headline, edition.dek, has_pdf=True
@@ -113,9 +118,17 @@ _CHART_TEXT = """() => {
   return texts;
 }"""
 _AXE_RUN = """async () => {
-  const r = await axe.run(document, {resultTypes: ['violations']});
-  return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n =>
-    n.target.join(' ') + ': ' + n.any.concat(n.all, n.none).map(c => c.message).join('; '))}));
+  const r = await axe.run(document, {resultTypes: ['violations', 'incomplete']});
+  const nodes = v => v.nodes.map(n =>
+    n.target.join(' ') + ': ' + n.any.concat(n.all, n.none).map(c => c.message).join('; '));
+  return {
+    violations: r.violations.map(v => ({id: v.id, nodes: nodes(v)})),
+    // Chart text is checked as drawn, by test_chart_text_is_9px_and_readable_as_drawn:
+    // axe cannot see an SVG text's background (the plot behind it).
+    unchecked: r.incomplete.filter(v => v.id === 'color-contrast').map(v => ({...v,
+      nodes: v.nodes.filter(n => !document.querySelector(n.target.join(' '))
+                                   ?.closest('.chart svg'))})).flatMap(nodes),
+  };
 }"""
 _PAGE_FACTS = """() => ({
   background: getComputedStyle(document.body).backgroundColor,
@@ -155,8 +168,10 @@ def rendered(browser, pages):
             for width in WIDTHS:
                 tab.emulate_media(color_scheme=scheme)
                 tab.set_viewport_size({"width": width, "height": 900})
+                axe_result = tab.evaluate(_AXE_RUN)
                 out[scheme, width, name] = {
-                    "violations": tab.evaluate(_AXE_RUN),
+                    "violations": axe_result["violations"],
+                    "unchecked": axe_result["unchecked"],
                     "texts": tab.evaluate(_CHART_TEXT),
                     **tab.evaluate(_PAGE_FACTS),
                 }
@@ -171,6 +186,16 @@ def rendered(browser, pages):
 def test_axe_finds_no_violations(rendered, scheme, width, page):
     found = rendered[scheme, width, page]["violations"]
     assert [(v["id"], v["nodes"]) for v in found] == []
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("page", PAGES)
+def test_axe_checks_every_contrast(rendered, scheme, width, page):
+    """No colour-contrast check ends "incomplete": axe sees each text's background (the
+    tables' scroll shading once hid it, leaving about 800 unchecked a page). Chart text
+    is left to the chart test below, which reads its colours as drawn."""
+    assert rendered[scheme, width, page]["unchecked"] == []
 
 
 def _rgb(css: str) -> tuple[float, float, float]:
@@ -243,7 +268,8 @@ _EMAIL = """() => ({
   column: document.querySelector('table.inner').getBoundingClientRect().width,
   images: [...document.querySelectorAll('img.chart')].map(i => ({
     width: i.getBoundingClientRect().width, height: i.getBoundingClientRect().height,
-    ratio: i.naturalHeight / i.naturalWidth, attr: i.getAttribute('height')})),
+    ratio: i.naturalHeight / i.naturalWidth, attr: i.getAttribute('height'),
+    natural: i.naturalWidth})),
 })"""
 
 
@@ -259,26 +285,60 @@ def test_key_number_cards_fit_a_320px_screen(browser, pages):
     assert width <= 320
 
 
-_TABLES = """() => [...document.querySelectorAll('.table-wrap')].map(w => ({
+_TABLES = """() => [...document.querySelectorAll('.table-wrap')].filter(
+    w => !w.closest('details:not([open])')).map(w => ({
   caption: w.querySelector('caption').textContent.trim().replace(/\\s+/g, ' '),
   overflow: w.scrollWidth - w.clientWidth,
-  captionOverflow: w.querySelector('caption').getBoundingClientRect().width - w.clientWidth}))"""
+  captionOverflow: w.querySelector('caption').getBoundingClientRect().width - w.clientWidth,
+  heads: [...w.querySelectorAll('thead tr:last-child th')].filter(
+    th => th.getBoundingClientRect().width > 0).map(th => th.textContent.trim())}))"""
+# The columns a phone must show whole, by table (the rest drop at 375 px: dates, estimates,
+# the small-cap funds' columns).
+KEY_COLUMNS = {
+    "Regional banks that reported": {"Bank", "Result", "Reaction"},
+    "Large banks, for context": {"Bank", "Result", "Reaction"},
+    "Earnings in the watchlists": {"Company", "Result", "Reaction"},
+    "Small caps beside large caps, by sector": {
+        "Large, week",
+        "Small, week",
+        "Large, YTD",
+        "Small, YTD",
+    },
+    "Industry funds": {"Industry", "Week", "YTD"},
+    "Earnings expected": {"Company", "Date", "EPS est."},
+}
 
 
-def test_the_index_table_fits_a_phone(browser, pages):
-    """Its names wrap, so its four figures show at 375 px (before, the Dow's name pushed
-    the week's change half off the screen); wider tables scroll in their own frame, their
-    caption wrapped to the screen."""
+def test_phone_tables_show_their_key_columns_without_scrolling(browser, pages):
+    """At 375 px no table scrolls sideways: each keeps its key columns (name, result,
+    reaction; week, YTD) and drops its secondary ones; a caption reads whole. The
+    reference tables (industries and themes) are checked opened."""
     context = browser.new_context(viewport={"width": 375, "height": 900})
     tab = context.new_page()
     tab.goto(pages["recap.html"].as_uri())
+    closed = tab.evaluate(_TABLES)
+    tab.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     tables = tab.evaluate(_TABLES)
     context.close()
-    (index,) = [t for t in tables if t["caption"].startswith("Index moves")]
-    assert index["overflow"] <= 0
-    assert len([t for t in tables if t["overflow"] <= 0]) >= len(tables) // 2, tables
-    # A caption reads whole on the screen, even above a table that scrolls.
+    assert len(closed) < len(tables) and len(tables) >= 7
+    assert [(t["caption"], t["overflow"]) for t in tables if t["overflow"] > 0] == []
+    for t in tables:
+        for caption, keys in KEY_COLUMNS.items():
+            if t["caption"].startswith(caption):
+                assert keys <= set(t["heads"]), (caption, t["heads"])
     assert [t["caption"] for t in tables if t["captionOverflow"] > 0.5] == []
+
+
+def test_page_height_at_375px(browser, pages):
+    """The page at 375 px, in 812 px screens (printed for the record; the goal is 8 with
+    the shorter prose, 17 before the tables that repeated the cards and charts went)."""
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    tab = context.new_page()
+    tab.goto(pages["recap.html"].as_uri())
+    height = tab.evaluate("document.documentElement.scrollHeight")
+    context.close()
+    print(f"recap.html at 375 px: {height} px, {height / 812:.1f} screens")
+    assert height / 812 <= 15
 
 
 @pytest.mark.parametrize("width", [320, 375, 412, 600, 1280])
@@ -295,3 +355,7 @@ def test_email_is_fluid_up_to_600px(browser, pages, width):
         assert img["attr"] and int(img["attr"]) > 0
         assert img["height"] == pytest.approx(img["width"] * img["ratio"], abs=2)
         assert img["width"] <= min(width, 600)
+        if width >= 375:
+            # Drawn at 2x: the image's smallest text (MIN_FONT pt at DPI) as shown.
+            smallest = MIN_FONT * DPI / 72 * img["width"] / (img["natural"] / 2)
+            assert smallest >= MIN_CHART_PX, (width, smallest)

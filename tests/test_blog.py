@@ -260,19 +260,36 @@ def hostile_week() -> dict[str, bytes]:
     return files
 
 
-def test_post_parts_follow_the_narrative_sections():
+def test_post_parts_follow_the_page_sections():
+    """The post has the page's sections, names and chart order (recap/layout.py), each
+    chart with its alt text; a paragraph of no shown section leads, without a heading."""
     facts = {
-        "narrative": ["intro", "a1", "a2", "b1", "a3", "loose"],
-        "narrative_sections": ["", "indexes", "", "banks", "indexes"],
+        "narrative": ["intro", "a1", "s1", "a2", "b1", "c1"],
+        "narrative_sections": ["", "indexes", "sectors", "indexes", "banks", "conclusion"],
+        "risks": None,
+        "week_ahead": None,
     }
-    parts = blog.post_parts(facts, ["indexes", "sectors"])
-    assert [(p.section, p.chart, p.paragraphs) for p in parts] == [
-        ("", False, ("intro",)),
-        ("indexes", True, ("a1", "a2")),
-        ("banks", False, ("b1",)),
-        ("indexes", False, ("a3", "loose")),  # its chart is placed once, under the first
+    charts = {"top-stocks": "Top", "indexes": "Idx", "attribution": "Attr"}
+    parts = blog.post_parts(facts, charts)
+    assert [(p.section, p.paragraphs, p.charts) for p in parts] == [
+        ("", ("intro",), ()),
+        ("Key Market Moves", ("a1", "a2"), (("indexes", "Idx"),)),
+        (
+            "Sector Highlights and Drivers",
+            ("s1",),
+            (("attribution", "Attr"), ("top-stocks", "Top")),
+        ),
+        ("Regional Banks", ("b1",), ()),
+        ("Conclusion", ("c1",), ()),
     ]
-    assert blog.post_parts({}, ["indexes"]) == ()
+    # With no prose at all, the sections that always show still do, each saying so.
+    empty = blog.post_parts({}, {})
+    assert [p.section for p in empty] == [
+        "Key Market Moves",
+        "Sector Highlights and Drivers",
+        "Regional Banks",
+    ]
+    assert empty[2].empty.startswith("The data holds no regional")
 
 
 def test_post_quotes_front_matter_and_escapes_markdown(tmp_path):
@@ -287,7 +304,8 @@ def test_post_quotes_front_matter_and_escapes_markdown(tmp_path):
     assert "<b>" not in body and "\\<b\\>markup\\</b\\>" in body
     assert "\n\\# not a heading\n" in body
     assert "\\*not emphasis\\* and \\_this\\_ \\| pipe" in body
-    assert "## Indexes\n\n![indexes chart](/recap/2026-01-16/indexes.png)\n" in body
+    assert "## Key Market Moves\n\n" in body
+    assert "![indexes chart](/recap/2026-01-16/indexes.png)\n" in body
     assert "Week of Jan 12\u201316, 2026.\n" in body
     assert "| Russell 2000 (IWM) | 265.76 | +2.13% | +5.00% |" in body
     assert text.endswith(
@@ -357,7 +375,40 @@ def test_hugo_reads_the_post_text_as_written(tmp_path, site):
     assert parser.text["summary"] == HOSTILE["dek"]
     for paragraph in HOSTILE["narrative"]:
         assert paragraph in parser.text["content"]
-    # Only the post's own structure became markup (the dek in italics, two section
-    # headings, the table): the narrative's '#', '*', '_' and <script> stayed text.
+    # Only the post's own structure became markup (the dek in italics, the page's three
+    # standing section headings, the table): the narrative's '#', '*', '_' and <script>
+    # stayed text.
     assert "script" not in parser.content_tags and parser.content_tags.count("em") == 1
-    assert parser.content_tags.count("h2") == 2 and "h1" not in parser.content_tags
+    assert parser.content_tags.count("h2") == 3 and "h1" not in parser.content_tags
+
+
+def test_a_real_post_tells_the_page_story(tmp_path, market_dir):
+    """The reference week's post: the page's section headings in its order, every chart
+    under its section with the page's alt text, and the tables its prose points to."""
+    files = built_files(market_dir)
+    post = blog.render_post(load_edition(files), settings(tmp_path))
+    page = files["recap.html"].decode()
+    headings = [line[3:] for line in post.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "Key Market Moves",
+        "Sector Highlights and Drivers",
+        "Regional Banks",
+        "Risk Spotlight",
+        "Week Ahead",
+        "Conclusion",
+    ]
+    alts = {r["name"]: r["alt"] for r in json.loads(files["charts/charts.json"])}
+    from markupsafe import escape
+
+    from recap.render import markdown_text
+
+    assert len(alts) == 6
+    for name, alt in alts.items():
+        assert str(escape(alt)) in page  # the page's own alt text
+        assert f"![{markdown_text(alt)}](/recap/2026-01-16/{name}.png)" in post
+    assert "## Charts" not in post  # every chart sits under its section
+    order = [post.index(f"/{n}.png") for n in ("indexes", "attribution", "banks")]
+    assert order == sorted(order)
+    assert "| Bank | Surprise | Result | Reaction |" in post
+    assert "| Company | Date | EPS est. |" in post
+    assert "| M&T Bank (MTB) | +4.5% | beat |" in post

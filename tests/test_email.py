@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import email
+import io
 import json
 import math
 import os
@@ -163,6 +164,29 @@ def test_message_structure_from_a_real_week(tmp_path, week_files_with_pdf):
     assert pdf.get_content()[:4] == b"%PDF"
     # The CSS is inlined: no <style> rules left that a mail client would drop.
     assert 'style="' in html
+
+
+def test_message_without_the_pdf_is_under_400_kb(tmp_path, week_files):
+    """Six charts drawn for the phone as 8-bit PNGs (each colour exact, white pure white):
+    the message is under 400 KB without the PDF (769 KB with full-colour page PNGs)."""
+    from PIL import Image
+
+    from recap.delivery.email import compose
+    from recap.delivery.subscribers import Subscriber
+
+    cfg = config(tmp_path, toml=smtp_toml(2525, attach_pdf="false"))
+    news, settings = newsletter(cfg, week_files)
+    raw = compose(news, Subscriber("ann@example.org", "Ann"), settings, NOW).as_bytes()
+    assert len(raw) <= 400_000, len(raw)
+    assert len(news.images) == 6
+    for name, png in news.images.items():
+        with Image.open(io.BytesIO(png)) as im:
+            assert im.mode == "P", name
+            colours = {c for _, c in im.convert("RGB").getcolors(256)}
+            corner = im.convert("RGB").getpixel((0, 0))
+        assert corner == (255, 255, 255), name  # the background stays pure white
+        # The series colours survive exactly (a fitted palette once turned them brown).
+        assert colours & {(0, 114, 178), (213, 94, 0)}, name
 
 
 def test_saved_email_html_is_exactly_what_is_sent(tmp_path, week_files):

@@ -84,8 +84,9 @@ def test_every_chart_is_inline_svg_with_alt_text(files):
 
 
 def test_each_format_gets_only_the_charts_it_shows(reference_week, files, monkeypatch):
-    """An html build draws the page's SVGs and no PNG; an email build draws PNGs and no
-    SVG. Each gives the same bytes as a build of every format (the reference week's)."""
+    """An html build draws the page's SVGs and no PNG; an email build draws only the
+    phone-width PNGs the email shows (email/*.png), no SVG and no page-width PNG. Each
+    gives the same bytes as a build of every format (the reference week's)."""
     from recap import charts, pipeline
 
     drawn = []
@@ -102,12 +103,12 @@ def test_each_format_gets_only_the_charts_it_shows(reference_week, files, monkey
     assert list(html) == ["recap.html"]
     assert html["recap.html"] == files["recap.html"]
     mail = pipeline.render_files(w.recap, w.market, w.config, ("email",))
-    assert set(mail) == {"email.html", "email.txt", *(f"charts/{c}.png" for c in CHARTS)}
+    assert set(mail) == {"email.html", "email.txt", *(f"email/{c}.png" for c in CHARTS)}
     assert all(mail[name] == files[name] for name in mail)
     page, email = drawn
     assert [c.name for c in page] == [c.name for c in email] == list(CHARTS)
     assert all(c.svg and c.svg_narrow and not c.png for c in page)
-    assert all(c.png and not c.svg and not c.svg_narrow for c in email)
+    assert all(c.png_phone and not c.png and not c.svg and not c.svg_narrow for c in email)
 
 
 def test_every_img_has_alt_text(files):
@@ -176,22 +177,21 @@ def test_screen_css_has_dark_mode_and_phone_rules(files):
     assert 'name="viewport"' in html
 
 
-def test_index_rows_match_the_model(files, ref):
+def test_index_cards_match_the_model(files, ref):
+    """The key-number cards are the page's one statement of each index's close, week and
+    year (the index table that repeated them is gone)."""
     html = files["recap.html"].decode()
-    for m in ref[0].indexes:
-        name = re.escape(m.name.replace("&", "&amp;"))
+    cards = re.findall(r'<li class="card">(.*?)</li>', html, re.S)
+    assert len(cards) == len(ref[0].indexes)
+    for m, card in zip(ref[0].indexes, cards, strict=True):
         # An index shows no ticker (its Yahoo symbol is no name for a reader); a proxy ETF does.
-        tick = f' <span class="tick">{re.escape(m.tick)}</span>' if m.tick else ""
-        row = re.search(
-            rf'<th scope="row">{name}{tick}</th>(.*?)</tr>',
-            html,
-            re.S,
-        )
-        assert row, m.label
-        cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
-        assert cells[0] == f"{m.close:,.2f}"
+        if m.tick:
+            assert re.search(rf'<span class="tick">{re.escape(m.tick)}</span>', card), m.label
+        assert "^" not in card, m.label
+        assert f'<span class="close">{m.close:,.2f}</span>' in card
         sign = "+" if m.week_return > 0 else "-"
-        assert cells[1] == f"{sign}{abs(m.week_return) * 100:.2f}%"
+        assert f"{sign}{abs(m.week_return) * 100:.2f}%" in card
+    assert "Index moves" not in html  # no table repeating the cards
 
 
 def test_numbers_carry_colour_and_sign(files):
@@ -215,12 +215,12 @@ def test_no_blank_or_nan_anywhere(files):
 def test_values_from_data_are_escaped(ref):
     recap, charts, cfg = ref
     sectors = recap.sectors
-    evil = dataclasses.replace(sectors.sectors[0], name='<script>alert("x")</script>')
+    evil = dataclasses.replace(sectors.industries[0], name='<script>alert("x")</script>')
     bad = dataclasses.replace(
         recap,
         headline="Stocks <b>Rise</b> & Fall",
         dek='<img src="http://example.com/x.png">',
-        sectors=dataclasses.replace(sectors, sectors=(evil, *sectors.sectors[1:])),
+        sectors=dataclasses.replace(sectors, industries=(evil, *sectors.industries[1:])),
     )
     for html in (
         render.render_html(bad, charts, cfg),
@@ -253,7 +253,7 @@ def test_sections_without_data_are_left_out_cleanly(ref):
         assert "No sector or theme data for this week." in html
         assert ">Risk Spotlight</h2>" not in html and ">Week Ahead</h2>" not in html
         assert not re.search(r"<tbody>\s*</tbody>", html)
-        assert html.count("<table") == 2  # the index table and Beyond Stocks
+        assert html.count("<table") == 1  # Beyond Stocks; the key-number cards carry the indexes
     text = render.render_text(bare, cfg)
     assert "RISK SPOTLIGHT" not in text and "WEEK AHEAD" not in text
 
@@ -306,18 +306,32 @@ def test_email_parts(files):
     for img in imgs:
         from PIL import Image
 
-        png = files[f"charts/{img['src'][4:]}.png"]
+        # Drawn 4 in wide at 200 dpi, shown 400 px wide: 8 pt text is 9.6 px at 347 px.
+        png = files[f"email/{img['src'][4:]}.png"]
         with Image.open(io.BytesIO(png)) as im:
             w, h = im.size
-        assert int(img["width"]) == 552 and int(img["height"]) == round(552 * h / w)
-    # The numbers table is a data table: header cells for columns and rows, a caption.
-    nums = next(a for t, a in tags if t == "table" and a.get("class") == "nums")
-    assert "role" not in nums
-    # The index table (4 rows, 5 columns) and Beyond Stocks (11 series and the spread, 4).
-    assert html.count('scope="row"') == 4 + 12 and html.count('scope="col"') == 5 + 4
-    assert "<caption" in html
+            assert im.mode == "P", "an 8-bit palette PNG"
+        assert w == 800 and int(img["width"]) == 400
+        assert int(img["height"]) == round(400 * h / w)
+    # The numbers tables are data tables: header cells for columns and rows, a caption.
+    # The indexes, Beyond Stocks, then the banks and the week ahead the prose points to.
+    nums = [a for t, a in tags if t == "table" and a.get("class") == "nums"]
+    assert len(nums) == 4 and all("role" not in a for a in nums)
+    tables = re.findall(r'<table class="nums".*?</table>', html, re.S)
+    assert [t.count('scope="row"') for t in tables] == [4, 12, 3, 8]
+    assert [t.count('scope="col"') for t in tables] == [5, 4, 4, 3]
+    assert all("<caption" in t for t in tables)
+    # Figures' column heads sit over their figures: right-aligned, as the figures are.
+    heads = re.findall(r'<th class="r[^"]*" scope="col" style="([^"]*)"', html)
+    assert len(heads) == 4 + 3 + 2 + 1 and all("text-align: right" in h for h in heads)
     cids = set(re.findall(r'src="cid:([\w-]+)"', html))
-    assert cids and all(f"charts/{c}.png" in files for c in cids)
+    assert cids and all(f"email/{c}.png" in files for c in cids)
+    # Preview text: the dek, first in the body and hidden, so the inbox shows it.
+    body = html[html.index("<body") :]
+    assert re.search(r'<div class="preheader"[^>]*display: none[^>]*>Small caps beat', body)
+    assert body.index("preheader") < body.index("<h1")
+    assert '<meta name="color-scheme" content="light dark">' in html
+    assert "prefers-color-scheme: dark" in html
     text = files["email.txt"].decode()
     assert "Russell 2000 Sets a Third Straight Record" in text
     assert "KEY MARKET MOVES" in text and "<" not in text
@@ -389,3 +403,69 @@ def test_compiled_templates_are_kept_between_processes_and_follow_their_source(
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     assert fresh_process(blocked / "templates").get_template("page.html.j2").render(x=3)
+
+
+def _h2(html: str) -> list[str]:
+    return [t for tag, t in _parse(html).headings if tag == "h2"]
+
+
+def test_every_format_tells_the_same_story(files):
+    """The email and its text part have the page's sections, under the page's names, in
+    its order; the email shows the page's charts in the page's order with the same alt
+    text (recap/layout.py is the one list they all follow)."""
+    page, mail = files["recap.html"].decode(), files["email.html"].decode()
+    sections = [h for h in _h2(page) if h in SECTIONS and h != "Data notes"]
+    assert sections == list(SECTIONS[:-1])
+    assert _h2(mail) == sections
+    text = files["email.txt"].decode()
+    in_text = [line.strip() for line in text.splitlines()]
+    assert [h.upper() for h in sections] == [
+        x for x in in_text if x in {h.upper() for h in sections}
+    ]
+    page_alts = [
+        a["aria-label"] for t, a in _parse(page).tags if "svg wide" in (a.get("class") or "")
+    ]
+    mail_imgs = [
+        a for t, a in _parse(mail).tags if t == "img" and a.get("src", "").startswith("cid:")
+    ]
+    order = re.findall(r'<figure class="chart" id="chart-([\w-]+)"', page)
+    assert sorted(order) == sorted(CHARTS)
+    assert [a["src"][4:] for a in mail_imgs] == order
+    assert [a["alt"] for a in mail_imgs] == page_alts
+    # No format points to a table it does not show.
+    assert "Index moves" not in page
+
+
+def test_page_has_jump_links_to_each_section(files):
+    html = files["recap.html"].decode()
+    nav = html[html.index('<nav class="contents"') : html.index("</nav>")]
+    targets = re.findall(r'href="#([\w-]+)"', nav)
+    assert targets == ["moves", "sectors", "banks", "risks", "ahead", "conclusion", "notes"]
+    for t in targets:
+        assert f'<h2 id="{t}"' in html
+
+
+def test_links_and_share_tags_follow_the_blog_url(ref, tmp_path):
+    """With a real [blog] base_url the page names its published URL and share image, links
+    the weeks around it and the archive, and the email links to it; with the shipped
+    placeholder (example.com) nothing links out."""
+    from recap.config import read_config
+
+    recap, charts, cfg = ref
+    assert "og:title" not in render.render_html(recap, charts, cfg)
+    toml = tmp_path / "recap.toml"
+    toml.write_text('[blog]\nbase_url = "https://recap.example.org/"\n')
+    site = read_config(toml, {"data_dir": cfg.data_dir}, cwd=tmp_path)
+    root = "https://recap.example.org/archive"
+    html = render.render_html(recap, charts, site)
+    assert f'<link rel="canonical" href="{root}/2026-01-16/recap.html">' in html
+    assert f'<meta property="og:image" content="{root}/2026-01-16/charts/indexes.png">' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+    assert f'href="{root}/2026-01-09/recap.html" rel="prev"' in html
+    assert f'href="{root}/2026-01-23/recap.html" rel="next"' in html  # the data runs past it
+    assert f'href="{root}/"' in html
+    printed = render.render_html(recap, charts, site, for_print=True)
+    assert "og:title" not in printed and 'rel="prev"' not in printed
+    mail = render.render_email_html(recap, charts, site)
+    assert f'<a href="{root}/2026-01-16/recap.html"' in mail and "View in your browser" in mail
+    assert f"{root}/2026-01-16/recap.html" in render.render_text(recap, site)

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from recap import layout
 from recap.config import RecapConfig
 from recap.delivery.edition import Edition, check_deliverable, load_edition
 from recap.delivery.ledger import DeliveryLog
@@ -135,30 +136,54 @@ def post_name(week: str) -> str:
 
 @dataclass(frozen=True)
 class PostPart:
-    """A run of the narrative's paragraphs under one section heading (none before the first)."""
+    """One section of the post: the page's name for it, its paragraphs, its charts."""
 
     section: str
-    chart: bool  # the section's chart goes under its heading (first time it is seen)
     paragraphs: tuple[str, ...]
+    charts: tuple[tuple[str, str], ...] = ()  # (name, alt text), in the page's order
+    empty: str = ""  # the line the page shows when the section has nothing this week
+    key: str = ""  # the section's key in recap/layout.py ("banks", "ahead", ...)
 
 
-def post_parts(facts: Mapping[str, Any], charts: Sequence[str]) -> tuple[PostPart, ...]:
-    """The narrative in sections; a paragraph with no section stays in the part before it."""
+def post_parts(facts: Mapping[str, Any], charts: Mapping[str, str]) -> tuple[PostPart, ...]:
+    """The page's sections (recap/layout.py) with the week's paragraphs and the charts
+    drawn (``charts``: name -> alt text), so the post tells the page's story in its order."""
     paragraphs = [str(p) for p in facts.get("narrative") or []]
-    sections = [str(s) for s in facts.get("narrative_sections") or []]
-    sections += [""] * (len(paragraphs) - len(sections))
-    parts: list[tuple[str, bool, list[str]]] = []
-    placed: set[str] = set()
-    current = None
-    for text, section in zip(paragraphs, sections, strict=False):
-        if section and section != current:
-            current = section
-            parts.append((section, section in charts and section not in placed, []))
-            placed.add(section)
-        elif not parts:
-            parts.append(("", False, []))
-        parts[-1][2].append(text)
-    return tuple(PostPart(s, c, tuple(ps)) for s, c, ps in parts)
+    keys = [str(s) for s in facts.get("narrative_sections") or []]
+    keys += [""] * (len(paragraphs) - len(keys))
+    sections = layout.shown(
+        risks=bool(facts.get("risks")),
+        week_ahead=bool(facts.get("week_ahead")),
+        conclusion="conclusion" in keys,
+    )
+    pairs = list(zip(paragraphs, keys, strict=False))
+    parts = [
+        PostPart(
+            section=s.title,
+            paragraphs=tuple(p for p, k in pairs if k in s.parts),
+            charts=tuple((name, charts[name]) for name in s.charts if name in charts),
+            empty=s.empty,
+            key=s.key,
+        )
+        for s in sections
+    ]
+    # A paragraph of no section shown still reads, first and without a heading.
+    shown_keys = {k for s in sections for k in s.parts}
+    loose = tuple(p for p, k in pairs if k not in shown_keys)
+    return ((PostPart("", loose),) if loose else ()) + tuple(parts)
+
+
+def chart_alts(edition: Edition) -> dict[str, str]:
+    """Each chart PNG's alt text from charts/charts.json (the page's), else its title case
+    name for a week built before that file was."""
+    raw = edition.files.get("charts/charts.json")
+    known = {}
+    if raw:
+        try:
+            known = {str(r["name"]): str(r["alt"]) for r in json.loads(raw)}
+        except (ValueError, KeyError, TypeError) as e:
+            raise DeliveryError(f"charts/charts.json of the week {edition.week}: {e}") from None
+    return {name: known.get(name, f"{name.replace('-', ' ')} chart") for name in edition.charts}
 
 
 def _market_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -174,9 +199,9 @@ def render_post(edition: Edition, settings: BlogSettings) -> str:
     """The week's post (templates/blog/post.md.j2): YAML front matter, then Markdown."""
     week, facts = edition.week, edition.facts
     media = f"{settings.media_url}/{week}"
-    charts = sorted(edition.charts)
+    charts = chart_alts(edition)
     parts = post_parts(facts, charts)
-    placed = {p.section for p in parts if p.chart}
+    placed = {name for p in parts for name, _ in p.charts}
     indexes = [
         {
             "label": str(row.get("label") or row.get("name", "")),
@@ -193,12 +218,14 @@ def render_post(edition: Edition, settings: BlogSettings) -> str:
         edition=edition,
         settings=settings,
         date=post_date(edition.week_end).isoformat(),
-        images=[f"{media}/{name}.png" for name in charts],
+        images=[f"{media}/{name}.png" for p in parts for name, _ in p.charts],
         indexes=indexes,
         markets=markets,
         market_facts=facts.get("market_facts"),
+        banks=list((facts.get("banks") or {}).get("reported") or []),
+        ahead=list((facts.get("week_ahead") or {}).get("earnings") or []),
         parts=parts,
-        other_charts=[c for c in charts if c not in placed],
+        other_charts=[(c, alt) for c, alt in sorted(charts.items()) if c not in placed],
         media=media,
         archive=f"{settings.archive_url}/{week}",
         has_pdf="recap.pdf" in edition.files,

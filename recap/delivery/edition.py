@@ -43,6 +43,18 @@ class Edition:
             if name.startswith("charts/") and name.endswith(".png")
         }
 
+    @property
+    def email_images(self) -> dict[str, bytes]:
+        """The email's chart PNGs by name: email/<name>.png (drawn for a phone's width),
+        else charts/<name>.png for a week built before those were."""
+        images = self.charts
+        images.update(
+            (name[len("email/") : -len(".png")], data)
+            for name, data in self.files.items()
+            if name.startswith("email/") and name.endswith(".png")
+        )
+        return images
+
     def text(self, name: str) -> str:
         """A text file of the week, decoded; DeliveryError when the build did not make it."""
         return self.require(name).decode("utf-8")

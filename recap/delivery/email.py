@@ -43,6 +43,7 @@ from recap.render import inline_css as _inline
 from recap.render import render_template
 
 logger = logging.getLogger(__name__)
+SMTP_LINE = 998  # octets a line may hold, CRLF aside (RFC 5321, 4.5.3.1.6)
 
 TLS_MODES = ("starttls", "ssl", "none")
 GREETING_MARK = "<!-- greeting -->"
@@ -260,7 +261,7 @@ def prepare(edition: Edition, settings: EmailSettings) -> Newsletter:
     html = edition.text("email.html")
     if needs_inlining(html):
         html = inline_css(html)
-    charts = edition.charts
+    charts = edition.email_images
     problems = unfit_reasons(html, frozenset(charts))
     if problems:
         raise DeliveryError(
@@ -343,6 +344,14 @@ def message_id(week: str, address: str, domain: str) -> str:
     return f"<recap.{week}.{digest}@{domain}>"
 
 
+def _html_cte(html: str) -> str:
+    """8bit while every line fits SMTP's 998-octet limit; quoted-printable, which wraps
+    its lines, when one does not (a chart's alt text can run to a thousand characters)."""
+    if max((len(line.encode()) for line in html.splitlines()), default=0) <= SMTP_LINE:
+        return "8bit"
+    return "quoted-printable"
+
+
 def compose(
     newsletter: Newsletter,
     subscriber: Subscriber,
@@ -370,12 +379,8 @@ def compose(
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["X-Recap-Week"] = newsletter.week
     msg.set_content(personal_text(settings, newsletter.text, subscriber.name, links[0]), cte="8bit")
-    msg.add_alternative(
-        personal_html(settings, newsletter.html, subscriber.name, links[0]),
-        subtype="html",
-        # quoted-printable: a line of the page may be longer than SMTP's 998 characters
-        cte="quoted-printable",
-    )
+    html = personal_html(settings, newsletter.html, subscriber.name, links[0])
+    msg.add_alternative(html, subtype="html", cte=_html_cte(html))
     html_part = msg.get_payload()[1]  # type: ignore[index]
     assert isinstance(html_part, EmailMessage)
     for cid, png in newsletter.images.items():
