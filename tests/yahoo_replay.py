@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import http.cookiejar
 import json
 import math
 import random
@@ -189,6 +190,7 @@ class Replay(curl.Session):
         if isinstance(fault, int):
             return self._answer(url, fault, f"<html><body>Error {fault}</body></html>", "text/html")
         if kind == "cookie":
+            self._set_cookie()
             return self._answer(url, 200, "<html><body></body></html>", "text/html")
         if kind == "crumb":
             return self._answer(url, 200, self._crumb, "text/plain")
@@ -200,6 +202,16 @@ class Replay(curl.Session):
         if kind == "fund" and (self.market_dir / "holdings" / f"{ticker}.csv").is_file():
             return self._answer(url, 200, json.dumps(self._fund_answer(ticker)))
         return self._answer(url, 404, "{}")
+
+    def _set_cookie(self) -> None:
+        """Yahoo's A3 cookie in the session's jar, as a real fc.yahoo.com answer leaves it:
+        yfinance keeps it and stops asking (without it, it asks before every request)."""
+        expires = int(time.time()) + 365 * 86400
+        cookie = http.cookiejar.Cookie(
+            0, "A3", "d=replay", None, False, ".yahoo.com", True, True, "/", True, True,
+            expires, False, None, None, {},
+        )  # fmt: skip
+        self.cookies.jar.set_cookie(cookie)
 
     @staticmethod
     def _route(host: str, path: str, query: dict[str, str]) -> tuple[str, str]:
@@ -286,6 +298,9 @@ class Replay(curl.Session):
 def new_process() -> None:
     """Forget what yfinance keeps in memory (cookie, crumb, cached answers), as the next
     `recap` process starts without it."""
+    from yfinance import cache
     from yfinance.data import SingletonMeta
 
     SingletonMeta._instances.clear()
+    # Its time-zone cache binds to the folder of its first use: a new process binds anew.
+    cache._TzCacheManager._tz_cache = None
