@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from recap.config import read_config
+from recap.sources.base import BAR_COLUMNS
 from recap.sources.cached import CachedSource
 from recap.sources.throttle import chart_verdict, retry_after_seconds
 from recap.sources.yahoo import YahooSource, us_listings
@@ -455,3 +456,65 @@ def test_holdings_dated_after_the_base_are_used_only_with_a_note(market_dir, sna
         "stocks bought or sold in between are not reflected." in notes
     )
     assert any(n.startswith("Attribution (the week): no IWM holdings file") for n in notes)
+
+
+# -- a store that cannot be used -----------------------------------------------------------
+
+
+def _damaged(path: Path) -> None:
+    """A store whose bars pages are overwritten on disk (its schema pages intact)."""
+    import numpy as np
+
+    days = pd.bdate_range("2020-01-01", periods=1500, name="Date")
+    frame = pd.DataFrame({c: np.arange(1500.0) + 1 for c in BAR_COLUMNS}, index=days)
+    with Store(path) as store:
+        store.save_bars({f"T{i}": frame for i in range(20)}, days[0].date(), days[-1].date())
+        store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    for offset in range(4096 * 20 + 100, len(data) - 4096, 4096):
+        data[offset : offset + 200] = b"\xff" * 200
+    path.write_bytes(bytes(data))
+
+
+class _Nothing:
+    name = "yahoo"
+
+    def fetch_bars(self, tickers, start, end):
+        return {}
+
+    def fetch_earnings(self, tickers, start, end):
+        raise AssertionError("not asked")
+
+
+def test_a_damaged_store_is_one_line_saying_what_to_do(tmp_path):
+    from recap.errors import StoreError
+
+    path = tmp_path / "store.sqlite"
+    _damaged(path)
+    with Store(path) as store:
+        source = CachedSource(_Nothing(), store, now=WEEK_ONE)
+        with pytest.raises(StoreError) as caught:
+            source.fetch_bars(("T1", "T2"), D(2020, 1, 1), D(2025, 1, 1))
+    assert str(caught.value) == (
+        f"{path}: the store is damaged (database disk image is malformed); move the file "
+        "aside and run again (recap fetches what the store lacks)"
+    )
+
+
+def test_a_store_locked_by_another_run_is_one_line(tmp_path):
+    import sqlite3
+
+    from recap.errors import StoreError
+
+    path = tmp_path / "store.sqlite"
+    with Store(path) as store:
+        source = CachedSource(_Nothing(), store, now=WEEK_ONE)
+        store.connection.execute("PRAGMA busy_timeout = 50")  # not the 30 s of a real run
+        other = sqlite3.connect(path)
+        other.execute("BEGIN IMMEDIATE")  # another run writing
+        try:
+            with pytest.raises(StoreError, match="the store is locked by another process"):
+                source.fetch_bars(("SPY",), D(2026, 1, 3), D(2026, 1, 4))  # a weekend: a write
+        finally:
+            other.rollback()
+            other.close()

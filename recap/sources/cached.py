@@ -23,10 +23,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandas as pd
 
-from recap.errors import SourceError
+from recap.errors import SourceError, StoreError
 from recap.sources.absent import AbsentList
 from recap.sources.base import FetchFailures, PriceSource, failures_of
 from recap.store import Store
@@ -83,6 +86,26 @@ def _differs(old: float, new: float) -> bool:
     return abs(old - new) > RESTATED * max(abs(old), abs(new))
 
 
+@contextmanager
+def store_errors(store: Store) -> Iterator[None]:
+    """SQLite's errors on a live build as one line naming the store and what to do: a
+    store another run holds locked, or one damaged on disk (a traceback before)."""
+    try:
+        yield
+    except sqlite3.OperationalError as e:
+        if "locked" not in str(e).lower() and "busy" not in str(e).lower():
+            raise StoreError(f"{store.path}: the store cannot be used ({e})") from None
+        raise StoreError(
+            f"{store.path}: the store is locked by another process ({e}); run again once "
+            "the other recap run has finished"
+        ) from None
+    except sqlite3.DatabaseError as e:
+        raise StoreError(
+            f"{store.path}: the store is damaged ({e}); move the file aside and run again "
+            "(recap fetches what the store lacks)"
+        ) from None
+
+
 def last_closed_session(now: dt.datetime) -> dt.date:
     """The latest XNYS session whose close is at or before ``now`` (aware)."""
     cal = nyse_calendar()
@@ -115,7 +138,8 @@ class CachedSource:
         self.now = now
         self.earnings_max_age = earnings_max_age
         # Without a clock nothing can expire: no negative cache then.
-        self.absent = AbsentList(store, absent_max_age) if now is not None else None
+        with store_errors(store):
+            self.absent = AbsentList(store, absent_max_age) if now is not None else None
         # Tickers whose whole history was fetched again this run (restated upstream).
         self.refetched: list[str] = []
         # The upstream's record of what failed (shared, so both see every failure).
@@ -127,6 +151,12 @@ class CachedSource:
         self, tickers: tuple[str, ...], start: dt.date, end: dt.date
     ) -> dict[str, pd.DataFrame]:
         """Bars per ticker in [start, end]: missing ranges from upstream, then from the store."""
+        with store_errors(self.store):
+            return self._fetch_bars(tickers, start, end)
+
+    def _fetch_bars(
+        self, tickers: tuple[str, ...], start: dt.date, end: dt.date
+    ) -> dict[str, pd.DataFrame]:
         wanted = tuple(dict.fromkeys(tickers))
         skip = set()
         if self.absent is not None and self.now is not None:
@@ -255,6 +285,12 @@ class CachedSource:
         A ticker whose refresh failed is left out (its stored rows were stale, e.g. a
         release listed before it happened); ``failures.earnings`` says so.
         """
+        with store_errors(self.store):
+            return self._fetch_earnings(tickers, start, end)
+
+    def _fetch_earnings(
+        self, tickers: tuple[str, ...], start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
         wanted = tuple(dict.fromkeys(tickers))
         plan: dict[tuple[dt.date, dt.date], list[str]] = {}
         for ticker in wanted:
