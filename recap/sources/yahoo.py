@@ -337,7 +337,7 @@ class YahooSource:
     def from_config(cls, config: RecapConfig, **seams: Any) -> YahooSource:
         """A YahooSource set up from the [yahoo] table and the cache folder."""
         y = config.yahoo
-        if "session" not in seams and "download" not in seams:
+        if not {"session", "download", "ticker_factory"} & set(seams):
             seams["session"] = new_session()  # so that Retry-After is honoured
         return cls(
             timeout=y.timeout_seconds,
