@@ -7,6 +7,10 @@ call to tell a rate limit (retried with exponential backoff) or an unreachable n
 does raise is caught in one place, ``call_yfinance``. A ticker that could not be fetched
 this run (rate limited, a failed page) is recorded in ``YahooSource.failures`` with the
 reason, so the report can say what happened and the store does not keep it as fact.
+
+Under throttling: ``workers`` requests in flight (the project's setting, not yfinance's
+2 x cores), Retry-After honoured in the session (sources/throttle.py), and yfinance's
+time-zone cache told New York for US listings so it does not ask Yahoo per ticker first.
 """
 
 from __future__ import annotations
