@@ -15,6 +15,7 @@ import argparse
 import collections
 import datetime as dt
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -51,10 +52,10 @@ def _run(label: str, replay: object, config: object, now: dt.datetime) -> None:
     new_process()
     replay.until = now.date() - dt.timedelta(days=1)  # type: ignore[attr-defined]
     mark = len(replay.asked)  # type: ignore[attr-defined]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     opened = pipeline.open_source(config, now)  # type: ignore[arg-type]
     built = pipeline.build_week(opened, config, week_date=None, now=now, formats=("json",))  # type: ignore[arg-type]
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     asked = replay.asked[mark:]  # type: ignore[attr-defined]
     kinds = collections.Counter(k for k, _, _ in asked)
     probes = sum(1 for k, _, q in asked if k == "chart" and q.get("range") == "1d")
@@ -64,7 +65,7 @@ def _run(label: str, replay: object, config: object, now: dt.datetime) -> None:
         "" if target is None else (" (within" if wall <= target else " (OVER") + f" {target:.0f} s)"
     )
     print(
-        f"{label:<12} {wall:7.1f} s{verdict}   {len(asked):5d} requests: "
+        f"{label:<12} {wall:7.1f} s{verdict}, CPU {cpu:6.1f} s   {len(asked):5d} requests: "
         + ", ".join(f"{k} {n}" for k, n in kinds.most_common())
         + f"; tz probes {probes}; week {built.recap.week.end}; refused-notes {refused}"
     )
@@ -84,6 +85,8 @@ def main(
         print(f"bench live: skipped, no snapshot or recorded Yahoo answers beside {data}")
         return
     logging.basicConfig(level=logging.ERROR)
+    # On a shared machine the wall time is mostly the CPU share: say what the load was.
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"recap bench live: replayed Yahoo, {latency * 1000:.0f} ms a request, "
         f"{throttle:.0%} of chart requests 429 (Retry-After {retry_after or 'none'})"

@@ -192,6 +192,39 @@ def test_concurrency_is_the_projects_setting(tmp_path):
     assert calls == [8, 3, False]
 
 
+@pytest.mark.parametrize("workers", [8, 3])
+def test_requests_in_flight_are_the_projects_workers(
+    replay, tmp_path, market_dir, monkeypatch, workers
+):
+    """yfinance's own pool is sized by the core count whatever threads=N says (2 in
+    flight on a 2-core machine): recap's setting is what holds."""
+    import threading
+
+    seen = {"now": 0, "most": 0}
+    lock = threading.Lock()
+    answer = Replay.request
+
+    def request(self, *args, **kwargs):
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+        try:
+            return answer(self, *args, **kwargs)
+        finally:
+            with lock:
+                seen["now"] -= 1
+
+    monkeypatch.setattr(Replay, "request", request)
+    replay.latency = 0.05  # long enough for the threads to overlap
+    tickers = tuple(
+        sorted(p.stem for p in (market_dir / "prices").glob("*.csv") if p.stem.isalpha())
+    )
+    yahoo = _yahoo(replay, tmp_path, [], workers=workers)
+    got = yahoo.fetch_bars(tickers[100:132], D(2026, 1, 5), D(2026, 1, 9))
+    assert len(got) == 32
+    assert seen["most"] == workers
+
+
 def test_us_listings_get_their_time_zone_without_asking(replay, tmp_path):
     yahoo = _yahoo(replay, tmp_path, [])
     wanted = ("SPY", "BRK-B", "NVDA", "^GSPC", "EURUSD=X", "BTC-USD", "ZZZZ")

@@ -188,6 +188,21 @@ def new_session() -> Any:
     return curl.Session(impersonate="chrome")
 
 
+def use_workers(workers: int) -> None:
+    """Make ``workers`` the number of yfinance's download threads that run at once.
+
+    yf.download's ``threads=N`` sets multitasking's default for pools created later, but
+    its pool was created when yfinance was imported, sized by the core count (2 on a
+    2-core machine, whatever N says). A pool of our own, made the active one, is what
+    its threads then queue on.
+    """
+    import multitasking  # yfinance's thread pool
+
+    name = f"recap-{workers}"
+    if multitasking.config["POOL_NAME"] != name:
+        multitasking.createPool(name=name, threads=workers)
+
+
 def _chunks(items: tuple[str, ...], size: int) -> Iterator[tuple[str, ...]]:
     for i in range(0, len(items), max(1, size)):
         yield items[i : i + max(1, size)]
@@ -384,6 +399,8 @@ class YahooSource:
                 timeout=self.timeout,
                 **self._with_session(),
             )
+            if self.workers > 1:
+                use_workers(self.workers)
             raw, messages, raised = call_yfinance(call)
             frames.update(split_download(raw, pending, start, end))
             notes.extend(messages)
