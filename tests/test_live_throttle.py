@@ -551,3 +551,19 @@ def test_a_store_locked_by_another_run_is_one_line(tmp_path):
         finally:
             other.rollback()
             other.close()
+
+
+def test_without_holdings_the_chart_note_does_not_blame_missing_prices(reference_recap):
+    import dataclasses
+
+    from recap import charts
+
+    assert reference_recap.attribution.method == "constituents"
+    said = "no prices for the small-cap index's own stocks this week"
+    assert charts._why("top-stocks", reference_recap) == said
+    estimate = dataclasses.replace(reference_recap.attribution, method="estimate")
+    recap = dataclasses.replace(reference_recap, attribution=estimate)
+    assert charts._why("top-stocks", recap) == (
+        "no holdings file of the small-cap index, so no stock-level figures"
+    )
+    assert charts._why("sectors", recap) == "no sector fund closes for the week"
