@@ -71,7 +71,7 @@ class YahooSettings(_Section, frozen=True, forbid_unknown_fields=True):
     threads: bool
     earnings_limit: Annotated[int, msgspec.Meta(ge=1, le=100)]
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
-    absent_days: Count = 7
+    absent_days: Count = 28
 
 
 class IndexSpec(_Section, frozen=True, forbid_unknown_fields=True):

@@ -183,7 +183,7 @@ def test_concurrency_is_the_projects_setting(tmp_path):
         return None
 
     config = read_config(None, {"cache_dir": tmp_path})
-    assert config.yahoo.workers == 8 and config.yahoo.absent_days == 7
+    assert config.yahoo.workers == 8 and config.yahoo.absent_days == 28
     YahooSource.from_config(config, download=download).fetch_bars(
         ("SPY",), D(2026, 1, 5), D(2026, 1, 9)
     )
@@ -256,8 +256,13 @@ def test_a_ticker_yahoo_does_not_carry_is_not_asked_again_until_its_entry_expire
         again = _cached(replay, tmp_path, WEEK_ONE + dt.timedelta(hours=1), store)
         assert list(again.fetch_bars(("SPY", "ZZZZ"), D(2025, 12, 1), D(2026, 1, 9))) == ["SPY"]
         assert replay.count("chart", "ZZZZ") == asked
-        # Eight days on, the entry (7 days) has expired: asked again.
-        later = WEEK_ONE + dt.timedelta(days=8)
+        # A week on (the next weekly run): still not asked.
+        replay.until = D(2026, 1, 16)
+        week = WEEK_ONE + dt.timedelta(days=7)
+        _cached(replay, tmp_path, week, store).fetch_bars(("ZZZZ",), D(2025, 12, 1), D(2026, 1, 16))
+        assert replay.count("chart", "ZZZZ") == asked
+        # 29 days on, the entry (28 days) has expired: asked again.
+        later = WEEK_ONE + dt.timedelta(days=29)
         replay.until = D(2026, 1, 16)
         _cached(replay, tmp_path, later, store).fetch_bars(
             ("ZZZZ",), D(2025, 12, 1), D(2026, 1, 16)

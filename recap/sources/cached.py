@@ -130,7 +130,7 @@ class CachedSource:
         *,
         now: dt.datetime | None = None,
         earnings_max_age: dt.timedelta = dt.timedelta(days=1),
-        absent_max_age: dt.timedelta = dt.timedelta(days=7),
+        absent_max_age: dt.timedelta = dt.timedelta(days=28),
     ) -> None:
         self.upstream = upstream
         self.store = store
