@@ -215,13 +215,13 @@ def test_requests_in_flight_are_the_projects_workers(
                 seen["now"] -= 1
 
     monkeypatch.setattr(Replay, "request", request)
-    replay.latency = 0.05  # long enough for the threads to overlap
+    replay.latency = 0.3  # long enough for the threads to overlap on a loaded machine
     tickers = tuple(
         sorted(p.stem for p in (market_dir / "prices").glob("*.csv") if p.stem.isalpha())
     )
     yahoo = _yahoo(replay, tmp_path, [], workers=workers)
-    got = yahoo.fetch_bars(tickers[100:132], D(2026, 1, 5), D(2026, 1, 9))
-    assert len(got) == 32
+    got = yahoo.fetch_bars(tickers[100:124], D(2026, 1, 5), D(2026, 1, 9))
+    assert len(got) == 24
     assert seen["most"] == workers
 
 
