@@ -228,6 +228,19 @@ def test_a_rate_limited_index_is_named_and_its_etf_stands_in(live):
     assert again.indexes[1].symbol == "^DJI"
 
 
+def test_an_index_answered_with_an_error_page_is_not_called_uncarried(live):
+    live.replay.fail("chart", "^DJI", "html")
+    recap = live.build(WEEK_TWO).recap
+    assert recap.indexes[1].symbol == "DIA"
+    assert (
+        "Dow Jones Industrial Average: ^DJI could not be fetched (HTTP 200 with an HTML page "
+        "instead of data); the DIA ETF stands in." in recap.data.notes
+    )
+    assert not any("does not carry" in n for n in recap.data.notes)
+    with live.store() as store:
+        assert store.coverage("^DJI")[1] == D(2026, 1, 9)  # not marked as fetched
+
+
 def test_a_ticker_that_404s_is_left_out_and_named(live):
     live.replay.fail("chart", "RF", 404)
     recap = live.build(WEEK_TWO).recap

@@ -125,10 +125,10 @@ def test_retry_after_values(header, seconds):
 @pytest.mark.parametrize(
     ("fault", "reason"),
     [
-        ("html", "an HTML page instead of data from Yahoo Finance (HTTP 200)"),
-        ("empty", "an empty answer from Yahoo Finance (HTTP 200)"),
-        ("truncated", "an unreadable answer from Yahoo Finance (HTTP 200)"),
-        (502, "an HTML page instead of data from Yahoo Finance (HTTP 502)"),
+        ("html", "HTTP 200 with an HTML page instead of data"),
+        ("empty", "HTTP 200 with an empty body"),
+        ("truncated", "HTTP 200 with an unreadable body"),
+        (502, "HTTP 502 with an HTML page instead of data"),
     ],
 )
 def test_an_answer_that_is_no_answer_is_a_failure_not_a_ticker_yahoo_lacks(
@@ -148,7 +148,7 @@ def test_chart_verdicts():
     )
     assert chart_verdict(200, b'{"chart":{"result":[{}],"error":null}}') == "ok"
     assert chart_verdict(429, b"Too Many Requests") == "rate limited"
-    assert chart_verdict(503, b'{"x": 1}') == "an unreadable answer from Yahoo Finance (HTTP 503)"
+    assert chart_verdict(503, b'{"x": 1}') == "HTTP 503 with an unreadable body"
 
 
 def test_the_indexes_answered_with_an_error_page_are_named_so(replay, tmp_path):
@@ -165,7 +165,7 @@ def test_the_indexes_answered_with_an_error_page_are_named_so(replay, tmp_path):
         pipeline.fetch_market(source, config, pipeline.resolve_week(source, config, None, WEEK_ONE))
     message = str(caught.value)
     assert "S&P 500 (^GSPC or SPY)" in message
-    assert "^GSPC, SPY (an HTML page instead of data from Yahoo Finance (HTTP 200))" in message
+    assert "^GSPC, SPY (HTTP 200 with an HTML page instead of data)" in message
     with store:
         # Nothing stored as fetched for them, nothing in the negative cache.
         assert store.coverage("^GSPC") is None

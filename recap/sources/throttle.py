@@ -84,21 +84,21 @@ def chart_verdict(status: int, body: bytes) -> str:
     if status == TOO_MANY_REQUESTS:
         return "rate limited"
     if not body.strip():
-        return f"an empty answer from Yahoo Finance (HTTP {status})"
+        return f"HTTP {status} with an empty body"
     try:
         doc = json.loads(body)
     except ValueError:
         head = body.lstrip()[:15].lower()
         if head.startswith((b"<!doctype", b"<html")):
-            return f"an HTML page instead of data from Yahoo Finance (HTTP {status})"
-        return f"an unreadable answer from Yahoo Finance (HTTP {status})"
+            return f"HTTP {status} with an HTML page instead of data"
+        return f"HTTP {status} with an unreadable body"
     chart = doc.get("chart") if isinstance(doc, dict) else None
     if not isinstance(chart, dict):
-        return f"an unreadable answer from Yahoo Finance (HTTP {status})"
+        return f"HTTP {status} with an unreadable body"
     if chart.get("error") or status == 404:
         return NOT_CARRIED
     if status >= 400:
-        return f"HTTP {status} from Yahoo Finance"
+        return f"HTTP {status}"
     return CARRIED
 
 
