@@ -958,6 +958,15 @@ _WHY = {
 }
 
 
+def _why(name: str, recap: WeeklyRecap) -> str:
+    """Why a chart is left out; without a holdings file there are no stock-level figures
+    at all (a failed download), which is not a lack of prices."""
+    held = recap.attribution
+    if name == "top-stocks" and (held is None or held.method == "estimate"):
+        return "no holdings file of the small-cap index, so no stock-level figures"
+    return _WHY[name]
+
+
 def _draw(
     name: str,
     recap: WeeklyRecap,
@@ -1097,7 +1106,7 @@ def draw_charts(
     for name, what in _MAKERS:
         chart = drawn.get(name)
         if chart is None:
-            notes.append(f"Chart of {what} left out: {_WHY[name]}.")
+            notes.append(f"Chart of {what} left out: {_why(name, recap)}.")
         else:
             charts.append(chart)
     return tuple(charts), tuple(notes)

@@ -67,6 +67,9 @@ def config_weights(
     return tuple((w.sector, w.weight) for w in c.weights), c.weights_source, c.weights_as_of
 
 
+PERIOD_WORDS = {"week": "the week", "ytd": "year to date"}
+
+
 def _periods(week: Week) -> tuple[tuple[str, dt.date], ...]:
     return (("week", week.base_date), ("ytd", ytd_base_session(week)))
 
@@ -123,6 +126,14 @@ def _constituents(
             top=top,
         )
         out[period] = result = _named(result, names)
+        if held.as_of > base:
+            # No file as old as the base: the later one's weights, carried back by price.
+            notes.append(
+                f"Attribution ({PERIOD_WORDS.get(period, period)}): no {holdings.fund} holdings "
+                f"file is dated on or before {f.long_date(base)}, so the weights of the file "
+                f"of {f.long_date(held.as_of)} are used, carried back by price; stocks "
+                "bought or sold in between are not reflected."
+            )
         if period == "week":
             unpriced = held.positions - priced
             notes.append(

@@ -76,6 +76,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FORMATS = ("html", "pdf", "json", "email")
+SHOWN_REFUSED = 12  # names a note lists of the constituents that could not be fetched
 HEADLINE_MEMORY = 4  # weeks whose headlines a new one must not repeat
 # The formats that show the charts as PNG files (charts/); the web page inlines them as
 # SVG, and the email has its own PNGs drawn for a phone's width (email/).
@@ -476,6 +477,7 @@ def add_holdings(
     start = min(week.start - dt.timedelta(days=CONTENT_LOOKBACK_DAYS), files[0].as_of)
     end = max(week.end, files[-1].as_of)
     closes = fetch_closes(source, tickers, start, end, progress=None)
+    refused = _refused_note(source, files[0].fund, tickers)
     # A flag counts where the attribution and the 50-day average read: from the holdings
     # dates, the YTD base or 75 days back; older history only sets 52-week highs and lows.
     first = min(files[0].as_of, ytd_base_session(week), week.start - CHECKED_DAYS)
@@ -490,7 +492,23 @@ def add_holdings(
         holdings=holdings,
         constituents=closes,
         excluded=market.excluded + flagged,
-        notes=market.notes + notes,
+        notes=market.notes + refused + notes,
+    )
+
+
+def _refused_note(source: PriceSource, fund: str, tickers: tuple[str, ...]) -> tuple[str, ...]:
+    """A note naming the holdings' stocks the source failed to fetch (still rate limited
+    after the retries...): they count as unpriced, so coverage shrinks openly."""
+    failures = failures_of(source).bars
+    refused = {t: failures[t] for t in tickers if t in failures}
+    if not refused:
+        return ()
+    shown = dict(list(refused.items())[:SHOWN_REFUSED])
+    more = len(refused) - len(shown)
+    return (
+        f"Could not be fetched from the {source.name} source: {len(refused):,} of the {fund} "
+        f"holdings' stocks, counted as unpriced in the attribution and breadth "
+        f"({_by_reason(shown)}{f'; and {more:,} more' if more else ''}).",
     )
 
 
@@ -903,7 +921,9 @@ def _with_holdings(
         # Asked only once the prices came: offline, the bars say so first and clearly.
         from recap.sources.ishares import refresh_holdings
 
-        held = refresh_holdings(config)
+        said: list[str] = []
+        held = refresh_holdings(config, notes=said)
+        market = dataclasses.replace(market, notes=market.notes + tuple(said))
         if held is None:
             weights = opened.sector_weights(etf, now.date())
             note = () if weights else (f"Yahoo Finance returned no sector weights for {etf}.",)

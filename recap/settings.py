@@ -74,6 +74,8 @@ class YahooSettings(_Section, frozen=True, forbid_unknown_fields=True):
     backoff_seconds: Seconds
     threads: bool
     earnings_limit: Annotated[int, msgspec.Meta(ge=1, le=100)]
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
+    absent_days: Count = 28
 
 
 class IndexSpec(_Section, frozen=True, forbid_unknown_fields=True):

@@ -172,6 +172,13 @@ class Store:
             (ticker, _iso(start), _iso(end)),
         )
 
+    def forget_bars(self, tickers: Iterable[str]) -> None:
+        """Drop the bars and coverage of ``tickers`` (history to be fetched again whole)."""
+        names = [(t,) for t in dict.fromkeys(tickers)]
+        with self._conn:
+            self._conn.executemany("DELETE FROM bars WHERE ticker = ?", names)
+            self._conn.executemany("DELETE FROM coverage WHERE ticker = ?", names)
+
     def coverage(self, ticker: str) -> tuple[dt.date, dt.date] | None:
         """The (first, last) date range fetched for ``ticker``, or None."""
         row = self._conn.execute(

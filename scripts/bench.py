@@ -1,5 +1,6 @@
 """`make bench`: cold `recap build` of 2026-01-16 against a WeasyPrint floor, a cold html
-build against QuantStats' html tearsheet (scripts/bench_html.py), then backfill.
+build against QuantStats' html tearsheet (scripts/bench_html.py), then backfill, then the
+live path through the replayed Yahoo under throttling (scripts/bench_live.py).
 
 Each run is a fresh process (a cold build, as a user runs it); wall time and peak RSS
 come from os.wait4 per child. The floor is a process that imports the same libraries
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--skip-html", action="store_true")
     parser.add_argument("--skip-backfill", action="store_true")
+    parser.add_argument("--skip-live", action="store_true")
     args = parser.parse_args()
     data = args.data_dir.resolve()
     if not (data / "prices").is_dir():
@@ -113,6 +115,10 @@ def main() -> None:
         from bench_backfill import main as backfill_main
 
         backfill_main(data_dir=data, cold_build_seconds=build_wall)
+    if not args.skip_live:
+        from bench_live import main as live_main
+
+        live_main(data)
 
 
 if __name__ == "__main__":

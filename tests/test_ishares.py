@@ -80,12 +80,22 @@ def test_a_failed_download_keeps_the_stored_history(tmp_path, files, caplog, ans
     held = refresh_holdings(cfg, get=FakeGet(answer))
     assert [f.as_of for f in held.files] == [dt.date(2025, 11, 5)]
     assert sorted(p.name for p in holdings_folder(cfg).iterdir()) == ["IWM-2025-11-05.csv"]
-    assert "IWM holdings not downloaded" in caplog.text
+    note = "The IWM holdings file could not be downloaded from iShares ("
+    assert note in caplog.text
+    assert "the latest stored file, of November 5, 2025, is used instead." in caplog.text
 
 
-def test_nothing_stored_and_nothing_downloaded_is_none(tmp_path):
+def test_nothing_stored_and_nothing_downloaded_is_none_and_said(tmp_path, caplog):
     cfg = _config(tmp_path)
-    assert refresh_holdings(cfg, get=FakeGet(SourceError("offline", offline=True))) is None
+    notes: list[str] = []
+    got = refresh_holdings(cfg, get=FakeGet(SourceError("offline", offline=True)), notes=notes)
+    assert got is None
+    # Never "using the stored files" when there are none.
+    assert notes == [
+        "The IWM holdings file could not be downloaded from iShares (offline); no earlier "
+        "download is stored, so no stock-level figures use it."
+    ]
+    assert "stored files" not in caplog.text
 
 
 def test_an_error_page_is_named(tmp_path):

@@ -254,10 +254,12 @@ def test_constituents_come_through_the_store_in_chunks(market_dir, tmp_path):
         assert 280 < frame.shape[1] <= 300
         assert frame.loc["2026-01-16", "BE"] == 149.5
         again = fetch_closes(CachedSource(upstream, store, now=now), tickers, START, END)
-        # The second run asks again only for the few that came back empty (no data at
-        # all: delisted names), never for what the store holds.
+        # The second run asks for nothing: not what the store holds, nor the few that came
+        # back empty (no data at all: delisted names), which the negative cache remembers.
         asked = {t for call in upstream.calls[2:] for t in call[0]}
-        assert asked == set(tickers) - set(frame.columns) and len(asked) < 20
+        assert asked == set()
+        gone = set(tickers) - set(frame.columns)
+        assert 0 < len(gone) < 20 and live.absent.fresh(tickers, now) == gone
         pd.testing.assert_frame_equal(frame, again)
 
 

@@ -172,8 +172,9 @@ def test_cached_later_end_fetches_only_missing_days(store):
     source = CachedSource(upstream, store)
     source.fetch_bars(("SPY", "QQQ"), D(2026, 1, 2), D(2026, 1, 16))
     got = source.fetch_bars(("SPY", "QQQ"), D(2026, 1, 2), D(2026, 1, 23))
-    # The gap starts after the Martin Luther King Jr. Day holiday, trimmed to sessions.
-    assert upstream.calls[1] == (("SPY", "QQQ"), D(2026, 1, 20), D(2026, 1, 23))
+    # The gap starts after the Martin Luther King Jr. Day holiday, trimmed to sessions, and
+    # the last stored session (Friday) is asked again, to check it against the stored bar.
+    assert upstream.calls[1] == (("SPY", "QQQ"), D(2026, 1, 16), D(2026, 1, 23))
     assert len(got["SPY"]) == 15
     assert store.coverage("SPY") == (D(2026, 1, 2), D(2026, 1, 23))
 
@@ -195,7 +196,7 @@ def test_cached_groups_tickers_by_missing_range(store):
     source.fetch_bars(("SPY", "QQQ", "IWM"), D(2026, 1, 2), D(2026, 1, 16))
     assert sorted(upstream.calls) == [
         (("IWM",), D(2026, 1, 2), D(2026, 1, 16)),
-        (("SPY", "QQQ"), D(2026, 1, 12), D(2026, 1, 16)),
+        (("SPY", "QQQ"), D(2026, 1, 9), D(2026, 1, 16)),  # from the last stored session
     ]
 
 
@@ -241,7 +242,7 @@ def test_cached_never_covers_an_unclosed_session(store):
     assert got["SPY"].index[-1].date() == D(2026, 1, 16)
     assert store.coverage("SPY") == (D(2026, 1, 12), D(2026, 1, 15))
     source.fetch_bars(("SPY",), D(2026, 1, 12), D(2026, 1, 16))
-    assert upstream.calls[-1][1:] == (D(2026, 1, 16), D(2026, 1, 16))
+    assert upstream.calls[-1][1:] == (D(2026, 1, 15), D(2026, 1, 16))  # with the last stored
 
 
 def test_last_closed_session():

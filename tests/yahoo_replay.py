@@ -11,10 +11,14 @@ filled with the snapshot's data up to ``until``, the day the "server" has reache
   quoteSummary (fund data)     the QQQ answer, its sector weights from IWM's holdings
   fc.yahoo.com, getcrumb       the cookie and crumb handshake
 
-``fail(kind, ticker, status)`` scripts a fault (429, 404, 500, or "blank" for an earnings
-page with only its blank row); ``offline = True`` fails every request as curl does with no
-network. ``asked`` records every request. ``new_process()`` forgets what yfinance keeps in
-memory, as a new `recap` process would (its caches on disk stay, as they do).
+``fail(kind, ticker, status)`` scripts a fault (429, 404, 500, "blank" for an earnings
+page with only its blank row, or "html", "empty", "truncated" for a chart answered with
+an error page, nothing, or half its JSON); ``retry_after`` goes with every 429;
+``throttle`` answers that share of chart requests 429 at random (seeded), ``latency``
+delays every answer, and ``hook(n)`` runs before request number n; ``offline = True``
+fails every request as curl does with no network. ``asked`` records every request.
+``new_process()`` forgets what yfinance keeps in memory, as a new `recap` process would
+(its caches on disk stay, as they do).
 """
 
 from __future__ import annotations
@@ -22,9 +26,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import http.cookiejar
 import json
 import math
+import random
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -103,6 +111,11 @@ class Replay(curl.Session):
         self.market_dir = market_dir
         self.until = until
         self.offline = False
+        self.retry_after: str | None = None
+        self.throttle = 0.0
+        self.latency = 0.0
+        self.hook: Callable[[int], None] | None = None
+        self._random = random.Random(42)
         self.asked: list[tuple[str, str, dict[str, str]]] = []
         self._faults: dict[tuple[str, str], tuple[int | str, int | None]] = {}
         self._lock = threading.Lock()
@@ -149,16 +162,35 @@ class Replay(curl.Session):
         kind, ticker = self._route(parts.netloc, parts.path, query)
         with self._lock:
             self.asked.append((kind, ticker, query))
+            number = len(self.asked)
+            limited = kind == "chart" and self._random.random() < self.throttle
+        if self.hook is not None:
+            self.hook(number)
+        if self.latency:
+            time.sleep(self.latency)
         if self.offline:
             raise DNSError(f"Failed to perform, curl: (6) Could not resolve host: {parts.netloc}")
-        fault = self._fault(kind, ticker)
+        fault = 429 if limited else self._fault(kind, ticker)
         if fault == 429:
-            return self._answer(url, 429, "Too Many Requests\r\n", "text/plain")
+            answer = self._answer(url, 429, "Too Many Requests\r\n", "text/plain")
+            if self.retry_after is not None:
+                answer.headers["Retry-After"] = self.retry_after
+            return answer
+        if fault == "html":
+            return self._answer(
+                url, 200, "<!DOCTYPE html><html>Will be right back</html>", "text/html"
+            )
+        if fault == "empty":
+            return self._answer(url, 200, "")
+        if fault == "truncated":
+            whole = self._chart(url, ticker, query).content
+            return self._answer(url, 200, whole[: len(whole) // 2].decode())
         if fault == 404 and kind == "chart":
             return self._answer(url, 404, json.dumps(NOT_FOUND))
         if isinstance(fault, int):
             return self._answer(url, fault, f"<html><body>Error {fault}</body></html>", "text/html")
         if kind == "cookie":
+            self._set_cookie()
             return self._answer(url, 200, "<html><body></body></html>", "text/html")
         if kind == "crumb":
             return self._answer(url, 200, self._crumb, "text/plain")
@@ -170,6 +202,16 @@ class Replay(curl.Session):
         if kind == "fund" and (self.market_dir / "holdings" / f"{ticker}.csv").is_file():
             return self._answer(url, 200, json.dumps(self._fund_answer(ticker)))
         return self._answer(url, 404, "{}")
+
+    def _set_cookie(self) -> None:
+        """Yahoo's A3 cookie in the session's jar, as a real fc.yahoo.com answer leaves it:
+        yfinance keeps it and stops asking (without it, it asks before every request)."""
+        expires = int(time.time()) + 365 * 86400
+        cookie = http.cookiejar.Cookie(
+            0, "A3", "d=replay", None, False, ".yahoo.com", True, True, "/", True, True,
+            expires, False, None, None, {},
+        )  # fmt: skip
+        self.cookies.jar.set_cookie(cookie)
 
     @staticmethod
     def _route(host: str, path: str, query: dict[str, str]) -> tuple[str, str]:
@@ -256,6 +298,9 @@ class Replay(curl.Session):
 def new_process() -> None:
     """Forget what yfinance keeps in memory (cookie, crumb, cached answers), as the next
     `recap` process starts without it."""
+    from yfinance import cache
     from yfinance.data import SingletonMeta
 
     SingletonMeta._instances.clear()
+    # Its time-zone cache binds to the folder of its first use: a new process binds anew.
+    cache._TzCacheManager._tz_cache = None

@@ -10,6 +10,7 @@ The HTTP call is a seam (``get``) so tests hand in recorded bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import tempfile
@@ -89,11 +90,14 @@ def download_holdings(
     return held, path
 
 
-def refresh_holdings(config: RecapConfig, *, get: HttpGet | None = None) -> IndexHoldings | None:
+def refresh_holdings(
+    config: RecapConfig, *, get: HttpGet | None = None, notes: list[str] | None = None
+) -> IndexHoldings | None:
     """Download the current holdings into the cache folder, then every stored file;
-    None when there are none at all."""
+    None when there are none at all. A failed download appends a data note to ``notes``
+    saying so, and what the build uses instead."""
     c = config.contribution
-    return refresh_fund(config, c.etf, c.holdings_url, c.timeout_seconds, get=get)
+    return refresh_fund(config, c.etf, c.holdings_url, c.timeout_seconds, get=get, notes=notes)
 
 
 def refresh_fund(
@@ -104,16 +108,34 @@ def refresh_fund(
     *,
     exact: bool = False,
     get: HttpGet | None = None,
+    notes: list[str] | None = None,
 ) -> IndexHoldings | None:
     """refresh_holdings for any fund ([contribution]'s IWM, [sp500_attribution]'s IVV);
     ``exact``: weights from Market Value."""
     if not fund:
         return None
     folder = holdings_folder(config)
+    failed: str | None = None
     if url:
         try:
             download_holdings(url, fund, folder, timeout=timeout, get=get or http_get)
         except (SourceError, DataError, OSError) as e:
-            logger.warning("%s holdings not downloaded (%s); using the stored files", fund, e)
+            # The URL is long and in the config: the note keeps only what went wrong.
+            failed = str(e).replace(f"{fund} holdings from {url}: ", "").replace(f"{url}: ", "")
     files = read_holdings_folder(folder, fund, exact=exact)
+    if failed is not None:
+        note = failed_download_note(fund, failed, files[-1].as_of if files else None)
+        logger.warning("%s", note)
+        if notes is not None:
+            notes.append(note)
     return IndexHoldings(fund=fund, files=files) if files else None
+
+
+def failed_download_note(fund: str, reason: str, stored: dt.date | None) -> str:
+    """The data note of a failed holdings download: why, and what is used instead."""
+    from recap.formatting import long_date
+
+    said = f"The {fund} holdings file could not be downloaded from iShares ({reason})"
+    if stored is None:
+        return said + "; no earlier download is stored, so no stock-level figures use it."
+    return said + f"; the latest stored file, of {long_date(stored)}, is used instead."

@@ -87,7 +87,9 @@ def open_source(config: RecapConfig, now: dt.datetime) -> OpenSource:
     store = Store(config.store_path)
     yahoo = YahooSource.from_config(config)
     return OpenSource(
-        CachedSource(yahoo, store, now=now),
+        CachedSource(
+            yahoo, store, now=now, absent_max_age=dt.timedelta(days=config.yahoo.absent_days)
+        ),
         sector_weights=yahoo.fetch_sector_weights,
         offline=functools.partial(_offline, config, store, now),
         names=yahoo.fetch_names,

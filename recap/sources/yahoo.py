@@ -7,6 +7,10 @@ call to tell a rate limit (retried with exponential backoff) or an unreachable n
 does raise is caught in one place, ``call_yfinance``. A ticker that could not be fetched
 this run (rate limited, a failed page) is recorded in ``YahooSource.failures`` with the
 reason, so the report can say what happened and the store does not keep it as fact.
+
+Under throttling: ``workers`` requests in flight (the project's setting, not yfinance's
+2 x cores), Retry-After honoured in the session (sources/throttle.py), and yfinance's
+time-zone cache told New York for US listings so it does not ask Yahoo per ticker first.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from recap.errors import RateLimited, SourceError
 from recap.retry import backoff_delay, retry_call
 from recap.sources.base import BAR_COLUMNS, EARNINGS_COLUMNS, FetchFailures, empty_earnings
 from recap.sources.holdings import Holdings, normalized
+from recap.sources.throttle import ChartAnswers, RetryAfterStats, honour_retry_after
 from recap.weeks import NEW_YORK
 
 logger = logging.getLogger(__name__)
@@ -52,6 +57,7 @@ _CONNECTION = (
     "network is unreachable",
     "ssl",
 )
+_UNREACHABLE = "Yahoo Finance could not be reached"
 # What yfinance says of a ticker Yahoo does not carry (HTTP 404, delisted, no rows).
 _NO_DATA = (
     "possibly delisted",
@@ -155,10 +161,46 @@ def failure_reason(message: str) -> str | None:
     if _mentions(message, _RATE_LIMIT):
         return "rate limited"
     if _mentions(message, _CONNECTION):
-        return "Yahoo Finance could not be reached"
+        return _UNREACHABLE
     if _mentions(message, _NO_DATA):
         return None
     return _one_line(message.removeprefix(RAISED), 100)
+
+
+# A symbol Yahoo lists on a US exchange: letters, at most a one- or two-letter class
+# suffix (BRK-B). Indexes, futures (CL=F), FX (EURUSD=X), crypto (BTC-USD) are left out.
+_US_LISTING = re.compile(r"[A-Z]{1,5}(-[A-Z]{1,2})?")
+# Yahoo's time zone for every US listing: yfinance would ask it per ticker otherwise.
+US_TIMEZONE = "America/New_York"
+# The longest Retry-After honoured in place; a longer one goes to the chunk's backoff.
+RETRY_AFTER_CAP_SECONDS = 60.0
+
+
+def us_listings(tickers: tuple[str, ...]) -> tuple[str, ...]:
+    """The tickers whose Yahoo time zone is New York's without asking (US listings)."""
+    return tuple(t for t in tickers if _US_LISTING.fullmatch(t))
+
+
+def new_session() -> Any:
+    """The HTTP session yfinance would make for itself (curl_cffi, as Chrome)."""
+    from curl_cffi import requests as curl
+
+    return curl.Session(impersonate="chrome")
+
+
+def use_workers(workers: int) -> None:
+    """Make ``workers`` the number of yfinance's download threads that run at once.
+
+    yf.download's ``threads=N`` sets multitasking's default for pools created later, but
+    its pool was created when yfinance was imported, sized by the core count (2 on a
+    2-core machine, whatever N says). A pool of our own, made the active one, is what
+    its threads then queue on.
+    """
+    import multitasking  # yfinance's thread pool
+
+    name = f"recap-{workers}"
+    if multitasking.config["POOL_NAME"] != name:
+        multitasking.createPool(name=name, threads=workers)
 
 
 def _chunks(items: tuple[str, ...], size: int) -> Iterator[tuple[str, ...]]:
@@ -262,6 +304,7 @@ class YahooSource:
         chunk_size: int = 50,
         backoff_seconds: float = 2.0,
         threads: bool = True,
+        workers: int = 8,
         earnings_limit: int = 40,
         cache_dir: Path | None = None,
         download: DownloadFn = yf.download,
@@ -274,11 +317,25 @@ class YahooSource:
         self.chunk_size = max(1, chunk_size)
         self.backoff_seconds = backoff_seconds
         self.threads = threads
+        # Requests in flight at once: the project's choice, not yfinance's (2 x cores).
+        self.workers = max(1, workers) if threads else 1
         self.earnings_limit = min(100, max(1, earnings_limit))  # Yahoo caps it at 100
         self._download = download
         self._ticker = ticker_factory
         self._sleep = sleep
+        self.retry_after = RetryAfterStats()
+        self.answers = ChartAnswers()
+        if session is not None:
+            session = honour_retry_after(
+                session,
+                retries=self.retries,
+                cap=RETRY_AFTER_CAP_SECONDS,
+                sleep=sleep,
+                stats=self.retry_after,
+                answers=self.answers,
+            )
         self._session = session
+        self._seed_tz = cache_dir is not None  # only into recap's own cache folder
         self.failures = FetchFailures()
         self._earnings_waits = 0  # shared by every earnings page of this run
         self._earnings_wall: str | None = None  # why Yahoo stopped answering them
@@ -299,12 +356,15 @@ class YahooSource:
     def from_config(cls, config: RecapConfig, **seams: Any) -> YahooSource:
         """A YahooSource set up from the [yahoo] table and the cache folder."""
         y = config.yahoo
+        if not {"session", "download", "ticker_factory"} & set(seams):
+            seams["session"] = new_session()  # so that Retry-After is honoured
         return cls(
             timeout=y.timeout_seconds,
             retries=y.retries,
             chunk_size=y.chunk_size,
             backoff_seconds=y.backoff_seconds,
             threads=y.threads,
+            workers=y.workers,
             earnings_limit=y.earnings_limit,
             cache_dir=config.cache_dir,
             **seams,
@@ -334,11 +394,13 @@ class YahooSource:
                 actions=False,
                 group_by="column",
                 multi_level_index=True,
-                threads=self.threads,
+                threads=self.workers if self.workers > 1 else False,
                 progress=False,
                 timeout=self.timeout,
                 **self._with_session(),
             )
+            if self.workers > 1:
+                use_workers(self.workers)
             raw, messages, raised = call_yfinance(call)
             frames.update(split_download(raw, pending, start, end))
             notes.extend(messages)
@@ -370,6 +432,7 @@ class YahooSource:
     ) -> dict[str, pd.DataFrame]:
         """Bars per ticker in [start, end]: one yf.download per chunk of tickers."""
         wanted = tuple(dict.fromkeys(tickers))
+        self._seed_timezones(wanted)
         out: dict[str, pd.DataFrame] = {}
         said: dict[str, str] = {}
         notes: list[str] = []
@@ -380,16 +443,42 @@ class YahooSource:
             notes.extend(messages)
         for ticker in wanted:
             reason = failure_reason(said[ticker]) if ticker in said else None
+            if reason is None and ticker in said:
+                # yfinance says "possibly delisted" of a request that got no real answer.
+                reason = self.answers.failure(ticker)
             if reason is None:
                 self.failures.bars.pop(ticker, None)
             else:
                 self.failures.bars[ticker] = reason
-        if wanted and not out:
+        # Only when every ticker still failed after its retries: a rate limit a retry
+        # overcame, on tickers Yahoo then said it does not carry, is no failure.
+        if wanted and not out and all(t in self.failures.bars for t in wanted):
             self._raise_if_unreachable(notes)
         missing = [t for t in wanted if t not in out]
         if missing:
             logger.warning("Yahoo Finance returned no bars for %s", ", ".join(missing))
         return out
+
+    def _seed_timezones(self, tickers: tuple[str, ...]) -> None:
+        """yfinance's time-zone cache told New York for US listings it does not know yet:
+        otherwise it asks Yahoo once per ticker (half the requests of a first build), and
+        a rate-limited probe reads as "no timezone found", a ticker Yahoo does not carry."""
+        names = us_listings(tickers)
+        if not self._seed_tz or not names:
+            return
+
+        def seed() -> int:
+            cache = yf.cache.get_tz_cache()
+            new = [t for t in names if cache.lookup(t) is None]
+            for ticker in new:
+                cache.store(ticker, US_TIMEZONE)
+            return len(new)
+
+        seeded, _, raised = call_yfinance(seed)
+        if raised is not None:  # a cache that cannot be written: yfinance asks instead
+            logger.info("yfinance time-zone cache not seeded: %s", raised)
+        elif seeded:
+            logger.info("seeded yfinance's time-zone cache for %d tickers", seeded)
 
     def _raise_if_unreachable(self, notes: list[str]) -> None:
         """Nothing came back: say why in one line (offline=True when the network is down)."""
@@ -408,6 +497,8 @@ class YahooSource:
         raised = next((m for m in notes if m.startswith(RAISED)), None)
         if raised is not None:
             raise SourceError(f"Yahoo Finance: {_one_line(raised)}")
+        if set(self.failures.bars.values()) == {_UNREACHABLE}:  # seen by the session only
+            raise SourceError(f"{_UNREACHABLE} (every request failed)", offline=True)
 
     def _earnings_page(self, ticker: str) -> pd.DataFrame | None:
         page = self._ticker(ticker, **self._with_session())
