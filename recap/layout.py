@@ -23,6 +23,7 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("moves", "Key Market Moves", ("indexes",), ("indexes", "small-vs-large")),
+    Section("beyond", "Beyond Stocks", (), ("markets",)),
     Section(
         "sectors",
         "Sector Highlights and Drivers",
@@ -46,17 +47,20 @@ SECTIONS: tuple[Section, ...] = (
 def shown_sections(recap: WeeklyRecap) -> tuple[Section, ...]:
     """The sections this week's report shows, in order (see ``shown``)."""
     return shown(
+        beyond=bool(recap.markets),
         risks=bool(recap.risks),
         week_ahead=bool(recap.week_ahead),
         conclusion=bool(recap.paragraphs("conclusion")),
     )
 
 
-def shown(*, risks: bool, week_ahead: bool, conclusion: bool) -> tuple[Section, ...]:
+def shown(
+    *, risks: bool, week_ahead: bool, conclusion: bool, beyond: bool = False
+) -> tuple[Section, ...]:
     """The sections a week shows, in order: market moves, sectors and banks always (an
     empty one says so in one line); the risk spotlight, the week ahead and the conclusion
-    only when the week has them."""
-    has = {"risks": risks, "ahead": week_ahead, "conclusion": conclusion}
+    only when the week has them, and so is Beyond Stocks (rates, oil, the dollar...)."""
+    has = {"beyond": beyond, "risks": risks, "ahead": week_ahead, "conclusion": conclusion}
     return tuple(s for s in SECTIONS if has.get(s.key, True))
 
 

@@ -789,6 +789,12 @@ class MarketMove:
         "not; the move is then not news"
     )
 
+    @property
+    def tick(self) -> str:
+        """The ticker a reader may want: a stand-in fund's; none for a Yahoo symbol
+        (^TNX, CL=F, EURUSD=X are no names for a reader)."""
+        return self.symbol if self.proxy else ""
+
 
 @dataclass(frozen=True)
 class CoMove:

@@ -427,6 +427,7 @@ def kinds_without_phrasing(templates_dir: Path) -> list[str]:
         "dek",
         "lead",
         "indexes",
+        "markets",
         "attribution",
         "sectors",
         "banks",

@@ -275,6 +275,7 @@ def test_post_parts_follow_the_page_sections():
         ("", ("intro",), ()),
         ("Key Market Moves", ("a1", "a2"), (("indexes", "Idx"),)),
         (
+            "Beyond Stocks",
             "Sector Highlights and Drivers",
             ("s1",),
             (("attribution", "Attr"), ("top-stocks", "Top")),
@@ -391,6 +392,7 @@ def test_a_real_post_tells_the_page_story(tmp_path, market_dir):
     headings = [line[3:] for line in post.splitlines() if line.startswith("## ")]
     assert headings == [
         "Key Market Moves",
+        "Beyond Stocks",
         "Sector Highlights and Drivers",
         "Regional Banks",
         "Risk Spotlight",
@@ -402,12 +404,12 @@ def test_a_real_post_tells_the_page_story(tmp_path, market_dir):
 
     from recap.render import markdown_text
 
-    assert len(alts) == 6
+    assert len(alts) == 7
     for name, alt in alts.items():
         assert str(escape(alt)) in page  # the page's own alt text
         assert f"![{markdown_text(alt)}](/recap/2026-01-16/{name}.png)" in post
     assert "## Charts" not in post  # every chart sits under its section
-    order = [post.index(f"/{n}.png") for n in ("indexes", "attribution", "banks")]
+    order = [post.index(f"/{n}.png") for n in ("indexes", "markets", "attribution", "banks")]
     assert order == sorted(order)
     assert "| Bank | Surprise | Result | Reaction |" in post
     assert "| Company | Date | EPS est. |" in post

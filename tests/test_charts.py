@@ -52,8 +52,9 @@ def test_png_is_drawn_at_twice_the_screen_size(charts):
 def test_titles_state_the_point_and_alt_text_comes_from_the_data(charts, ref):
     recap = ref[0]
     by_name = {c.name: c for c in charts}
-    assert by_name["sectors"].alt.count("Real Estate led with +4.22%, ") == 1
-    assert "Communication Services lagged at -2.32%" in by_name["sectors"].alt
+    alt = by_name["sectors"].alt
+    assert alt.count("Real Estate +4.22%") == 1 and "Communication Services -2.32%" in alt
+    assert by_name["sectors"].title in alt
     assert by_name["sectors"].title.startswith("Real Estate led the sectors")
     assert "Russell 2000" in by_name["indexes"].title and "2.04%" in by_name["indexes"].title
     for m in recap.indexes:

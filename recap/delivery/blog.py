@@ -152,6 +152,7 @@ def post_parts(facts: Mapping[str, Any], charts: Mapping[str, str]) -> tuple[Pos
     keys = [str(s) for s in facts.get("narrative_sections") or []]
     keys += [""] * (len(paragraphs) - len(keys))
     sections = layout.shown(
+        beyond=bool(facts.get("markets")),
         risks=bool(facts.get("risks")),
         week_ahead=bool(facts.get("week_ahead")),
         conclusion="conclusion" in keys,
