@@ -128,12 +128,32 @@ class PriceFlag:
     ticker: str = _help("Symbol of the series")
     date: dt.date = _help("Session of the implausible close (the first one, for a run)")
     kind: str = _help(
-        "'not-positive', 'non-session', 'gap', 'stale', 'bad-print', 'split' or 'jump'"
+        "'not-positive', 'non-session', 'gap', 'stale', 'bad-print', 'split', 'jump' or "
+        "'range' (the close outside the day's high-low range)"
     )
     reason: str = _help("What was found, in a sentence, e.g. 'close -5 is not a positive price'")
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.date.isoformat()}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class SplitEvent:
+    """A stock split found in a series' closes (recap/analytics/splits.py): repaired when
+    certain, else the series is left out where a figure would span it."""
+
+    ticker: str = _help("Symbol of the series")
+    date: dt.date = _help("First session at the new price level")
+    ratio: float = _help("New shares per old share: 10.0 for a 10-for-1 split, 0.2 for 1-for-5")
+    move: float = _help("The close's move that day as the source gave it, e.g. -0.9 for -90%")
+    repaired: bool = _help(
+        "True when certain (the ratio and a second sign, or declared in [data] splits): "
+        "prices before the date were divided by the ratio; False for a possible split"
+    )
+    evidence: tuple[str, ...] = _help(
+        "What confirmed it: 'volume', 'range' (the close outside the day's high-low range), "
+        "'holdings' (share counts), 'event' (the source's split events), 'declared'"
+    )
 
 
 @dataclass(frozen=True)
@@ -164,6 +184,10 @@ class DataInfo(_Record):
         metadata={
             "help": "Watchlist names and large banks whose earnings dates could not be fetched"
         },
+    )
+    splits: tuple[SplitEvent, ...] = _help(
+        "Splits found in the closes read: repaired ones, and possible ones left out",
+        default=(),
     )
 
     @property
