@@ -104,10 +104,15 @@ def _later(column: np.ndarray, row: int) -> np.ndarray:
 
 
 def _holds(column: np.ndarray, row: int, before: float) -> bool:
-    """The next closes stay nearer the new level than the old one (none: not undone)."""
+    """The next closes stay nearer the new level than the old one (none: not undone),
+    and the closes before stood nearer the old one (not the way back from a bad print)."""
     new = column[row]
     later = _later(column, row)
-    return bool(np.all(np.abs(np.log(later / new)) < np.abs(np.log(later / before))))
+    earlier = column[:row][~np.isnan(column[:row])][-HOLD_SESSIONS - 1 : -1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        held = np.all(np.abs(np.log(later / new)) < np.abs(np.log(later / before)))
+        stood = np.all(np.abs(np.log(earlier / before)) < np.abs(np.log(earlier / new)))
+    return bool(held and stood)
 
 
 def _bar_evidence(bar: pd.DataFrame | None, day: pd.Timestamp, ratio: float) -> list[str]:
