@@ -41,7 +41,8 @@ SPLIT_RATIOS = (2, 3, 4, 5, 8, 10, 20)
 TOLERANCE = 0.12
 EXACT_TOLERANCE = 0.05
 UNCONFIRMED_MIN_RATIO = 3  # a halving or a doubling alone is a real move (see above)
-HOLD_SESSIONS = 3  # the new level holds: each of these closes nearer it than the old one
+HOLD_SESSIONS = 3  # sessions after (and before) the step that must stay near its level
+SETTLED = 0.5  # ... within this share of the step (in log terms)
 RANGE_SLACK = 0.01  # a close more than 1% outside its day's high-low range
 VOLUME_SESSIONS = 20
 VOLUME_SHARE = 0.5  # volume moved by at least half the ratio (in log terms)
@@ -104,14 +105,17 @@ def _later(column: np.ndarray, row: int) -> np.ndarray:
 
 
 def _holds(column: np.ndarray, row: int, before: float) -> bool:
-    """The next closes stay nearer the new level than the old one (none: not undone),
-    and the closes before stood nearer the old one (not the way back from a bad print)."""
+    """A step from one settled level to another: the next closes stay near the new level
+    (none yet: not undone either) and the closes before stood near the old one, each
+    within half the step. A bad print and its way back are not steps; nor is a stock
+    already falling apart (Triller: 6.22, 3.70, 0.99, 0.32 over three sessions)."""
     new = column[row]
+    half = SETTLED * abs(math.log(new / before))
     later = _later(column, row)
     earlier = column[:row][~np.isnan(column[:row])][-HOLD_SESSIONS - 1 : -1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        held = np.all(np.abs(np.log(later / new)) < np.abs(np.log(later / before)))
-        stood = np.all(np.abs(np.log(earlier / before)) < np.abs(np.log(earlier / new)))
+        held = np.all(np.abs(np.log(later / new)) <= half)
+        stood = np.all(np.abs(np.log(earlier / before)) <= half)
     return bool(held and stood)
 
 
