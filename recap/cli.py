@@ -1,6 +1,7 @@
 """The `recap` command line: a thin layer over pipeline.py.
 
-Only this module turns RecapError into a message and an exit code (1).
+Only this module turns RecapError into a message and an exit code (1; 75 for a week
+whose data is not complete yet, IncompleteWeekError, so a timer can retry).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import click
 
 from recap import kept
 from recap.config import RecapConfig, read_config
-from recap.errors import RecapError
+from recap.errors import IncompleteWeekError, RecapError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -95,10 +96,18 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except IncompleteWeekError as e:
+            raise _RetryLater(str(e)) from None
         except RecapError as e:
             raise click.ClickException(str(e)) from None
 
     return wrapper
+
+
+class _RetryLater(click.ClickException):
+    """A week whose data is not complete yet: exit 75 (EX_TEMPFAIL), so a job retries."""
+
+    exit_code = IncompleteWeekError.exit_code
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)

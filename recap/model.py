@@ -42,6 +42,12 @@ class Week(_Record):
     session_dates: tuple[dt.date, ...] = _help("Every session of the week, in order")
     early_closes: tuple[dt.date, ...] = _help("Sessions of the week that closed early")
     holidays: tuple[dt.date, ...] = _help("Weekdays of the week on which the exchange was shut")
+    missing_sessions: tuple[dt.date, ...] = _help(
+        "Sessions of the calendar week after ``end`` that the data does not hold: the week "
+        "is reported through ``end`` (Thursday's close for a week missing its Friday); "
+        "empty for a complete week",
+        default=(),
+    )
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,11 @@ from recap.checker import check_story
 from recap.config import IndexSpec, RecapConfig
 from recap.errors import (
     DataError,
+    IncompleteWeekError,
     PriceCheckError,
     RecapError,
     RenderError,
+    ShortWeekError,
     SourceError,
     StaleDataError,
     WeekError,
@@ -62,7 +64,9 @@ from recap.weeks import (
     latest_complete_week,
     next_week,
     previous_week,
+    session_close,
     sessions_between,
+    through,
     ytd_base_session,
 )
 
@@ -80,6 +84,10 @@ CONTENT_LOOKBACK_DAYS = 400
 # The constituents' price flags that count: back to the attribution's holdings dates and
 # YTD base, and at least this far (50 sessions, for the 50-day average).
 CHECKED_DAYS = dt.timedelta(days=75)
+# How long after the week's last close its closes may still be on their way: a build
+# before then refuses (IncompleteWeekError, exit 75, so a job retries); one after reports
+# the week through the last session the indexes hold, and says so.
+DATA_GRACE = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -268,6 +276,13 @@ def fetch_market(
         )
     bars = {**long_history, **recent}
     events = split_events(source, tuple(t for t in bars if not t.startswith("^")), start, week.end)
+    last = _indexes_through(closes, config, week)
+    if last is not None:
+        raise ShortWeekError(
+            f"no close on {week.end.isoformat()} (the week's last session) for the indexes; "
+            f"they end {last.isoformat()}",
+            last,
+        )
     closes, excluded, notes, found = screen_prices(bars, closes, week, config, events=events)
     if holdings is None and config.data_dir is not None:
         holdings = holdings_for(config)  # a snapshot's own dated holdings files
@@ -302,6 +317,26 @@ def fetch_market(
         splits=found,
     )
     return add_holdings(market, source, config, week, holdings)
+
+
+def _indexes_through(closes: pd.DataFrame, config: RecapConfig, week: Week) -> dt.date | None:
+    """The last session of the week every index (or its ETF) has a close for, when that
+    is before the week's last session; None when the week is whole, or when an index has
+    no close in the week at all (the usual errors say so)."""
+    days = closes.index[
+        (closes.index >= pd.Timestamp(week.start)) & (closes.index <= pd.Timestamp(week.end))
+    ]
+    lasts = []
+    for spec in config.indexes:
+        held = [s for s in (spec.symbol, spec.proxy) if s and s in closes]
+        if not held:
+            return None
+        valid = closes.loc[days, held].notna().any(axis=1)
+        if not valid.any():
+            return None
+        lasts.append(valid.index[valid.to_numpy()][-1].date())
+    last = min(lasts) if lasts else None
+    return last if last is not None and last < week.end else None
 
 
 def add_holdings(
@@ -776,7 +811,7 @@ def gather_market(
     cannot be reached, from its fallback (the store, or sample data), with a note."""
     try:
         week = resolve_week(opened.source, config, week_date, now)
-        market = fetch_market(opened.source, config, week)
+        week, market = _fetch_week(opened.source, config, week, now)
     except SourceError as e:
         if not e.offline or opened.offline is None:
             raise
@@ -785,10 +820,41 @@ def gather_market(
         note = _offline_note(fallback.source.name, week, week_date, now)
         detail = str(e).removeprefix("Yahoo Finance could not be reached: ")
         logger.warning("%s (%s)", note, detail)
-        market = fetch_market(fallback.source, config, week)
+        week, market = _fetch_week(fallback.source, config, week, now)
         market = dataclasses.replace(market, notes=(note, *market.notes))
         return week, _with_holdings(fallback, config, week, market, now)
     return week, _with_holdings(opened, config, week, market, now)
+
+
+def _fetch_week(
+    source: PriceSource, config: RecapConfig, week: Week, now: dt.datetime
+) -> tuple[Week, MarketData]:
+    """fetch_market, and for a week whose last session the indexes lack: a refusal soon
+    after its close (the data may be on its way), else the week through the last session
+    they hold, with a note."""
+    try:
+        return week, fetch_market(source, config, week)
+    except ShortWeekError as e:
+        last: dt.date = e.last  # type: ignore[assignment]
+        missing = [d for d in week.session_dates if d > last]
+        wait_until = session_close(week.end) + DATA_GRACE
+        if now < wait_until:
+            raise IncompleteWeekError(
+                f"the week ending {week.end.isoformat()} is not complete in the {source.name} "
+                f"source yet: the indexes' closes end {last.isoformat()}, without "
+                f"{', '.join(f'{d:%A}' for d in missing)}'s; try again later (after "
+                f"{wait_until.isoformat(timespec='minutes')} the week is built through "
+                f"{last:%A}'s close)"
+            ) from None
+    short = through(week, last)
+    market = fetch_market(source, config, short)
+    note = (
+        f"The week is reported through {last:%A}'s close ({long_date(last)}): the data "
+        f"holds no close for {', '.join(f'{d:%A}, {long_date(d)}' for d in missing)} for "
+        "the indexes."
+    )
+    logger.warning("%s", note)
+    return short, dataclasses.replace(market, notes=(note, *market.notes))
 
 
 def _with_holdings(
