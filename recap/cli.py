@@ -96,18 +96,14 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except IncompleteWeekError as e:
-            raise _RetryLater(str(e)) from None
         except RecapError as e:
-            raise click.ClickException(str(e)) from None
+            failure = click.ClickException(str(e))
+            if isinstance(e, IncompleteWeekError):
+                # 75 (EX_TEMPFAIL): the week's data is not complete yet, so a job retries.
+                setattr(failure, "exit_code", e.exit_code)  # noqa: B010 (a class attribute)
+            raise failure from None
 
     return wrapper
-
-
-class _RetryLater(click.ClickException):
-    """A week whose data is not complete yet: exit 75 (EX_TEMPFAIL), so a job retries."""
-
-    exit_code = IncompleteWeekError.exit_code
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)

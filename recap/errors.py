@@ -6,6 +6,7 @@ RecapError
  |    +-- SourceError     a data source could not be read or reached
  |    |    +-- RateLimited Yahoo Finance said "too many requests": try again after a wait
  |    +-- StaleDataError  no close for the last trading day of the week
+ |    |    +-- ShortWeekError       the indexes' closes stop before the week's last session
  |    |    +-- IncompleteWeekError  the week's last session is not in the data yet: retry later
  |    +-- PriceCheckError a series the report leads with failed the price checks
  |    +-- StoreError      the local store cannot be used, or a write would make it lie

@@ -223,6 +223,11 @@ class SectorMove:
     week_rank: int = _help("1 = best week within its group")
     ytd_rank: int | None = _help("1 = best YTD within its group; None without a YTD return")
     above_50d: bool | None = _help("Close above its 50-session average; None under 50 sessions")
+    through: dt.date | None = _help(
+        "The series' own last close of the week when it lacks the week's last session(s): "
+        "close and returns are to that date (the table says 'to Wed'); None for the full week",
+        default=None,
+    )
 
 
 @dataclass(frozen=True)

@@ -116,3 +116,45 @@ def test_cli_exits_75_while_the_week_is_incomplete(
     assert result.exit_code == 75, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: the week ending 2026-01-16 is not")
+
+
+# -- a fund missing a session ----------------------------------------------------------------
+
+SPDRS = ("XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU", "XLV", "XLY")
+
+
+def _without_friday(bars):
+    return bars.drop(FRIDAY, errors="ignore")
+
+
+def test_funds_missing_friday_keep_their_rows_to_thursday(snapshot_source, reference_config):
+    """Issue 21: sector funds lacking one session dropped the sector table entirely."""
+    from tests.test_price_guards import _build
+
+    source = Edited(snapshot_source, bars=dict.fromkeys(SPDRS, _without_friday))
+    built = _build(source, reference_config)
+    recap = built.recap
+    assert recap.week.end == WEEK and recap.week.missing_sessions == ()
+    rows = {m.ticker: m for m in recap.sectors.sectors}
+    assert set(rows) == set(SPDRS)
+    assert {m.through for m in rows.values()} == {dt.date(2026, 1, 15)}
+    xlk = snapshot_source.fetch_bars(("XLK",), dt.date(2026, 1, 9), WEEK)["XLK"]["Close"]
+    assert rows["XLK"].close == xlk.loc["2026-01-15"]
+    assert rows["XLK"].week_return == pytest.approx(xlk.loc["2026-01-15"] / xlk.iloc[0] - 1)
+    # The industry funds have the whole week.
+    assert all(m.through is None for m in recap.sectors.industries)
+    # Each row of the small-vs-large table has its large-cap figure again.
+    assert all(c.large_week is not None for c in recap.sectors.small_caps if c.large_ticker)
+
+
+def test_the_page_labels_a_short_row(snapshot_source, reference_config):
+    from recap import pipeline
+    from recap.sources.opening import OpenSource
+
+    source = Edited(snapshot_source, bars={"XLK": _without_friday})
+    built = pipeline.build_week(
+        OpenSource(source), reference_config, week_date=WEEK, now=DAYS_LATER, formats=("html",)
+    )
+    page = built.files["recap.html"].decode()
+    assert '<span class="tick">XLK · to Thu</span>' in page
+    assert '<span class="tick">XLF</span>' in page
