@@ -15,6 +15,10 @@ implausible, each as a PriceFlag naming ticker, date and reason:
 - a jump far beyond anything the series' own history makes plausible: over 40% on
   several times the usual volume, or many times the series' usual daily move.
 
+``check_ranges`` flags a close outside its own day's high-low range (by over 1%), where
+the source has a range. Splits are found and repaired before these checks run
+(analytics/splits.py); the split flag here is left for one that does not hold.
+
 The thresholds were tuned on the real snapshot (see README, "Price checks"): small caps
 do move 50% on a trial result or double on a buyout, so a move alone never flags a
 series with a wide daily range; a bad print undone the next day, a split that shows
