@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from recap import sections
@@ -323,18 +324,14 @@ def _indexes_through(closes: pd.DataFrame, config: RecapConfig, week: Week) -> d
     """The last session of the week every index (or its ETF) has a close for, when that
     is before the week's last session; None when the week is whole, or when an index has
     no close in the week at all (the usual errors say so)."""
-    days = closes.index[
-        (closes.index >= pd.Timestamp(week.start)) & (closes.index <= pd.Timestamp(week.end))
-    ]
+    rows = closes.loc[pd.Timestamp(week.start) : pd.Timestamp(week.end)]  # a label slice
     lasts = []
     for spec in config.indexes:
-        held = [s for s in (spec.symbol, spec.proxy) if s and s in closes]
-        if not held:
-            return None
-        valid = closes.loc[days, held].notna().any(axis=1)
+        held = [s for s in (spec.symbol, spec.proxy) if s and s in rows]
+        valid = rows[held].notna().to_numpy().any(axis=1)
         if not valid.any():
             return None
-        lasts.append(valid.index[valid.to_numpy()][-1].date())
+        lasts.append(rows.index[np.flatnonzero(valid)[-1]].date())
     last = min(lasts) if lasts else None
     return last if last is not None and last < week.end else None
 
@@ -558,7 +555,11 @@ def screen_prices(
         sorted(
             {
                 *flags,
-                *quality.check_ranges(bars, judged.columns, judged.index.min()),
+                *quality.check_ranges(
+                    bars,
+                    judged.columns,
+                    pd.Timestamp(week.start - dt.timedelta(days=CONTENT_LOOKBACK_DAYS)),
+                ),
                 *splits.possible_flags(found, week.base_date),
             },
             key=lambda f: (f.ticker, f.date, f.kind),

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from recap.analytics.quality import _previous
+from recap.analytics.quality import _chunks, _previous
 from recap.formatting import long_date
 from recap.model import PriceFlag, SplitEvent
 
@@ -183,37 +183,38 @@ def find_splits(
     events, ticker -> ((date, ratio), ...); ``declared``: [data] splits, the same shape;
     ``skip``: series that cannot split (index levels)."""
     names = [str(c) for c in closes.columns.tolist()]
-    keep = [i for i, n in enumerate(names) if n not in skip and not n.startswith("^")]
+    keep = [n for n in names if n not in skip and not n.startswith("^")]
     if closes.empty or not keep:
         return ()
-    matrix = closes.to_numpy(dtype="float64")
-    if len(keep) < len(names):
-        matrix = matrix[:, keep]
-        names = [names[i] for i in keep]
-    prev = _previous(matrix)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lr = np.log(matrix / prev)
     declared = declared or {}
     smallest = math.log(2) - TOLERANCE
     for ratios in declared.values():
         smallest = min([smallest, *(abs(math.log(r)) - TOLERANCE for _, r in ratios)])
-    big = np.abs(lr) >= smallest  # NaN compares False
     found: list[SplitEvent] = []
-    dates = closes.index
-    for r, c in zip(*np.nonzero(big), strict=True):
-        ticker, day = names[c], dates[r]
-        move = float(lr[r, c])
-        event = _judge(
-            ticker,
-            day,
-            move,
-            bars=(bars or {}).get(ticker),
-            changes=(changes or {}).get(ticker, ()),
-            events=(events or {}).get(ticker, ()),
-            declared=declared.get(ticker, ()),
-        )
-        if event is not None and _holds(matrix[:, c], int(r), float(prev[r, c])):
-            found.append(event)
+    frame = closes if len(keep) == len(names) else closes.loc[:, keep]
+    # Columns grouped by where their history starts (as the price checks group them), so
+    # four ETFs' three decades do not make every other series three decades long.
+    for chunk in _chunks(frame):
+        matrix = chunk.to_numpy(dtype="float64")
+        prev = _previous(matrix)
+        # Compared as ratios, the log taken only where one is big.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = matrix / prev
+        big = (ratio >= math.exp(smallest)) | (ratio <= math.exp(-smallest))  # NaN: False
+        columns = [str(c) for c in chunk.columns.tolist()]
+        for r, c in zip(*np.nonzero(big), strict=True):
+            ticker, day = columns[c], chunk.index[r]
+            event = _judge(
+                ticker,
+                day,
+                math.log(float(ratio[r, c])),
+                bars=(bars or {}).get(ticker),
+                changes=(changes or {}).get(ticker, ()),
+                events=(events or {}).get(ticker, ()),
+                declared=declared.get(ticker, ()),
+            )
+            if event is not None and _holds(matrix[:, c], int(r), float(prev[r, c])):
+                found.append(event)
     return tuple(sorted(found, key=lambda e: (e.ticker, e.date)))
 
 
