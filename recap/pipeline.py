@@ -321,9 +321,10 @@ def fetch_market(
 
 
 def _indexes_through(closes: pd.DataFrame, config: RecapConfig, week: Week) -> dt.date | None:
-    """The last session of the week every index (or its ETF) has a close for, when that
-    is before the week's last session; None when the week is whole, or when an index has
-    no close in the week at all (the usual errors say so)."""
+    """The last session of the week the indexes (or their ETFs) have closes for, when
+    none of them has the week's last session: the data stops short. None when any has
+    it (one series missing its last bar is that series' error, which the usual checks
+    name), or when an index has no close in the week at all."""
     rows = closes.loc[pd.Timestamp(week.start) : pd.Timestamp(week.end)]  # a label slice
     lasts = []
     for spec in config.indexes:
@@ -332,8 +333,9 @@ def _indexes_through(closes: pd.DataFrame, config: RecapConfig, week: Week) -> d
         if not valid.any():
             return None
         lasts.append(rows.index[np.flatnonzero(valid)[-1]].date())
-    last = min(lasts) if lasts else None
-    return last if last is not None and last < week.end else None
+    if not lasts or max(lasts) >= week.end:
+        return None
+    return min(lasts)
 
 
 def add_holdings(

@@ -200,7 +200,10 @@ def find_splits(
         # Compared as ratios, the log taken only where one is big.
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = matrix / prev
-        big = (ratio >= math.exp(smallest)) | (ratio <= math.exp(-smallest))  # NaN: False
+        # NaN compares False; a close that is no price (zero, negative: the price checks
+        # flag it) is no split either.
+        big = (ratio >= math.exp(smallest)) | ((ratio <= math.exp(-smallest)) & (ratio > 0))
+        big &= np.isfinite(ratio)
         columns = [str(c) for c in chunk.columns.tolist()]
         for r, c in zip(*np.nonzero(big), strict=True):
             ticker, day = columns[c], chunk.index[r]
