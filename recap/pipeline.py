@@ -326,7 +326,7 @@ def _indexes_through(closes: pd.DataFrame, config: RecapConfig, week: Week) -> d
     it (one series missing its last bar is that series' error, which the usual checks
     name), or when an index has no close in the week at all."""
     rows = closes.loc[pd.Timestamp(week.start) : pd.Timestamp(week.end)]  # a label slice
-    lasts = []
+    lasts: list[dt.date] = []
     for spec in config.indexes:
         held = [s for s in (spec.symbol, spec.proxy) if s and s in rows]
         valid = rows[held].notna().to_numpy().any(axis=1)
@@ -371,7 +371,10 @@ def add_holdings(
         events=split_events(source, tickers, start, end),
         declared=config.data.declared_splits,
     )
-    found = tuple(s for s in found if s.repaired or s.date >= first)
+    # A possible split matters only in a stock the week can price (the snapshot's
+    # constituents start in 2024: a week of 2016 has nothing to leave out).
+    priced = _priced(closes, week)
+    found = tuple(s for s in found if s.repaired or (s.date >= first and s.ticker in priced))
     closes = splits.before_possible(splits.repair_closes(closes, found), found, week.base_date)
     flagged, notes = screen_constituents(
         closes,
@@ -392,6 +395,12 @@ def add_holdings(
         notes=market.notes + _constituent_split_notes(found, files[0].fund, week) + notes,
         splits=market.splits + found,
     )
+
+
+def _priced(closes: pd.DataFrame, week: Week) -> set[str]:
+    """Tickers with a close on the week's base date and its last session."""
+    rows = closes.loc[closes.index.isin([pd.Timestamp(week.base_date), pd.Timestamp(week.end)])]
+    return set(rows.columns[rows.notna().sum().to_numpy() == 2]) if len(rows) == 2 else set()
 
 
 def split_events(

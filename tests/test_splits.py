@@ -399,3 +399,14 @@ def test_a_real_fall_near_a_split_ratio_is_not_a_split(
     day = closes.pct_change().idxmin()  # the fall, as the source gave it, in the figures
     assert day.date() > week_containing(week_end).base_date
     assert closes.pct_change()[day] == pytest.approx(move, abs=0.001)
+
+
+def test_a_week_that_prices_none_of_them_says_nothing_of_them(
+    snapshot_source, market_dir, iwm_files
+):
+    """The constituents start in 2024: a week of 2023 carries the 2025 holdings back, but
+    prices none of the stocks whose 2024 moves look like splits, so no note names them."""
+    held = IndexHoldings(fund="IWM", files=iwm_files)
+    recap = _facts(snapshot_source, market_dir, held, dt.date(2023, 6, 16))
+    assert not any("split" in n for n in recap.data.notes)
+    assert not [f for f in recap.data.excluded if f.kind == "split"]
