@@ -410,3 +410,50 @@ def test_a_week_that_prices_none_of_them_says_nothing_of_them(
     recap = _facts(snapshot_source, market_dir, held, dt.date(2023, 6, 16))
     assert not any("split" in n for n in recap.data.notes)
     assert not [f for f in recap.data.excluded if f.kind == "split"]
+
+
+def test_klas_real_split_day_fits_the_ratio_with_its_own_move():
+    """KLA's 10-for-1 day in held-out data: 2,131.10 to 192.92 on 19x the volume (a
+    9.47% fall on top of the split) is certain; the same move without the volume is not a
+    near-exact ratio, so not even a possible split."""
+    bar = _bars(1)
+    bar.loc[SPLIT_DAY:, ["Open", "High", "Low", "Close"]] *= (
+        192.92
+        / 2131.10
+        * (
+            bar["Close"].loc[: SPLIT_DAY - pd.Timedelta(days=1)].iloc[-1]
+            / bar.loc[SPLIT_DAY, "Close"]
+        )
+    )
+    heavy = bar.copy()
+    heavy.loc[SPLIT_DAY, "Volume"] *= 19
+    (found,) = _found({"KLAC": heavy})
+    assert found.ratio == 10.0 and found.repaired and found.evidence == ("volume",)
+    assert found.move == pytest.approx(192.92 / 2131.10 - 1)
+    assert _found({"KLAC": bar}) == ()
+
+
+def test_a_sources_split_events_reach_the_checks(snapshot_source, reference_config):
+    """The seam for the live source: a ``split_events`` method (yfinance's ``actions``)."""
+
+    class WithEvents(Edited):
+        def split_events(self, tickers, start, end):
+            asked.append(tuple(tickers))
+            if "NVDA" in tickers and start <= dt.date(2026, 1, 14) <= end:
+                return {"NVDA": ((dt.date(2026, 1, 14), 10.0),)}
+            return {}
+
+    asked = []
+
+    # Every field adjusted but the volume's: only the source's event says split.
+    def edit(bars):
+        after = bars.index >= pd.Timestamp("2026-01-14")
+        bars.loc[after, ["Open", "High", "Low", "Close"]] /= 10
+        return bars
+
+    recap = _build(WithEvents(snapshot_source, bars={"NVDA": edit}), reference_config).recap
+    (event,) = [s for s in recap.data.splits if s.ticker == "NVDA"]
+    assert event.repaired and event.evidence == ("event",)
+    assert _member(recap, "NVDA") is not None
+    # Asked for the content's stocks and for the index's own, never for index levels.
+    assert len(asked) == 2 and not any(t.startswith("^") for batch in asked for t in batch)
