@@ -375,6 +375,7 @@ def add_holdings(
     # constituents start in 2024: a week of 2016 has nothing to leave out).
     priced = _priced(closes, week)
     found = tuple(s for s in found if s.repaired or (s.date >= first and s.ticker in priced))
+    found = splits.unless_accepted(found, config.accept)
     closes = splits.before_possible(splits.repair_closes(closes, found), found, week.base_date)
     flagged, notes = screen_constituents(
         closes,
@@ -549,6 +550,7 @@ def screen_prices(
         events=events,
         declared=config.data.declared_splits,
     )
+    found = splits.unless_accepted(found, config.accept)
     raw = closes
     if found:
         bars = splits.repair_bars(bars, found)

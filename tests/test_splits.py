@@ -271,7 +271,9 @@ def test_a_watchlist_stock_without_a_second_sign_is_left_out_that_week(
     assert 'add "KLAC:2026-01-14:1/5" to [data] splits' in hint and "accept" not in hint
 
 
-def test_a_possible_split_before_the_week_leaves_the_week_clean(snapshot_source, market_dir):
+def test_a_possible_split_before_the_week_leaves_the_week_clean(
+    snapshot_source, market_dir, tmp_path
+):
     """The week after the possible split: the stock is back, its week return clean, and
     nothing reaches back across the split (no year-to-date)."""
     cfg = read_config(None, {"data_dir": market_dir}, cwd=market_dir)
@@ -289,6 +291,11 @@ def test_a_possible_split_before_the_week_leaves_the_week_clean(snapshot_source,
         n.startswith("KLA (KLAC): a possible 1-for-5 split on January 7, 2026")
         for n in recap.data.notes
     )
+    # [data] accept says the move was real: nothing is cut, and no note.
+    toml = '[data]\naccept = ["KLAC:2026-01-07"]\n'
+    accepted = _build(source, config(tmp_path, market_dir, toml=toml)).recap
+    assert _member(accepted, "KLAC").ytd_return is not None
+    assert not any("KLAC" in n and "split" in n for n in accepted.data.notes)
 
 
 # -- constituents: close only ------------------------------------------------------------------

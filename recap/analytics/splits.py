@@ -265,6 +265,18 @@ def _judge(
     )
 
 
+def unless_accepted(
+    found: Iterable[SplitEvent], accept: Collection[tuple[str, dt.date | None]]
+) -> tuple[SplitEvent, ...]:
+    """``found`` less the possible splits [data] accept calls real moves ("TICKER:DATE",
+    or "TICKER" for all): those are neither left out nor cut."""
+    return tuple(
+        s
+        for s in found
+        if s.repaired or ((s.ticker, s.date) not in accept and (s.ticker, None) not in accept)
+    )
+
+
 def repair_closes(closes: pd.DataFrame, splits: Iterable[SplitEvent]) -> pd.DataFrame:
     """``closes`` with each certain split's earlier closes divided by its ratio, in one
     block (see quality.without)."""
@@ -388,4 +400,5 @@ __all__ = [
     "repair_note",
     "share_changes",
     "split_fit",
+    "unless_accepted",
 ]
