@@ -275,8 +275,6 @@ def fetch_market(
             f"no data for the week of {week.start.isoformat()} to {week.end.isoformat()} "
             f"in the {source.name} source (its data ends: {last})"
         )
-    bars = {**long_history, **recent}
-    events = split_events(source, tuple(t for t in bars if not t.startswith("^")), start, week.end)
     last = _indexes_through(closes, config, week)
     if last is not None:
         raise ShortWeekError(
@@ -284,6 +282,8 @@ def fetch_market(
             f"they end {last.isoformat()}",
             last,
         )
+    bars = {**long_history, **recent}
+    events = split_events(source, tuple(t for t in bars if not t.startswith("^")), start, week.end)
     closes, excluded, notes, found = screen_prices(bars, closes, week, config, events=events)
     if holdings is None and config.data_dir is not None:
         holdings = holdings_for(config)  # a snapshot's own dated holdings files
