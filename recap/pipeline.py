@@ -326,10 +326,11 @@ def _indexes_through(closes: pd.DataFrame, config: RecapConfig, week: Week) -> d
     it (one series missing its last bar is that series' error, which the usual checks
     name), or when an index has no close in the week at all."""
     rows = closes.loc[pd.Timestamp(week.start) : pd.Timestamp(week.end)]  # a label slice
+    present = ~np.isnan(rows.to_numpy(dtype="float64"))
     lasts: list[dt.date] = []
     for spec in config.indexes:
-        held = [s for s in (spec.symbol, spec.proxy) if s and s in rows]
-        valid = rows[held].notna().to_numpy().any(axis=1)
+        at = rows.columns.get_indexer(pd.Index([s for s in (spec.symbol, spec.proxy) if s]))
+        valid = present[:, at[at >= 0]].any(axis=1)
         if not valid.any():
             return None
         lasts.append(rows.index[np.flatnonzero(valid)[-1]].date())
@@ -363,10 +364,11 @@ def add_holdings(
     first = min(files[0].as_of, ytd_base_session(week), week.start - CHECKED_DAYS)
     carried = end if end > week.end else None  # holdings carried back to the week by price
     # Splits first: a certain one is repaired, a possible one in the week is a flag, one
-    # before it leaves the closes after it (a possible split older than the checked
-    # window is history only, as older flags are).
+    # before it leaves the closes after it. Searched from the checked window on (and the
+    # sessions before it that tell a step): older history only sets 52-week highs and
+    # lows, as for the flags, and the search is then a third of the rows.
     found = splits.find_splits(
-        closes,
+        closes.loc[pd.Timestamp(first - dt.timedelta(days=10)) :],
         changes=splits.share_changes(holdings.files if holdings else ()),
         events=split_events(source, tickers, start, end),
         declared=config.data.declared_splits,
@@ -400,8 +402,11 @@ def add_holdings(
 
 def _priced(closes: pd.DataFrame, week: Week) -> set[str]:
     """Tickers with a close on the week's base date and its last session."""
-    rows = closes.loc[closes.index.isin([pd.Timestamp(week.base_date), pd.Timestamp(week.end)])]
-    return set(rows.columns[rows.notna().sum().to_numpy() == 2]) if len(rows) == 2 else set()
+    at = closes.index.get_indexer(pd.DatetimeIndex([week.base_date, week.end]))
+    if (at < 0).any():
+        return set()
+    both = ~np.isnan(closes.to_numpy(dtype="float64")[at]).any(axis=0)
+    return {str(t) for t, ok in zip(closes.columns.tolist(), both.tolist(), strict=True) if ok}
 
 
 def split_events(

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from recap.analytics.quality import _chunks, _previous
+from recap.analytics.quality import _previous
 from recap.formatting import long_date
 from recap.model import PriceFlag, SplitEvent
 
@@ -166,6 +166,44 @@ def _event(events: Sequence[tuple[dt.date, float]], day: dt.date, ratio: float) 
     )
 
 
+def _near_a_ratio(smallest: float, declared: Events) -> Callable[[float], bool]:
+    """A quick test of a log move: within TOLERANCE of some split ratio's log."""
+    logs = [math.log(f) for f in SPLIT_RATIOS]
+
+    def near(move: float) -> bool:
+        size = abs(move)
+        return size >= smallest and any(abs(size - k) <= TOLERANCE for k in logs)
+
+    return near
+
+
+def _blocks(frame: pd.DataFrame) -> Iterable[tuple[list[str], pd.DatetimeIndex, np.ndarray]]:
+    """(columns, dates, closes) groups of ``frame``'s columns by where their history
+    starts, each from its own first row: a few ETFs' three decades do not make every
+    other series three decades long (quality._chunks' rule, without its frames)."""
+    matrix = frame.to_numpy(dtype="float64")
+    present = ~np.isnan(matrix)
+    held = np.flatnonzero(present.any(axis=0))
+    if not len(held):
+        return
+    starts = present.argmax(axis=0)
+    order = held[np.argsort(starts[held], kind="stable")].tolist()
+    groups: list[list[int]] = []
+    for column in order:
+        if not groups or starts[column] - starts[groups[-1][0]] > _SLACK_ROWS:
+            groups.append([column])
+        else:
+            groups[-1].append(column)
+    labels = [str(c) for c in frame.columns.tolist()]
+    for group in groups:
+        first = int(starts[group[0]])
+        block = matrix[first:, group] if len(group) < len(labels) else matrix[first:]
+        yield [labels[i] for i in group], pd.DatetimeIndex(frame.index[first:]), block
+
+
+_SLACK_ROWS = 260  # a column starting a year later than its group starts a new one
+
+
 def find_splits(
     closes: pd.DataFrame,
     *,
@@ -192,25 +230,23 @@ def find_splits(
         smallest = min([smallest, *(abs(math.log(r)) - TOLERANCE for _, r in ratios)])
     found: list[SplitEvent] = []
     frame = closes if len(keep) == len(names) else closes.loc[:, keep]
-    # Columns grouped by where their history starts (as the price checks group them), so
-    # four ETFs' three decades do not make every other series three decades long.
-    for chunk in _chunks(frame):
-        matrix = chunk.to_numpy(dtype="float64")
+    near = _near_a_ratio(smallest, declared)
+    for columns, rows, matrix in _blocks(frame):
         prev = _previous(matrix)
         # Compared as ratios, the log taken only where one is big.
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = matrix / prev
-        # NaN compares False; a close that is no price (zero, negative: the price checks
-        # flag it) is no split either.
         big = (ratio >= math.exp(smallest)) | ((ratio <= math.exp(-smallest)) & (ratio > 0))
-        big &= np.isfinite(ratio)
-        columns = [str(c) for c in chunk.columns.tolist()]
+        big &= np.isfinite(ratio)  # NaN and a close that is no price (flagged elsewhere)
         for r, c in zip(*np.nonzero(big), strict=True):
-            ticker, day = columns[c], chunk.index[r]
+            ticker = columns[c]
+            move = math.log(float(ratio[r, c]))
+            if ticker not in declared and not near(move):
+                continue  # most big moves of small caps are nowhere near a ratio
             event = _judge(
                 ticker,
-                day,
-                math.log(float(ratio[r, c])),
+                rows[r],
+                move,
                 bars=(bars or {}).get(ticker),
                 changes=(changes or {}).get(ticker, ()),
                 events=(events or {}).get(ticker, ()),
