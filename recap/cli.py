@@ -1,6 +1,7 @@
 """The `recap` command line: a thin layer over pipeline.py.
 
-Only this module turns RecapError into a message and an exit code (1).
+Only this module turns RecapError into a message and an exit code (1; 75 for a week
+whose data is not complete yet, IncompleteWeekError, so a timer can retry).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import click
 
 from recap import kept
 from recap.config import RecapConfig, read_config
-from recap.errors import RecapError
+from recap.errors import IncompleteWeekError, RecapError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -113,7 +114,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except RecapError as e:
-            raise click.ClickException(str(e)) from None
+            failure = click.ClickException(str(e))
+            if isinstance(e, IncompleteWeekError):
+                # 75 (EX_TEMPFAIL): the week's data is not complete yet, so a job retries.
+                setattr(failure, "exit_code", e.exit_code)  # noqa: B010 (a class attribute)
+            raise failure from None
 
     return wrapper
 

@@ -28,6 +28,7 @@ from recap.settings import (
     IndexSpec,
     Settings,
     Ticker,
+    parse_split,
 )
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.toml")
@@ -267,6 +268,13 @@ def _check_across(s: Settings, where: str) -> None:
             raise ConfigError(
                 f"{where}: key 'data.accept[{i}]' must be \"TICKER:YYYY-MM-DD\" or "
                 f'"TICKER", got {entry!r}'
+            )
+    for i, entry in enumerate(s.data.splits):
+        if parse_split(entry) is None:
+            raise ConfigError(
+                f"{where}: key 'data.splits[{i}]' must be \"TICKER:YYYY-MM-DD:RATIO\" with the "
+                'new shares per old share, e.g. "KLAC:2026-06-05:10" or "XYZ:2026-03-02:1/5", '
+                f"got {entry!r}"
             )
     for key in ("from_name", "sender", "reply_to", "subject"):
         if re.search(r"[\r\n]", getattr(s.email, key)):

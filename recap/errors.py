@@ -6,6 +6,8 @@ RecapError
  |    +-- SourceError     a data source could not be read or reached
  |    |    +-- RateLimited Yahoo Finance said "too many requests": try again after a wait
  |    +-- StaleDataError  no close for the last trading day of the week
+ |    |    +-- ShortWeekError       the indexes' closes stop before the week's last session
+ |    |    +-- IncompleteWeekError  the week's last session is not in the data yet: retry later
  |    +-- PriceCheckError a series the report leads with failed the price checks
  |    +-- StoreError      the local store cannot be used, or a write would make it lie
  +-- WeekError            the requested week cannot be reported
@@ -50,6 +52,22 @@ class RateLimited(SourceError):
 
 class StaleDataError(DataError):
     """No close for the last trading day of the week."""
+
+
+class ShortWeekError(StaleDataError):
+    """The indexes' closes stop before the week's last session (``last``: the last
+    session they all hold); the pipeline reports the week through it, or waits."""
+
+    def __init__(self, message: str, last: object) -> None:
+        super().__init__(message)
+        self.last = last
+
+
+class IncompleteWeekError(StaleDataError):
+    """The week's last session is not in the data yet, soon after its close: try again
+    later (the command exits with EXIT_RETRY, so a timer or cron job can retry)."""
+
+    exit_code = 75  # EX_TEMPFAIL (sysexits.h): a temporary failure, try again
 
 
 class PriceCheckError(DataError):

@@ -44,6 +44,12 @@ class Week(_Record):
     session_dates: tuple[dt.date, ...] = _help("Every session of the week, in order")
     early_closes: tuple[dt.date, ...] = _help("Sessions of the week that closed early")
     holidays: tuple[dt.date, ...] = _help("Weekdays of the week on which the exchange was shut")
+    missing_sessions: tuple[dt.date, ...] = _help(
+        "Sessions of the calendar week after ``end`` that the data does not hold: the week "
+        "is reported through ``end`` (Thursday's close for a week missing its Friday); "
+        "empty for a complete week",
+        default=(),
+    )
 
 
 @dataclass(frozen=True)
@@ -178,12 +184,32 @@ class PriceFlag:
     ticker: str = _help("Symbol of the series")
     date: dt.date = _help("Session of the implausible close (the first one, for a run)")
     kind: str = _help(
-        "'not-positive', 'non-session', 'gap', 'stale', 'bad-print', 'split' or 'jump'"
+        "'not-positive', 'non-session', 'gap', 'stale', 'bad-print', 'split', 'jump' or "
+        "'range' (the close outside the day's high-low range)"
     )
     reason: str = _help("What was found, in a sentence, e.g. 'close -5 is not a positive price'")
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.date.isoformat()}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class SplitEvent:
+    """A stock split found in a series' closes (recap/analytics/splits.py): repaired when
+    certain, else the series is left out where a figure would span it."""
+
+    ticker: str = _help("Symbol of the series")
+    date: dt.date = _help("First session at the new price level")
+    ratio: float = _help("New shares per old share: 10.0 for a 10-for-1 split, 0.2 for 1-for-5")
+    move: float = _help("The close's move that day as the source gave it, e.g. -0.9 for -90%")
+    repaired: bool = _help(
+        "True when certain (the ratio and a second sign, or declared in [data] splits): "
+        "prices before the date were divided by the ratio; False for a possible split"
+    )
+    evidence: tuple[str, ...] = _help(
+        "What confirmed it: 'volume', 'range' (the close outside the day's high-low range), "
+        "'holdings' (share counts), 'event' (the source's split events), 'declared'"
+    )
 
 
 @dataclass(frozen=True)
@@ -214,6 +240,10 @@ class DataInfo(_Record):
         metadata={
             "help": "Watchlist names and large banks whose earnings dates could not be fetched"
         },
+    )
+    splits: tuple[SplitEvent, ...] = _help(
+        "Splits found in the closes read: repaired ones, and possible ones left out",
+        default=(),
     )
 
     @property
@@ -255,6 +285,11 @@ class SectorMove:
     week_rank: int = _help("1 = best week within its group")
     ytd_rank: int | None = _help("1 = best YTD within its group; None without a YTD return")
     above_50d: bool | None = _help("Close above its 50-session average; None under 50 sessions")
+    through: dt.date | None = _help(
+        "The series' own last close of the week when it lacks the week's last session(s): "
+        "close and returns are to that date (the table says 'to Wed'); None for the full week",
+        default=None,
+    )
 
 
 @dataclass(frozen=True)

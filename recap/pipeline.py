@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from recap import sections
-from recap.analytics import quality
+from recap.analytics import quality, splits
 from recap.analytics.banks import reconcile_earnings
 from recap.analytics.indexes import compute_index_move, compute_small_vs_large, move_for_role
 from recap.checker import check_story
@@ -37,9 +38,11 @@ from recap.claims import Closes, verify
 from recap.config import IndexSpec, RecapConfig
 from recap.errors import (
     DataError,
+    IncompleteWeekError,
     PriceCheckError,
     RecapError,
     RenderError,
+    ShortWeekError,
     SourceError,
     StaleDataError,
     WeekError,
@@ -53,6 +56,7 @@ from recap.model import (
     MarketMove,
     MissingEarnings,
     PriceFlag,
+    SplitEvent,
     Week,
     WeeklyRecap,
     recap_to_dict,
@@ -66,7 +70,9 @@ from recap.weeks import (
     latest_complete_week,
     next_week,
     previous_week,
+    session_close,
     sessions_between,
+    through,
     ytd_base_session,
 )
 
@@ -88,6 +94,10 @@ CONTENT_LOOKBACK_DAYS = 400
 CHECKED_DAYS = dt.timedelta(days=75)
 # How far back a company's earlier releases are read when a release has no time.
 EARNINGS_HISTORY_DAYS = 400
+# How long after the week's last close its closes may still be on their way: a build
+# before then refuses (IncompleteWeekError, exit 75, so a job retries); one after reports
+# the week through the last session the indexes hold, and says so.
+DATA_GRACE = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,7 @@ class MarketData:
     sp500_holdings: IndexHoldings | None = None  # IVV's dated files (weights by Market Value)
     sp500_constituents: pd.DataFrame | None = None  # closes of the S&P 500's own stocks
     names: NameLookup | None = None  # live: Yahoo's names of the companies a recap shows
+    splits: tuple[SplitEvent, ...] = ()  # splits found in the closes: repaired or possible
 
 
 @dataclass(frozen=True)
@@ -277,7 +288,16 @@ def fetch_market(
             f"no data for the week of {week.start.isoformat()} to {week.end.isoformat()} "
             f"in the {source.name} source (its data ends: {last})"
         )
-    closes, excluded, notes = screen_prices({**long_history, **recent}, closes, week, config)
+    last = _indexes_through(closes, config, week)
+    if last is not None:
+        raise ShortWeekError(
+            f"no close on {week.end.isoformat()} (the week's last session) for the indexes; "
+            f"they end {last.isoformat()}",
+            last,
+        )
+    bars = {**long_history, **recent}
+    events = split_events(source, tuple(t for t in bars if not t.startswith("^")), start, week.end)
+    closes, excluded, notes, found = screen_prices(bars, closes, week, config, events=events)
     if holdings is None and config.data_dir is not None:
         holdings = holdings_for(config)  # a snapshot's own dated holdings files
     ahead = next_week(week)
@@ -315,6 +335,7 @@ def fetch_market(
         + earnings_notes
         + _fetch_notes(source, indexes, unfetched, earnings_missing, config),
         markets=beyond,
+        splits=found,
     )
     market = add_holdings(market, source, config, week, holdings)
     if config.data_dir is not None:
@@ -457,6 +478,25 @@ def fetch_beyond(
     return frame, flags, notes
 
 
+def _indexes_through(closes: pd.DataFrame, config: RecapConfig, week: Week) -> dt.date | None:
+    """The last session of the week the indexes (or their ETFs) have closes for, when
+    none of them has the week's last session: the data stops short. None when any has
+    it (one series missing its last bar is that series' error, which the usual checks
+    name), or when an index has no close in the week at all."""
+    rows = closes.loc[pd.Timestamp(week.start) : pd.Timestamp(week.end)]  # a label slice
+    present = ~np.isnan(rows.to_numpy(dtype="float64"))
+    lasts: list[dt.date] = []
+    for spec in config.indexes:
+        at = rows.columns.get_indexer(pd.Index([s for s in (spec.symbol, spec.proxy) if s]))
+        valid = present[:, at[at >= 0]].any(axis=1)
+        if not valid.any():
+            return None
+        lasts.append(rows.index[np.flatnonzero(valid)[-1]].date())
+    if not lasts or max(lasts) >= week.end:
+        return None
+    return min(lasts)
+
+
 def add_holdings(
     market: MarketData,
     source: PriceSource,
@@ -482,8 +522,30 @@ def add_holdings(
     # dates, the YTD base or 75 days back; older history only sets 52-week highs and lows.
     first = min(files[0].as_of, ytd_base_session(week), week.start - CHECKED_DAYS)
     carried = end if end > week.end else None  # holdings carried back to the week by price
+    # Splits first: a certain one is repaired, a possible one in the week is a flag, one
+    # before it leaves the closes after it. Searched from the checked window on (and the
+    # sessions before it that tell a step): older history only sets 52-week highs and
+    # lows, as for the flags, and the search is then a third of the rows.
+    found = splits.find_splits(
+        closes.loc[pd.Timestamp(first - dt.timedelta(days=10)) :],
+        changes=splits.share_changes(holdings.files if holdings else ()),
+        events=split_events(source, tickers, start, end),
+        declared=config.data.declared_splits,
+    )
+    # A possible split matters only in a stock the week can price (the snapshot's
+    # constituents start in 2024: a week of 2016 has nothing to leave out).
+    priced = _priced(closes, week)
+    found = tuple(s for s in found if s.repaired or (s.date >= first and s.ticker in priced))
+    found = splits.unless_accepted(found, config.accept)
+    closes = splits.before_possible(splits.repair_closes(closes, found), found, week.base_date)
     flagged, notes = screen_constituents(
-        closes, week, config, files[0].fund, first, carried_from=carried
+        closes,
+        week,
+        config,
+        files[0].fund,
+        first,
+        carried_from=carried,
+        possible=splits.possible_flags(found, week.base_date),
     )
     out = {f.ticker for f in flagged}
     closes = quality.without(closes, out)
@@ -492,7 +554,8 @@ def add_holdings(
         holdings=holdings,
         constituents=closes,
         excluded=market.excluded + flagged,
-        notes=market.notes + refused + notes,
+        notes=market.notes + refused + _constituent_split_notes(found, files[0].fund, week) + notes,
+        splits=market.splits + found,
     )
 
 
@@ -512,6 +575,50 @@ def _refused_note(source: PriceSource, fund: str, tickers: tuple[str, ...]) -> t
     )
 
 
+def _priced(closes: pd.DataFrame, week: Week) -> set[str]:
+    """Tickers with a close on the week's base date and its last session."""
+    at = closes.index.get_indexer(pd.DatetimeIndex([week.base_date, week.end]))
+    if (at < 0).any():
+        return set()
+    both = ~np.isnan(closes.to_numpy(dtype="float64")[at]).any(axis=0)
+    return {str(t) for t, ok in zip(closes.columns.tolist(), both.tolist(), strict=True) if ok}
+
+
+def split_events(
+    source: PriceSource, tickers: tuple[str, ...], start: dt.date, end: dt.date
+) -> Mapping[str, tuple[tuple[dt.date, float], ...]]:
+    """The source's own split events, ticker -> ((date, new shares per old), ...), where it
+    has them: a live source may define ``split_events`` (Yahoo's ``actions``); a snapshot
+    has none. Evidence for the split checks only, never a reason to adjust by itself."""
+    fetch = getattr(source, "split_events", None)
+    if fetch is None or not tickers:
+        return {}
+    events: Mapping[str, tuple[tuple[dt.date, float], ...]] = fetch(tickers, start, end)
+    return events
+
+
+def _constituent_split_notes(
+    found: tuple[SplitEvent, ...], fund: str, week: Week
+) -> tuple[str, ...]:
+    """One note for the constituents' repaired splits, one for possible ones before the
+    week (the week's own are flags, in the price-check note's place)."""
+    notes = []
+    repaired = [s for s in found if s.repaired]
+    if repaired:
+        listed = "; ".join(splits.repair_note(s, s.ticker) for s in repaired)
+        notes.append(f"Splits in the {fund} holdings' stocks: {listed}.")
+    earlier = [s for s in found if not s.repaired and s.date <= week.base_date]
+    if earlier:
+        listed = ", ".join(
+            f"{s.ticker} ({splits.ratio_words(s.ratio)}, {long_date(s.date)})" for s in earlier
+        )
+        notes.append(
+            f"Possible splits in the {fund} holdings' stocks, with nothing to confirm them: "
+            f"{listed}; their closes before those dates are not used."
+        )
+    return tuple(notes)
+
+
 def screen_constituents(
     closes: pd.DataFrame,
     week: Week,
@@ -520,22 +627,39 @@ def screen_constituents(
     since: dt.date,
     *,
     carried_from: dt.date | None = None,
+    possible: tuple[PriceFlag, ...] = (),
 ) -> tuple[tuple[PriceFlag, ...], tuple[str, ...]]:
     """The constituents' closes through the same price checks (each series judged on its
     whole history read): the flags dated ``since`` or later of the stocks to take out
     whole (the attribution counts them unpriced), and one note for them.
 
     ``carried_from``: the date of holdings carried back to the week by price, whose closes
-    after the week were read too; the note says so when it shows a flag dated then."""
+    after the week were read too; the note says so when it shows a flag dated then.
+    ``possible``: flags of possible splits in the week (splits.possible_flags), which
+    leave their stocks out too, under a note of their own."""
     if closes.empty:
         return (), ()
     sessions = sessions_between(closes.index.min().date(), closes.index.max().date())
     flags = quality.check_prices(closes, None, sessions, (week.base_date, *week.session_dates))
-    recent = [flag for flag in flags if flag.date >= since]
+    recent = [flag for flag in (*flags, *possible) if flag.date >= since]
     result = quality.screen(closes, recent, leads=(), accept=config.accept)
     out = tuple(dict.fromkeys(f.ticker for f in result.excluded))
     if not out:
         return (), ()
+    guessed = tuple(dict.fromkeys(f.ticker for f in result.excluded if f in possible))
+    notes: tuple[str, ...] = ()
+    if guessed:
+        shown = ", ".join(
+            f"{f.ticker} ({f.date.isoformat()})" for f in result.excluded if f in possible
+        )
+        notes = (
+            f"Possible splits left {len(guessed)} of the {fund} holdings' stocks out of the "
+            f"attribution and breadth, counted as unpriced: {shown}; the close moved by about "
+            "a split ratio and held, with nothing else to confirm a split.",
+        )
+    out = tuple(t for t in out if t not in guessed)
+    if not out:
+        return result.excluded, notes
     first = [next(f for f in result.excluded if f.ticker == t) for t in out]
     shown = "; ".join(str(f) for f in first[:3]) + ("; ..." if len(first) > 3 else "")
     note = (
@@ -549,7 +673,7 @@ def screen_constituents(
         )
     for flag in first:
         logger.info("constituent left out: %s", flag)
-    return result.excluded, (note,)
+    return result.excluded, (*notes, note)
 
 
 def steady_series(config: RecapConfig) -> set[str]:
@@ -565,27 +689,74 @@ def _volumes(bars: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
     return aligned(have) if have else None
 
 
-def _accept_hint(flag: PriceFlag) -> str:
+def _accept_hint(flag: PriceFlag, fit: float | None = None) -> str:
+    """What the log offers for a flag: a [data] splits line when the move fits a split
+    ratio (``fit``), never accept; else the accept line."""
     if flag.kind == "not-positive":
         return " (a price is never zero or negative: the source must be fixed)"
+    if fit is not None:
+        entry = f"{flag.ticker}:{flag.date.isoformat()}:{splits.ratio_entry(fit)}"
+        return f' (if it is a {splits.ratio_words(fit)} split, add "{entry}" to [data] splits)'
     return f' (if the price is right, add "{flag.ticker}:{flag.date.isoformat()}" to [data] accept)'
 
 
+def _fit(flag: PriceFlag, closes: pd.DataFrame) -> float | None:
+    """The split ratio the flagged day's move fits, or None (see _accept_hint)."""
+    if flag.kind not in ("split", "jump", "bad-print") or flag.ticker not in closes:
+        return None
+    series = closes[flag.ticker].loc[: pd.Timestamp(flag.date)].dropna()
+    if len(series) < 2 or series.index[-1] != pd.Timestamp(flag.date):
+        return None
+    return splits.split_fit(float(series.iloc[-1] / series.iloc[-2] - 1))
+
+
 def screen_prices(
-    bars: Mapping[str, pd.DataFrame], closes: pd.DataFrame, week: Week, config: RecapConfig
-) -> tuple[pd.DataFrame, tuple[PriceFlag, ...], tuple[str, ...]]:
-    """Step 2b: check every close read; refuse a flagged index, leave other flagged
-    series out (returned closes lack them) and say so in the data notes."""
+    bars: Mapping[str, pd.DataFrame],
+    closes: pd.DataFrame,
+    week: Week,
+    config: RecapConfig,
+    *,
+    events: Mapping[str, tuple[tuple[dt.date, float], ...]] | None = None,
+) -> tuple[pd.DataFrame, tuple[PriceFlag, ...], tuple[str, ...], tuple[SplitEvent, ...]]:
+    """Step 2b: repair certain splits, then check every close read; refuse a flagged
+    index, leave other flagged series out (returned closes lack them; a possible split
+    is a flag in its week and cuts the closes before it later) and say so in the notes."""
     leads = {s for spec in config.indexes if (s := _pick_symbol(spec, closes, week.end))}
     # An index's ETF the report does not use (the index itself has data) is not judged.
     unused = set(index_tickers(config)) - leads - set(sections.content_tickers(config))
-    sessions = sessions_between(closes.index.min().date(), closes.index.max().date())
-    flags = quality.check_prices(
+    found = splits.find_splits(
         quality.without(closes, unused),
+        bars=bars,
+        events=events,
+        declared=config.data.declared_splits,
+    )
+    found = splits.unless_accepted(found, config.accept)
+    raw = closes
+    if found:
+        bars = splits.repair_bars(bars, found)
+        closes = splits.before_possible(splits.repair_closes(closes, found), found, week.base_date)
+    sessions = sessions_between(closes.index.min().date(), closes.index.max().date())
+    judged = quality.without(closes, unused)
+    flags = quality.check_prices(
+        judged,
         _volumes(bars),
         sessions,
         (week.base_date, *week.session_dates),
         funds=steady_series(config),
+    )
+    flags = tuple(
+        sorted(
+            {
+                *flags,
+                *quality.check_ranges(
+                    bars,
+                    judged.columns,
+                    pd.Timestamp(week.start - dt.timedelta(days=CONTENT_LOOKBACK_DAYS)),
+                ),
+                *splits.possible_flags(found, week.base_date),
+            },
+            key=lambda f: (f.ticker, f.date, f.kind),
+        )
     )
     for flag in flags:
         if quality.is_accepted(flag, config.accept):
@@ -602,21 +773,44 @@ def screen_prices(
             f"{first.ticker} {first.date.isoformat()}: {first.reason}"
             + (f" (and {more} more)" if more else "")
             + f"; the report leads with {name}, so it is not built"
-            + _accept_hint(first),
+            + _accept_hint(first, _fit(first, raw)),
             result.refused,
         )
-    notes = []
     labels = sections.display_names(config)
+    notes = [
+        splits.repair_note(s, labels.get(s.ticker, s.ticker)) + "."
+        for s in found
+        if s.repaired and s.ticker in closes
+    ]
+    notes += [
+        f"{_label(s.ticker, labels)}: a possible {splits.ratio_words(s.ratio)} split on "
+        f"{long_date(s.date)}, with nothing to confirm it; its closes before then are not used."
+        for s in found
+        if not s.repaired and s.date <= week.base_date and s.ticker in closes
+    ]
     for ticker in dict.fromkeys(f.ticker for f in result.excluded):
         own = [f for f in result.excluded if f.ticker == ticker]
-        label = f"{labels[ticker]} ({ticker})" if ticker in labels else ticker
+        label = _label(ticker, labels)
         others = f"; {len(own) - 1} more flag(s)" if len(own) > 1 else ""
-        notes.append(
-            f"{label}: left out of every figure, because its prices failed a check "
-            f"({own[0].date.isoformat()}: {own[0].reason}{others})."
-        )
-        logger.warning("%s left out: %s%s", ticker, own[0], _accept_hint(own[0]))
-    return result.closes, result.excluded, tuple(notes)
+        guess = next((s for s in found if s.ticker == ticker and s.date == own[0].date), None)
+        if own[0].kind == "split" and guess is not None and not guess.repaired:
+            notes.append(
+                f"{label}: left out of every figure: a possible "
+                f"{splits.ratio_words(guess.ratio)} split on {long_date(guess.date)} (the "
+                f"close moved {guess.move * 100:+.1f}% and held, with nothing else to confirm "
+                f"a split){others}."
+            )
+        else:
+            notes.append(
+                f"{label}: left out of every figure, because its prices failed a check "
+                f"({own[0].date.isoformat()}: {own[0].reason}{others})."
+            )
+        logger.warning("%s left out: %s%s", ticker, own[0], _accept_hint(own[0], _fit(own[0], raw)))
+    return result.closes, result.excluded, tuple(notes), found
+
+
+def _label(ticker: str, labels: Mapping[str, str]) -> str:
+    return f"{labels[ticker]} ({ticker})" if ticker in labels else ticker
 
 
 def compute_facts(
@@ -665,6 +859,7 @@ def compute_facts(
             last_bar=last_bar,
             notes=notes + content.notes + sp500_notes + market.notes + beyond_notes,
             excluded=first_flags,
+            splits=market.splits,
             earnings_missing=tuple(
                 MissingEarnings(ticker=t, reason=r, bank=t in banks)
                 for t, r in market.earnings_missing.items()
@@ -893,7 +1088,7 @@ def gather_market(
     cannot be reached, from its fallback (the store, or sample data), with a note."""
     try:
         week = resolve_week(opened.source, config, week_date, now)
-        market = fetch_market(opened.source, config, week)
+        week, market = _fetch_week(opened.source, config, week, now)
     except SourceError as e:
         if not e.offline or opened.offline is None:
             raise
@@ -902,10 +1097,41 @@ def gather_market(
         note = _offline_note(fallback.source.name, week, week_date, now)
         detail = str(e).removeprefix("Yahoo Finance could not be reached: ")
         logger.warning("%s (%s)", note, detail)
-        market = fetch_market(fallback.source, config, week)
+        week, market = _fetch_week(fallback.source, config, week, now)
         market = dataclasses.replace(market, notes=(note, *market.notes))
         return week, _with_holdings(fallback, config, week, market, now)
     return week, _with_holdings(opened, config, week, market, now)
+
+
+def _fetch_week(
+    source: PriceSource, config: RecapConfig, week: Week, now: dt.datetime
+) -> tuple[Week, MarketData]:
+    """fetch_market, and for a week whose last session the indexes lack: a refusal soon
+    after its close (the data may be on its way), else the week through the last session
+    they hold, with a note."""
+    try:
+        return week, fetch_market(source, config, week)
+    except ShortWeekError as e:
+        last: dt.date = e.last  # type: ignore[assignment]
+        missing = [d for d in week.session_dates if d > last]
+        wait_until = session_close(week.end) + DATA_GRACE
+        if now < wait_until:
+            raise IncompleteWeekError(
+                f"the week ending {week.end.isoformat()} is not complete in the {source.name} "
+                f"source yet: the indexes' closes end {last.isoformat()}, without "
+                f"{', '.join(f'{d:%A}' for d in missing)}'s; try again later (after "
+                f"{wait_until.isoformat(timespec='minutes')} the week is built through "
+                f"{last:%A}'s close)"
+            ) from None
+    short = through(week, last)
+    market = fetch_market(source, config, short)
+    note = (
+        f"The week is reported through {last:%A}'s close ({long_date(last)}): the data "
+        f"holds no close for {', '.join(f'{d:%A}, {long_date(d)}' for d in missing)} for "
+        "the indexes."
+    )
+    logger.warning("%s", note)
+    return short, dataclasses.replace(market, notes=(note, *market.notes))
 
 
 def _with_holdings(

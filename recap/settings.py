@@ -241,10 +241,42 @@ class WeeklySettings(_Section, frozen=True, forbid_unknown_fields=True):
     site: str
 
 
+def parse_split(entry: str) -> tuple[str, dt.date, float] | None:
+    """'KLAC:2026-06-05:10' -> ('KLAC', 2026-06-05, 10.0); the ratio is new shares per
+    old share: '10' (10-for-1), '1/5' or '0.2' (1-for-5), '3/2' (3-for-2). None when
+    the entry is not of that shape."""
+    import re
+
+    parts = entry.split(":")
+    if len(parts) != 3 or not re.fullmatch(TICKER_PATTERN, parts[0]):
+        return None
+    try:
+        day = dt.date.fromisoformat(parts[1])
+        top, _, bottom = parts[2].partition("/")
+        ratio = float(top) / float(bottom) if bottom else float(top)
+    except (ValueError, ZeroDivisionError):
+        return None
+    if not (ratio > 0 and ratio != 1 and ratio < 1e6 and 1 / ratio < 1e6):
+        return None
+    return parts[0], day, ratio
+
+
 class DataSettings(_Section, frozen=True, forbid_unknown_fields=True):
-    """[data]: price flags accepted as real ("TICKER:YYYY-MM-DD", or "TICKER" for all)."""
+    """[data]: price flags accepted as real ("TICKER:YYYY-MM-DD", or "TICKER" for all),
+    and splits declared by hand ("TICKER:YYYY-MM-DD:RATIO")."""
 
     accept: tuple[str, ...] = ()
+    splits: tuple[str, ...] = ()
+
+    @property
+    def declared_splits(self) -> dict[str, tuple[tuple[dt.date, float], ...]]:
+        """ticker -> ((date, ratio), ...) of [data] splits (checked when the config loaded)."""
+        out: dict[str, list[tuple[dt.date, float]]] = {}
+        for entry in self.splits:
+            parsed = parse_split(entry)
+            if parsed is not None:
+                out.setdefault(parsed[0], []).append(parsed[1:])
+        return {t: tuple(sorted(v)) for t, v in out.items()}
 
     @property
     def accepted(self) -> frozenset[tuple[str, dt.date | None]]:

@@ -7,6 +7,7 @@ calendar is named by today's date, because exchange_calendars ends it a year fro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import pickle
@@ -104,6 +105,22 @@ def week_containing(day: dt.date) -> Week:
         session_dates=tuple(sessions),
         early_closes=tuple(d for d in sessions if d in early),
         holidays=tuple(d for d in weekdays if d not in sessions),
+    )
+
+
+def through(week: Week, last: dt.date) -> Week:
+    """``week`` reported through ``last``, one of its sessions: the sessions after it,
+    which the data does not hold, go to ``missing_sessions``."""
+    kept = tuple(d for d in week.session_dates if d <= last)
+    if not kept:
+        raise WeekError(f"{last.isoformat()} is before the week of {week.start.isoformat()}")
+    return dataclasses.replace(
+        week,
+        end=kept[-1],
+        sessions=len(kept),
+        session_dates=kept,
+        early_closes=tuple(d for d in week.early_closes if d <= last),
+        missing_sessions=tuple(d for d in week.session_dates if d > last),
     )
 
 

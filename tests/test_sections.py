@@ -132,8 +132,11 @@ def test_missing_ticker_is_named_not_zero():
     week = week_containing(dt.date(2026, 1, 16))
     closes = _closes({"A": [10, 10, 10, 10, 10, 11], "B": [10, 10, 10, 10, 10, None]}, DAYS)
     moves, missing = compute_moves(closes, week, [("A", "A"), ("B", "B"), ("C", "C")], "sector")
-    assert [m.ticker for m in moves] == ["A"]
-    assert missing == ("B", "C")
+    # B lacks only Friday: its row is kept, to Thursday's close (issue 21), and says so.
+    assert [m.ticker for m in moves] == ["A", "B"]
+    assert missing == ("C",)
+    assert moves[1].through == dt.date(2026, 1, 15) and moves[1].week_return == 0.0
+    assert moves[0].through is None
     assert moves[0].week_return == pytest.approx(0.1)
     assert moves[0].ytd_return is None  # no close at the end of 2025
     assert moves[0].above_50d is None  # six sessions of history

@@ -15,6 +15,10 @@ implausible, each as a PriceFlag naming ticker, date and reason:
 - a jump far beyond anything the series' own history makes plausible: over 40% on
   several times the usual volume, or many times the series' usual daily move.
 
+``check_ranges`` flags a close outside its own day's high-low range (by over 1%), where
+the source has a range. Splits are found and repaired before these checks run
+(analytics/splits.py); the split flag here is left for one that does not hold.
+
 The thresholds were tuned on the real snapshot (see README, "Price checks"): small caps
 do move 50% on a trial result or double on a buyout, so a move alone never flags a
 series with a wide daily range; a bad print undone the next day, a split that shows
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -397,6 +401,46 @@ def _week_gaps(
     return out
 
 
+RANGE_SLACK = 0.01  # a close more than 1% outside its day's high-low range
+
+
+def check_ranges(
+    bars: Mapping[str, pd.DataFrame], tickers: Iterable[str], since: pd.Timestamp
+) -> list[PriceFlag]:
+    """Closes outside their own day's high-low range (by over 1%), from ``since`` on: a
+    source that missed a split divides the close and leaves the range as it was. Only
+    bars with both a high and a low are judged."""
+    out: list[PriceFlag] = []
+    for ticker in tickers:
+        bar = bars.get(ticker)
+        if bar is None or "High" not in bar or "Low" not in bar:
+            continue
+        at = int(bar.index.searchsorted(since))
+        # One array of the bar (a view when its columns are one block of floats): three
+        # column reads cost more than the check, on some sixty series a build.
+        values = bar.to_numpy(dtype="float64")
+        columns = bar.columns.tolist()
+        close = values[at:, columns.index("Close")]
+        high = values[at:, columns.index("High")]
+        low = values[at:, columns.index("Low")]
+        with np.errstate(invalid="ignore"):
+            outside = (close > high * (1 + RANGE_SLACK)) | (close < low * (1 - RANGE_SLACK))
+        for row in np.flatnonzero(outside).tolist():
+            day = bar.index[at + row]
+            out.append(
+                PriceFlag(
+                    ticker=str(ticker),
+                    date=day.date(),
+                    kind="range",
+                    reason=(
+                        f"close {_fmt(close[row])} outside the day's range "
+                        f"{_fmt(low[row])} to {_fmt(high[row])}"
+                    ),
+                )
+            )
+    return out
+
+
 @dataclass(frozen=True)
 class Screened:
     """The closes a build may compute from, and what the price checks took out."""
@@ -438,4 +482,12 @@ def without(closes: pd.DataFrame, tickers: Collection[str]) -> pd.DataFrame:
     return closes.loc[:, ~closes.columns.isin(list(tickers))]
 
 
-__all__ = ["PriceFlag", "Screened", "check_prices", "is_accepted", "screen", "without"]
+__all__ = [
+    "PriceFlag",
+    "Screened",
+    "check_prices",
+    "check_ranges",
+    "is_accepted",
+    "screen",
+    "without",
+]

@@ -74,8 +74,10 @@ def compute_moves(
 
     The same figures as period_returns and above_average, column by column over one
     array: a recap asks for some fifty tickers, and its earlier weeks' headlines again.
+    A series whose closes stop inside the week (a fund missing Friday) keeps its row, to
+    its own last close of the week (``through``), rather than vanishing.
     """
-    rows: list[tuple[str, str, float, float, float | None, bool | None]] = []
+    rows: list[tuple[str, str, float, float, float | None, bool | None, dt.date | None]] = []
     missing: list[str] = []
     target = ytd_base_target(week)
     # Every figure here needs at most the year's base and some 150 sessions: a short
@@ -97,6 +99,12 @@ def compute_moves(
         col = values[:, present.index(ticker)]
         end = float(col[at_end]) if at_end is not None else math.nan
         base = float(col[at_base]) if at_base is not None else math.nan
+        through = None
+        if not math.isfinite(end) and at_base is not None:
+            inside = np.flatnonzero(np.isfinite(col[at_base + 1 :]))
+            if len(inside):  # its own last close of the week, before the week's last
+                last = at_base + 1 + int(inside[-1])
+                end, through = float(col[last]), index[last].date()
         if not (math.isfinite(end) and math.isfinite(base)) or base <= 0:
             missing.append(ticker)
             continue
@@ -114,7 +122,7 @@ def compute_moves(
             if len(valid) >= AVERAGE_SESSIONS
             else None
         )
-        rows.append((ticker, name, end, end / base - 1.0, ytd, above))
+        rows.append((ticker, name, end, end / base - 1.0, ytd, above, through))
     rows.sort(key=lambda r: -r[3])
     ytd_ranks = _rank([r[4] for r in rows])
     moves = tuple(
@@ -128,8 +136,9 @@ def compute_moves(
             week_rank=i + 1,
             ytd_rank=ytd_ranks[i],
             above_50d=a,
+            through=th,
         )
-        for i, (t, n, c, w, y, a) in enumerate(rows)
+        for i, (t, n, c, w, y, a, th) in enumerate(rows)
     )
     return moves, tuple(missing)
 

@@ -56,7 +56,8 @@ class HoldingsFile:
     """One dated holdings file: the fund's equity positions.
 
     ``table`` has one row per position: ``ticker`` (the Yahoo symbol, "" when the
-    position has no market), ``name``, ``sector`` and ``weight`` (fractions summing to 1).
+    position has no market), ``name``, ``sector``, ``weight`` (fractions summing to 1)
+    and ``shares`` (the Quantity column; NaN without one).
     """
 
     fund: str  # the fund's name as the file gives it, e.g. "iShares Russell 2000 ETF"
@@ -110,6 +111,14 @@ def _number(text: str) -> float:
     return float(text.replace(",", "").strip())
 
 
+def _quantity(text: str) -> float:
+    """A share count; NaN when the cell holds none (the count is only ever evidence)."""
+    try:
+        return _number(text)
+    except ValueError:
+        return float("nan")
+
+
 def yahoo_symbol(ticker: str) -> str:
     """iShares ticker -> Yahoo symbol: 'BRK.B' -> 'BRK-B', 'BRKB' -> 'BRK-B' and renamed
     companies by recap/data/symbols.csv; '-' (no ticker) -> ''."""
@@ -149,6 +158,7 @@ def parse_holdings(
     weights: list[float] = []
     all_weights = 0.0
     seen: dict[tuple[str, ...], int] = {}
+    shares: list[float] = []  # Quantity: a split shows as the count times its ratio
     for lineno, r in enumerate(rows[header_at + 1 :], start=header_at + 2):
         if len(r) < len(header):
             continue
@@ -186,6 +196,7 @@ def parse_holdings(
         out["name"].append(r[col["Name"]].strip() if "Name" in col else ticker)
         out["sector"].append(SECTOR_ALIASES.get(sector, sector))
         weights.append(weight)
+        shares.append(_quantity(r[col["Quantity"]]) if "Quantity" in col else float("nan"))
     total = sum(weights)
     if not weights or total <= 0:
         raise DataError(f"{where}: no equity holdings with a weight")
@@ -195,7 +206,7 @@ def parse_holdings(
             f"{where}: the weights add up to {all_weights:.2f}%, not about 100%: the file is "
             f"not whole ({len(weights)} equity rows read); download it again"
         )
-    table = pd.DataFrame({**out, "weight": [w / total for w in weights]})
+    table = pd.DataFrame({**out, "weight": [w / total for w in weights], "shares": shares})
     table = _merge_repeats(table)
     return HoldingsFile(fund=fund, as_of=as_of, source=Path(where).name, table=table)
 
@@ -206,7 +217,10 @@ def _merge_repeats(table: pd.DataFrame) -> pd.DataFrame:
     if not listed["ticker"].duplicated().any():
         return table.reset_index(drop=True)
     merged = listed.groupby("ticker", sort=False).agg(
-        name=("name", "first"), sector=("sector", "first"), weight=("weight", "sum")
+        name=("name", "first"),
+        sector=("sector", "first"),
+        weight=("weight", "sum"),
+        shares=("shares", "sum"),
     )
     merged = merged.reset_index()
     return pd.concat([merged, table.loc[table["ticker"] == ""]], ignore_index=True)
