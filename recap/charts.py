@@ -901,7 +901,8 @@ def beyond_year(recap: WeeklyRecap, markets: pd.DataFrame | None) -> Chart | Non
         title,
         f"Daily close, {f.long_date(start)} to {f.long_date(end_day)}; "
         + "; ".join(
-            f"{m.name} ({m.symbol}) in {'percent' if m.kind == 'yield' else 'dollars'}"
+            f"{m.name}{f' ({m.tick})' if m.tick else ''} in "
+            f"{'percent' if m.kind == 'yield' else 'dollars'}"
             for m, _ in panels
         ),
         _source(recap),

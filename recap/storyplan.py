@@ -77,6 +77,7 @@ class Kind(StrEnum):
     # the rest of the index story
     INDEX_POINTS = "index_points"
     SHORT_WEEK = "short_week"
+    THROUGH = "through"
     BIG_DAY = "big_day"
     STREAK = "streak"
     DRAWDOWN = "drawdown"
@@ -247,6 +248,8 @@ class Planner:
         )
 
     def fund_week(self, s: SectorMove, kind: str = "fund", signed: bool = True) -> Claim:
+        # a fund whose closes stop inside the week is measured to its own last close
+        end = s.through or self.week.end
         base = s.close / (1 + s.week_return)
         return Claim(
             s.name,
@@ -256,7 +259,7 @@ class Planner:
             "week",
             s.week_return,
             f.signed(s.week_return) if signed else f.pct(s.week_return),
-            (Source(s.ticker, self.week.end, s.close, self.week.base_date, base),),
+            (Source(s.ticker, end, s.close, self.week.base_date, base),),
         )
 
     def contribution(
@@ -820,6 +823,18 @@ def plan_indexes(p: Planner, top: Story | None, told: Collection[str] = ()) -> l
     # ``told``: the indexes whose week the lead gave (by symbol)
     market = _market(r)
     small, large = small_and_large(r)
+    if r.week.missing_sessions:
+        out.append(
+            Message(
+                "indexes",
+                Kind.THROUGH,
+                {},
+                {
+                    "last": f.weekday(r.week.end),
+                    "missing": words.join(f.weekday(d) for d in r.week.missing_sessions),
+                },
+            )
+        )
     if r.week.holidays or r.week.early_closes:
         out.append(
             Message(

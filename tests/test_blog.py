@@ -275,7 +275,6 @@ def test_post_parts_follow_the_page_sections():
         ("", ("intro",), ()),
         ("Key Market Moves", ("a1", "a2"), (("indexes", "Idx"),)),
         (
-            "Beyond Stocks",
             "Sector Highlights and Drivers",
             ("s1",),
             (("attribution", "Attr"), ("top-stocks", "Top")),
