@@ -957,8 +957,9 @@ def compute_recap(
 def closes_lookup(market: MarketData) -> Closes:
     """(series, date) -> its close in the data the week was built from, or None."""
     frames = [market.closes]
-    if market.constituents is not None:
-        frames.append(market.constituents)
+    for more in (market.constituents, market.sp500_constituents):
+        if more is not None:
+            frames.append(more)
 
     def close(series: str, day: dt.date) -> float | None:
         at = pd.Timestamp(day)

@@ -15,6 +15,7 @@ watch. A section with nothing to say says nothing.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -87,6 +88,7 @@ class Kind(StrEnum):
     SMALL_VS_LARGE = "small_vs_large"
     YTD = "ytd"
     # where the small-cap move came from
+    SP500_DRIVERS = "sp500_drivers"
     SECTOR_DRIVERS = "sector_drivers"
     STOCK_DRIVERS = "stock_drivers"
     BREADTH = "breadth"
@@ -868,6 +870,7 @@ def plan_indexes(p: Planner, top: Story | None, told: Collection[str] = ()) -> l
         )
         if m.symbol in told and m is not market:
             out.pop()  # the lead told it
+    out += _sp500_drivers(p)
     # the day that made the week
     days = [m for m in r.indexes if m.big_day is not None]
     if days and not (top and top.kind == "day"):
@@ -985,6 +988,59 @@ def plan_indexes(p: Planner, top: Story | None, told: Collection[str] = ()) -> l
             )
         )
     return out
+
+
+def _sp500_drivers(p: Planner) -> list[Message]:
+    """Why the S&P 500 moved, from its own stocks in index points: the stock that moved it
+    most either way (so "the most of any stock" holds), and the largest the other way
+    (only above the attribution's coverage gate, where the figures exist)."""
+    a = p.recap.sp500_attribution
+    week = a.week if a is not None else None
+    if week is None or not week.top or not week.bottom:
+        return []
+    lead, other = week.top[0], week.bottom[0]
+    if abs(getattr(other, "points", 0.0)) > abs(getattr(lead, "points", 0.0)):
+        lead, other = other, lead
+    up = lead.contribution > 0
+    if _sign(other.contribution) != (-1 if up else 1):
+        return []
+
+    def claims(x: Any, role: str) -> dict[str, Claim]:
+        pts = getattr(x, "points", 0.0)
+        wk = p.week
+        end = p._close(x.ticker, wk.end, math.nan)
+        start = p._close(x.ticker, wk.base_date, math.nan)
+        src = (
+            ()
+            if math.isnan(end) or math.isnan(start)
+            else (Source(x.ticker, wk.end, end, wk.base_date, start),)
+        )
+        ret = Claim(
+            x.name,
+            "stock",
+            x.ticker,
+            Measure.RETURN,
+            "week",
+            x.stock_return,
+            f.pct(x.stock_return),
+            src,
+        )
+        points = Claim(
+            x.name, "stock", x.ticker, Measure.CONTRIBUTION, "week", pts, f.price(abs(pts))
+        )
+        return {f"{role}_ret": ret, f"{role}_pts": points}
+
+    c = claims(lead, "lead")
+    w: dict[str, Any] = {
+        "lead": lead,
+        "lead_noun": "gain" if lead.stock_return > 0 else "drop",
+        "took": "added" if up else "took",
+        "off": "to" if up else "off",
+    }
+    if round(abs(getattr(other, "points", 0.0)), 2):
+        c.update(claims(other, "other"))
+        w.update(other=other, other_did="subtracted" if up else "added")
+    return [Message("indexes", Kind.SP500_DRIVERS, c, w)]
 
 
 DRAWDOWNS = (("bear market", 0.2), ("correction", 0.1))
