@@ -423,16 +423,30 @@ def add_sp500(
     tickers = tuple(dict.fromkeys(t for held in files for t in held.tickers()))
     start = min(base, files[0].as_of) - dt.timedelta(days=7)
     closes = fetch_closes(source, tickers, start, week.end, progress=None)
+    checked = min(files[0].as_of, base)
+    # the same split handling as the small-cap index's stocks: NVDA, a missed split
+    # repaired there, must not reach the S&P 500's attribution unrepaired
+    closes, found = _split_screen(
+        closes, holdings, source, tickers, start, week.end, config, week, checked
+    )
     flagged, notes = screen_constituents(
-        closes, week, config, holdings.fund, min(files[0].as_of, base)
+        closes,
+        week,
+        config,
+        holdings.fund,
+        checked,
+        possible=splits.possible_flags(found, week.base_date),
     )
     closes = quality.without(closes, {f.ticker for f in flagged})
+    known = {(x.ticker, x.date) for x in market.splits}
+    new = tuple(x for x in found if (x.ticker, x.date) not in known)
     return dataclasses.replace(
         market,
         earnings=_heavy_earnings(market, source, config, week, holdings),
         sp500_holdings=holdings,
         sp500_constituents=closes,
-        notes=market.notes + notes,
+        notes=market.notes + _constituent_split_notes(new, holdings.fund, week) + notes,
+        splits=market.splits + new,
     )
 
 
@@ -497,6 +511,39 @@ def _indexes_through(closes: pd.DataFrame, config: RecapConfig, week: Week) -> d
     return min(lasts)
 
 
+def _split_screen(
+    closes: pd.DataFrame,
+    holdings: IndexHoldings | None,
+    source: PriceSource,
+    tickers: tuple[str, ...],
+    start: dt.date,
+    end: dt.date,
+    config: RecapConfig,
+    week: Week,
+    first: dt.date,
+) -> tuple[pd.DataFrame, tuple[SplitEvent, ...]]:
+    """An index's constituents' closes with their splits handled, and the splits found.
+
+    Splits first: a certain one is repaired, a possible one in the week is a flag, one
+    before it leaves the closes after it. Searched from the checked window on (and the
+    sessions before it that tell a step): older history only sets 52-week highs and
+    lows, as for the flags, and the search is then a third of the rows.
+    """
+    found = splits.find_splits(
+        closes.loc[pd.Timestamp(first - dt.timedelta(days=10)) :],
+        changes=splits.share_changes(holdings.files if holdings else ()),
+        events=split_events(source, tickers, start, end),
+        declared=config.data.declared_splits,
+    )
+    # A possible split matters only in a stock the week can price (the snapshot's
+    # constituents start in 2024: a week of 2016 has nothing to leave out).
+    priced = _priced(closes, week)
+    found = tuple(s for s in found if s.repaired or (s.date >= first and s.ticker in priced))
+    found = splits.unless_accepted(found, config.accept)
+    closes = splits.before_possible(splits.repair_closes(closes, found), found, week.base_date)
+    return closes, found
+
+
 def add_holdings(
     market: MarketData,
     source: PriceSource,
@@ -522,22 +569,9 @@ def add_holdings(
     # dates, the YTD base or 75 days back; older history only sets 52-week highs and lows.
     first = min(files[0].as_of, ytd_base_session(week), week.start - CHECKED_DAYS)
     carried = end if end > week.end else None  # holdings carried back to the week by price
-    # Splits first: a certain one is repaired, a possible one in the week is a flag, one
-    # before it leaves the closes after it. Searched from the checked window on (and the
-    # sessions before it that tell a step): older history only sets 52-week highs and
-    # lows, as for the flags, and the search is then a third of the rows.
-    found = splits.find_splits(
-        closes.loc[pd.Timestamp(first - dt.timedelta(days=10)) :],
-        changes=splits.share_changes(holdings.files if holdings else ()),
-        events=split_events(source, tickers, start, end),
-        declared=config.data.declared_splits,
+    closes, found = _split_screen(
+        closes, holdings, source, tickers, start, end, config, week, first
     )
-    # A possible split matters only in a stock the week can price (the snapshot's
-    # constituents start in 2024: a week of 2016 has nothing to leave out).
-    priced = _priced(closes, week)
-    found = tuple(s for s in found if s.repaired or (s.date >= first and s.ticker in priced))
-    found = splits.unless_accepted(found, config.accept)
-    closes = splits.before_possible(splits.repair_closes(closes, found), found, week.base_date)
     flagged, notes = screen_constituents(
         closes,
         week,

@@ -462,5 +462,6 @@ def test_a_sources_split_events_reach_the_checks(snapshot_source, reference_conf
     (event,) = [s for s in recap.data.splits if s.ticker == "NVDA"]
     assert event.repaired and event.evidence == ("event",)
     assert _member(recap, "NVDA") is not None
-    # Asked for the content's stocks and for the index's own, never for index levels.
-    assert len(asked) == 2 and not any(t.startswith("^") for batch in asked for t in batch)
+    # Asked for the content's stocks and for each index's own (the Russell 2000's and the
+    # S&P 500's), never for index levels.
+    assert len(asked) == 3 and not any(t.startswith("^") for batch in asked for t in batch)
