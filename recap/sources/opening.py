@@ -81,6 +81,7 @@ def open_source(config: RecapConfig, now: dt.datetime) -> OpenSource:
         # Closes through the columnar cache in the cache folder (sources/price_cache.py).
         return OpenSource(SnapshotSource(config.data_dir, cache_dir=config.cache_dir))
     from recap.sources.cached import CachedSource
+    from recap.sources.known_names import remembered
     from recap.sources.yahoo import YahooSource
     from recap.store import Store
 
@@ -92,7 +93,7 @@ def open_source(config: RecapConfig, now: dt.datetime) -> OpenSource:
         ),
         sector_weights=yahoo.fetch_sector_weights,
         offline=functools.partial(_offline, config, store, now),
-        names=yahoo.fetch_names,
+        names=remembered(yahoo.fetch_names, store, now),
     )
 
 

@@ -1,0 +1,31 @@
+"""Company names from Yahoo are kept in the store: a repeat build does not ask again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from recap.sources.known_names import MAX_AGE, remembered
+from recap.store import Store
+
+NOW = dt.datetime(2026, 1, 17, 12, tzinfo=dt.UTC)
+
+
+def test_names_are_asked_once_then_answered_from_the_store(tmp_path):
+    asked: list[tuple[str, ...]] = []
+
+    def fetch(tickers):
+        asked.append(tickers)
+        return {t: f"{t} Corp" for t in tickers if t != "NONAME"}
+
+    store = Store(tmp_path / "recap.sqlite")
+    first = remembered(fetch, store, NOW)(("IONQ", "SITM", "NONAME"))
+    assert first == {"IONQ": "IONQ Corp", "SITM": "SITM Corp"}
+    # a later run, a new process: the same file
+    again = remembered(fetch, Store(tmp_path / "recap.sqlite"), NOW + dt.timedelta(days=7))
+    assert again(("SITM", "IONQ", "NONAME")) == {"SITM": "SITM Corp", "IONQ": "IONQ Corp"}
+    # only the ticker Yahoo named nothing for is asked again
+    assert asked == [("IONQ", "SITM", "NONAME"), ("NONAME",)]
+    # past MAX_AGE a name is asked again (a company renamed is picked up)
+    late = remembered(fetch, Store(tmp_path / "recap.sqlite"), NOW + MAX_AGE + dt.timedelta(days=1))
+    late(("IONQ",))
+    assert asked[-1] == ("IONQ",)
