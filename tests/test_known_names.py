@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from recap.sources.known_names import MAX_AGE, remembered
+from recap.sources.known_names import MAX_AGE, MISS_AGE, remembered
 from recap.store import Store
 
 NOW = dt.datetime(2026, 1, 17, 12, tzinfo=dt.UTC)
@@ -20,11 +20,15 @@ def test_names_are_asked_once_then_answered_from_the_store(tmp_path):
     store = Store(tmp_path / "recap.sqlite")
     first = remembered(fetch, store, NOW)(("IONQ", "SITM", "NONAME"))
     assert first == {"IONQ": "IONQ Corp", "SITM": "SITM Corp"}
-    # a later run, a new process: the same file
-    again = remembered(fetch, Store(tmp_path / "recap.sqlite"), NOW + dt.timedelta(days=7))
+    # a later run, a new process: the same file; nothing asked again, not even the ticker
+    # Yahoo named nothing for (the names file stands in for it)
+    again = remembered(fetch, Store(tmp_path / "recap.sqlite"), NOW + dt.timedelta(days=3))
     assert again(("SITM", "IONQ", "NONAME")) == {"SITM": "SITM Corp", "IONQ": "IONQ Corp"}
-    # only the ticker Yahoo named nothing for is asked again
-    assert asked == [("IONQ", "SITM", "NONAME"), ("NONAME",)]
+    assert asked == [("IONQ", "SITM", "NONAME")]
+    # after MISS_AGE the unnamed ticker is asked again, the named ones are not
+    week = remembered(fetch, Store(tmp_path / "recap.sqlite"), NOW + MISS_AGE + dt.timedelta(1))
+    week(("SITM", "IONQ", "NONAME"))
+    assert asked[-1] == ("NONAME",)
     # past MAX_AGE a name is asked again (a company renamed is picked up)
     late = remembered(fetch, Store(tmp_path / "recap.sqlite"), NOW + MAX_AGE + dt.timedelta(days=1))
     late(("IONQ",))
