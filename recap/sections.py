@@ -340,10 +340,16 @@ def _earnings(
     )
 
 
-def _risk_notes(config: RecapConfig) -> tuple[RiskNote, ...]:
+# A cited context note expires this long after its date unless config renews it (a new
+# as_of): a 2021 statistic is not repeated every week.
+NOTE_LIFE = dt.timedelta(days=365)
+
+
+def _risk_notes(config: RecapConfig, week: Week) -> tuple[RiskNote, ...]:
     return tuple(
         RiskNote(text=n.text.strip(), source=n.source.strip(), as_of=n.as_of)
         for n in config.risk_notes
+        if n.as_of + NOTE_LIFE >= week.end
     )
 
 
@@ -391,7 +397,7 @@ def _risk_section(
         market_volatility=(
             risks_mod.volatility(closes, large.symbol, week, window) if large else None
         ),
-        notes=_risk_notes(config),
+        notes=_risk_notes(config, week),
     )
 
 

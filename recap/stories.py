@@ -264,14 +264,15 @@ def _spread(recap: WeeklyRecap) -> list[Story]:
 
 
 def tech_risk(recap: WeeklyRecap) -> bool:
-    """The AI-hardware basket surged well ahead of the market, in a trade that swings at
-    least twice as hard as the market: what the Risk Spotlight flags as a tech risk."""
+    """The AI-hardware basket moved far from the market, either way, in a trade that swings
+    at least twice as hard as the market: what the Risk Spotlight flags as a tech risk. A
+    flagged trade stays flagged in the weeks it falls: that is when the flag matters."""
     x = recap.risks
     if x is None or x.basket_week is None:
         return False
     return (
-        x.basket_week >= TECH_SURGE
-        and (x.basket_vs_large_week or 0.0) >= TECH_LEAD
+        abs(x.basket_week) >= TECH_SURGE
+        and abs(x.basket_vs_large_week or 0.0) >= TECH_LEAD
         and (x.volatility_ratio or 0.0) >= TECH_VOLATILITY
     )
 

@@ -540,3 +540,56 @@ def test_formatting():
         "21st",
         "22nd",
     ]
+
+
+def _skeleton(sentence: str) -> str:
+    s = re.sub(r"[+-]?\$?\d[\d,.]*%?", "N", sentence)
+    s = re.sub(
+        r"\b(the )?(S&P 500|Dow Jones Industrial Average|Dow|Nasdaq Composite|Nasdaq|"
+        r"Russell 2000 index of small companies|Russell 2000)\b",
+        "IDX",
+        s,
+    )
+    s = re.sub(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday)\b", "DAY", s)
+    return re.sub(
+        r"\b(" + "|".join(sorted(words.SCALED_VERBS, key=len, reverse=True)) + r")\b", "V", s
+    )
+
+
+def test_no_sentence_skeleton_fills_more_than_half_the_weeks(year_weeks):
+    """'The index's stocks priced here add up to ...' every week reads like a database:
+    no sentence shape (figures, index names, days and verbs aside) in more than half."""
+    seen: Counter[str] = Counter()
+    for _, recap, _ in year_weeks:
+        seen.update({_skeleton(s) for p in recap.narrative for s in prose_rules.sentences(p.text)})
+    shape, weeks = seen.most_common(1)[0]
+    assert weeks <= len(year_weeks) / 2, (weeks, shape)
+
+
+def test_the_chip_trade_stays_flagged_in_the_weeks_it_falls(year_weeks):
+    from recap.stories import tech_risk
+
+    flagged = [(w, r) for w, r, _ in year_weeks if tech_risk(r)]
+    assert any(r.risks.basket_week < 0 for _, r in flagged)  # flagged in a fall too
+    for w, r in flagged:
+        assert "This report flags chip stocks as a risk" in " ".join(r.paragraphs("risks")), w.end
+
+
+def test_story_stays_short(year_weeks):
+    """Half the words: the story, headline to conclusion, at most 700 words a week."""
+    for w, r, _ in year_weeks:
+        n = sum(len(p.text.split()) for p in r.narrative) + len((r.headline + " " + r.dek).split())
+        assert n <= 700, (w.end, n)
+
+
+def test_no_watchlist_leads_a_week_with_an_index_record_milestone_or_streak(year_weeks):
+    for w, r, _ in year_weeks:
+        stories = select_stories(r)
+        if any(
+            s.kind in ("milestone", "record", "streak")
+            and s.score >= 6
+            or s.kind in ("milestone", "streak")
+            for s in stories
+        ):
+            assert stories[0].kind not in ("theme", "banks"), (w.end, r.headline)
+            assert "Watchlist" not in r.headline
