@@ -890,7 +890,7 @@ def test_a_real_week_with_a_url_and_markup_in_a_risk_note_is_fit_to_send(
         'text = "Taiwan made <b>92%</b> of leading-edge chips; '
         '<script>alert(1)</script> onload=x"\n'
         f'source = "{source}"\n'
-        'as_of = "2021-04-01"\n'
+        'as_of = "2025-09-01"\n'
     )
     cfg = config(tmp_path, market_dir, toml=smtp_toml(smtp.port, attach_pdf="false") + notes)
     built = pipeline.build_week(
