@@ -602,3 +602,16 @@ def test_a_cited_note_expires_a_year_after_its_date(year_weeks):
         dates = {n.as_of for n in r.risks.notes}
         assert dt.date(2021, 4, 1) not in dates, w.end
         assert (dt.date(2024, 12, 31) in dates) == (w.end <= dt.date(2025, 12, 31)), w.end
+
+
+def test_a_milestone_or_record_in_the_headline_is_told_in_the_body(year_weeks):
+    told = 0
+    for w, r, _ in year_weeks:
+        body = _text(r)
+        if "Record" in r.headline:
+            told += 1
+            assert "record" in body, (w.end, r.headline)
+        if "for the First Time" in r.headline or " Tops " in r.headline:
+            told += 1
+            assert "for the first time" in body, (w.end, r.headline)
+    assert told > 5
