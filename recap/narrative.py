@@ -280,7 +280,10 @@ def compose(
     r = Realizer(recap, _environment(config.templates_dir), check)
     dek = _dek(r, plan_dek(planner, stories, lambda s: told(headline, s)))
     paragraphs: list[Paragraph] = []
-    lead = [s for s in (r.sentence(m, "indexes") for m in plan_lead(planner, stories)) if s]
+    leads = plan_lead(planner, stories)
+    told_res = next((m.words.get("res") for m in leads if m.kind is Kind.LEAD_EARNINGS), None)
+    planner.lead_ticker = told_res.ticker if told_res is not None else ""
+    lead = [s for s in (r.sentence(m, "indexes") for m in leads) if s]
     if lead:
         paragraphs.append(_paragraph("indexes", lead))
     top = stories[0] if stories else None

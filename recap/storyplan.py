@@ -150,6 +150,7 @@ class Planner:
         self.week = recap.week
         self._closes = closes
         self.pick = words.week_number(recap.week.end)
+        self.lead_ticker = ""  # the stock whose move the lead told (said once)
 
     # ------------------------------------------------------------ words
     def verb(self, value: float, scale: str = words.INDEX, key: str = "") -> str:
@@ -1220,6 +1221,7 @@ def plan_sectors(p: Planner) -> list[Message]:
                     "res": res,
                     "verb": p.verb(res.reaction, words.STOCK),
                     "when": _reaction_when(res),
+                    "told": res.ticker == p.lead_ticker,
                     "outcome": res.outcome,
                     "by": "surprise" in claims,
                     "dollars": dollars,
@@ -1553,7 +1555,7 @@ def plan_week_ahead(p: Planner) -> list[Message]:
                 Kind.AHEAD_EARNINGS,
                 {},
                 {
-                    "days": [(f.weekday(d), words.join(n)) for d, n in days.items()],
+                    "days": [(f.weekday(d), words.join(n)) for d, n in sorted(days.items())],
                     "more": len(nxt.earnings) - 4 if len(nxt.earnings) > 4 else 0,
                 },
             )
@@ -1641,6 +1643,7 @@ MARKET_NOUNS = {
     "BTC-USD": "bitcoin",
     "ETH-USD": "ether",
 }
+CO_MOVE_MIN = 0.005  # the stock fund's own move before it is told beside a series
 MARKET_MOVES_TOLD = 3  # the most newsworthy series a week tells; the table has them all
 
 
@@ -1651,7 +1654,9 @@ def market_text(m: Any) -> tuple[str, str]:
         return f"{round(abs(m.week_change))} basis points", f"{m.last:.2f}%"
     if m.change_unit == "pts":
         return f"{f.price(abs(m.week_change))} points", f.price(m.last)
-    level = "" if m.kind in ("fx",) else f"${m.last:,.2f}"
+    # a price in dollars (oil, gold, coins); the dollar index is a number, a rate no level
+    dollars = m.kind in ("price", "crypto") and m.series != "DX-Y.NYB"
+    level = f"${m.last:,.2f}" if dollars else "" if m.kind == "fx" else f.price(m.last)
     return f.pct(m.week_change), level
 
 
@@ -1664,6 +1669,9 @@ def plan_markets(p: Planner) -> list[Message]:
     told: set[str] = set()
     if facts is not None:
         for cm in facts.co_moves:
+            # a fund that barely moved is no co-movement worth a sentence
+            if abs(cm.fund_return) < CO_MOVE_MIN:
+                continue
             if not cm.newsworthy or not cm.same_direction or cm.change_unit != "pct":
                 continue
             if _flat(cm.fund_return) or _flat(cm.series_change) or cm.series in told:
