@@ -216,6 +216,12 @@ def _figure(
     return fig, ax
 
 
+def _row() -> float:
+    """A bar's row in inches: tighter in the phone layout (17 px a bar on a phone, and
+    the PDF's half-width charts), where the page's rows made the tallest charts."""
+    return 0.2 if _narrow() else 0.24
+
+
 def _lead(size: float) -> float:
     """The distance between two lines of text of ``size`` points, in inches."""
     return size * 1.2 / 72
@@ -631,7 +637,7 @@ def sector_bars(recap: WeeklyRecap) -> Chart | None:
         title,
         "Week return of each sector fund, %",
         _source(recap),
-        height=0.78 + 0.24 * len(moves) + 0.8,
+        height=0.78 + _row() * len(moves) + 0.8,
         right=0.3,
         bottom=0.8,
     )
@@ -682,7 +688,7 @@ def bank_scatter(recap: WeeklyRecap) -> Chart | None:
         title,
         "EPS surprise against the stock's move on the report (close to close), %",
         _source(recap) + "; EPS estimates and results from the earnings calendar",
-        height=4.0,
+        height=4.0 if _narrow() else 3.4,
         right=0.3,
         bottom=0.8,
     )
@@ -707,7 +713,7 @@ def bank_scatter(recap: WeeklyRecap) -> Chart | None:
     ypad = (max(ys) - min(ys)) * 0.15 or 1.0
     ax.set_xlim(min(min(xs), 0) - xpad, max(max(xs), 0) + xpad)
     ax.set_ylim(min(min(ys), 0) - ypad, max(max(ys), 0) + ypad)
-    _label_points(fig, ax, [r.ticker for r in rows], xs, ys)
+    _label_points(fig, ax, [r.ticker for r in rows], xs, ys, _scatter_furniture(fig, ax))
     corner: dict[str, Any] = {"fontsize": MIN_FONT, "color": MUTED, "style": "italic"}
     ax.text(0.99, 0.98, "beat, rose", transform=ax.transAxes, ha="right", va="top", **corner)
     ax.text(0.01, 0.02, "missed, fell", transform=ax.transAxes, ha="left", va="bottom", **corner)
@@ -725,19 +731,43 @@ def bank_scatter(recap: WeeklyRecap) -> Chart | None:
     return _save(fig, "banks", title, alt)
 
 
+_Box = tuple[float, float, float, float]
+
+
+def _scatter_furniture(fig: Figure, ax: Axes) -> list[_Box]:
+    """Where the scatter's corner notes and legend go, in pixels: no label may sit there."""
+    x0, y0, x1, y1 = ax.bbox.extents
+    px = fig.dpi / 72  # points to pixels
+    line = 12 * px
+    beat = _text_width("beat, rose", MIN_FONT) * fig.dpi
+    missed = _text_width("missed, fell", MIN_FONT) * fig.dpi
+    legend = (_text_width("Large banks (context)", 8) + 0.35) * fig.dpi
+    return [
+        (x1 - beat - 4 * px, y1 - line, x1, y1),
+        (x0, y0, x0 + missed + 4 * px, y0 + line),
+        (x0, y1 - 2.4 * line, x0 + legend, y1),
+    ]
+
+
 def _label_points(
-    fig: Figure, ax: Axes, names: Sequence[str], xs: Sequence[float], ys: Sequence[float]
+    fig: Figure,
+    ax: Axes,
+    names: Sequence[str],
+    xs: Sequence[float],
+    ys: Sequence[float],
+    reserved: Sequence[_Box] = (),
 ) -> None:
-    """Ticker labels beside their points, each moved to the first spot that is free."""
+    """Ticker labels beside their points, each moved to the first spot that is free of
+    the points, the labels placed before it and the ``reserved`` boxes (pixels)."""
     to_px = ax.transData.transform
     points = [tuple(to_px((x, y))) for x, y in zip(xs, ys, strict=True)]
-    taken: list[tuple[float, float, float, float]] = [
-        (px - 4, py - 4, px + 4, py + 4) for px, py in points
-    ]
+    taken: list[_Box] = [(px - 4, py - 4, px + 4, py + 4) for px, py in points]
+    taken += reserved
     scale = fig.dpi / 72  # points to pixels
     for name, (px, py), x, y in zip(names, points, xs, ys, strict=True):
         w, h = len(name) * 5.6 * scale, 9 * scale
-        for dx, dy, ha in ((6, 2, "left"), (6, -11, "left"), (-6, 2, "right"), (-6, -11, "right")):
+        spots = ((6, 2, "left"), (6, -11, "left"), (-6, 2, "right"), (-6, -11, "right"))
+        for dx, dy, ha in spots:
             x0 = px + dx * scale - (w if ha == "right" else 0)
             y0 = py + dy * scale
             box = (x0, y0, x0 + w, y0 + h)
@@ -797,7 +827,7 @@ def attribution_sectors(recap: WeeklyRecap) -> Chart | None:
         title,
         f"Points added to the {a.index}'s return by sector ({how})",
         _attribution_source(recap),
-        height=0.78 + 0.24 * len(order) * (2 if _narrow() and ytd else 1) + 1.05,
+        height=0.78 + _row() * len(order) + 1.05,
         right=0.3,
         bottom=0.8,
     )
@@ -805,23 +835,20 @@ def attribution_sectors(recap: WeeklyRecap) -> Chart | None:
     x0, y0, w, h = ax.get_position().bounds
     panels = [(ax, "This week", [(s, week[s]) for s in order])]
     if ytd:
-        # Side by side on the page; on a phone, one above the other.
-        if _narrow():
-            gap = 0.55 / fig.get_figheight()
-            half = (h - gap) / 2
-            ax.set_position((x0, y0 + half + gap, w, half))
-            other = fig.add_axes((x0, y0, w, half))
-        else:
-            gap = 0.35 / fig.get_figwidth()
-            half = (w - gap) / 2
-            ax.set_position((x0, y0, half, h))
-            other = fig.add_axes((x0 + half + gap, y0, half, h))
+        # Side by side, the sectors' names once (on a phone too: stacked, the two
+        # panels took a screen and a half).
+        gap = (0.12 if _narrow() else 0.35) / fig.get_figwidth()
+        half = (w - gap) / 2
+        ax.set_position((x0, y0, half, h))
+        other = fig.add_axes((x0 + half + gap, y0, half, h))
         panels.append((other, "Year to date", [(s, ytd.get(s, 0.0)) for s in order]))
+    # Two panels on a phone leave no room for " pts" at every bar: the axis says Points.
+    value = _bare_pp if _narrow() and len(panels) > 1 else f.pp
     for panel, label, items in panels:
-        _bars(fig, panel, items, f.pp, "")
+        _bars(fig, panel, items, value, "")
         panel.set_title(label, loc="left", fontsize=9, fontweight="bold", color=INK, pad=4)
     panels[-1][0].set_xlabel("Points")
-    if len(panels) > 1 and not _narrow():
+    if len(panels) > 1:
         panels[0][0].set_xlabel("Points")
         panels[1][0].tick_params(axis="y", labelleft=False)
     parts = "; ".join(
@@ -830,6 +857,11 @@ def attribution_sectors(recap: WeeklyRecap) -> Chart | None:
     )
     alt = f"Bar chart of the points each sector added to the {a.index}'s return. {title}. {parts}."
     return _save(fig, "attribution", title, alt)
+
+
+def _bare_pp(value: float) -> str:
+    """Percentage points without their unit: 0.0087 -> '+0.87'."""
+    return f.pp(value).removesuffix(" pts").removesuffix(" pt")
 
 
 def _stock_label(name: str, ticker: str, limit: int = 26) -> str:
@@ -849,7 +881,7 @@ def top_stocks(recap: WeeklyRecap, detractors: int = 5) -> Chart | None:
         f"Points added to the {a.index}'s week by its largest contributors and detractors "
         "(weight × return)",
         _attribution_source(recap),
-        height=0.78 + 0.24 * len(rows) + 0.8,
+        height=0.78 + _row() * len(rows) + 0.8,
         right=0.3,
         bottom=0.8,
     )

@@ -1023,7 +1023,8 @@ def render_files(
     """
     svg = "html" in formats
     png = chart_pngs or bool(PNG_FORMATS & set(formats))
-    phone_png = "email" in formats
+    # The email's charts, and the PDF's half-width ones, are the phone layout's PNGs.
+    phone_png = bool({"email", "pdf"} & set(formats))
     charts: tuple[Chart, ...] = ()
     chart_notes: tuple[str, ...] = ()
     if svg or png or phone_png:
@@ -1061,11 +1062,14 @@ def render_drawn(
         recap = dataclasses.replace(
             recap, data=dataclasses.replace(recap.data, notes=recap.data.notes + chart_notes)
         )
+    # The phone layout's 8-bit PNGs: the email's charts, and the PDF's half-width ones
+    # (written out only with the email; the PDF embeds what it uses).
+    phone = {f"email/{c.name}.png": c.png_phone for c in charts if c.png_phone}
     for chart in charts:
         if chart.png:
             files[f"charts/{chart.name}.png"] = chart.png
-        if chart.png_phone:  # the email's: drawn for its phone width, 8-bit
-            files[f"email/{chart.name}.png"] = chart.png_phone
+    if "email" in formats:
+        files.update(phone)
     if any(c.png for c in charts):  # their titles and alt text, for the blog post
         files["charts/charts.json"] = chart_index(charts)
     if not set(formats) & {"html", "pdf", "email"}:
@@ -1078,7 +1082,7 @@ def render_drawn(
         from recap.pdf import html_to_pdf
 
         html = render.render_html(recap, charts, config, for_print=True)
-        files["recap.pdf"] = html_to_pdf(html, files)
+        files["recap.pdf"] = html_to_pdf(html, files | phone)
     if "email" in formats:
         files["email.html"] = render.render_email_html(recap, charts, config).encode()
         files["email.txt"] = render.render_text(recap, config).encode()

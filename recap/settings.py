@@ -53,6 +53,9 @@ class ReportSettings(_Section, frozen=True, forbid_unknown_fields=True):
     tagline: str
     page_size: Literal["Letter", "A4"]
     disclaimer: str
+    # The PDF prints the story, its charts and tables; the reference tables of every
+    # sector, industry fund and theme (folded on the page) only when this is true.
+    print_reference: bool = False
 
 
 class PathSettings(_Section, frozen=True, forbid_unknown_fields=True):
