@@ -11,6 +11,7 @@ and each page is loaded once per colour scheme and width.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -364,3 +365,28 @@ def test_email_is_fluid_up_to_600px(browser, pages, width):
             # Drawn at 2x: the image's smallest text (MIN_FONT pt at DPI) as shown.
             smallest = MIN_FONT * DPI / 72 * img["width"] / (img["natural"] / 2)
             assert smallest >= MIN_CHART_PX, (width, smallest)
+
+
+def test_email_charts_turn_dark_in_dark_mode(browser, pages):
+    """In a client that reads prefers-color-scheme, the email's charts (drawn on white)
+    turn dark: their ground is near the email's own and their text light, with no
+    second set of images. In light mode they stay on white."""
+    from PIL import Image
+
+    shots = {}
+    for scheme in SCHEMES:
+        context = browser.new_context(viewport={"width": 375, "height": 900})
+        tab = context.new_page()
+        tab.emulate_media(color_scheme=scheme)
+        tab.goto(pages["email.html"].as_uri())
+        first = tab.locator("img.chart").first
+        first.scroll_into_view_if_needed()
+        shots[scheme] = Image.open(io.BytesIO(first.screenshot())).convert("L")
+        context.close()
+    light, dark = shots["light"], shots["dark"]
+    assert light.getpixel((4, 4)) >= 250 and dark.getpixel((4, 4)) <= 30
+    # Most of a chart is its ground; its text and lines stay apart from it in both modes.
+    for im, ground in ((light, lambda v: v >= 245), (dark, lambda v: v <= 35)):
+        values = list(im.getdata())
+        assert sum(map(ground, values)) / len(values) > 0.6
+        assert min(values) < 100 if im is light else max(values) > 200
