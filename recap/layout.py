@@ -19,11 +19,19 @@ class Section:
     parts: tuple[str, ...]  # the narrative's paragraph sections it holds
     charts: tuple[str, ...]  # chart names, in the page's order
     empty: str = ""  # the one line shown when the section has nothing this week
+    partial: str = ""  # the page's template, templates/sections/_<partial>.html.j2
+
+    @property
+    def template(self) -> str:
+        """The page's partial for this section (the page includes them in this order)."""
+        return f"sections/_{self.partial or self.key}.html.j2"
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("moves", "Key Market Moves", ("indexes",), ("indexes", "small-vs-large")),
-    Section("beyond", "Beyond Stocks", (), ("markets",)),
+    Section(
+        "moves", "Key Market Moves", ("indexes",), ("indexes", "small-vs-large"), partial="indexes"
+    ),
+    Section("beyond", "Beyond Stocks", (), ("markets",), partial="markets"),
     Section(
         "sectors",
         "Sector Highlights and Drivers",
@@ -39,7 +47,7 @@ SECTIONS: tuple[Section, ...] = (
         empty="The data holds no regional- or large-bank results for this week.",
     ),
     Section("risks", "Risk Spotlight", ("risks",), ()),
-    Section("ahead", "Week Ahead", ("week_ahead",), ()),
+    Section("ahead", "Week Ahead", ("week_ahead",), (), partial="week_ahead"),
     Section("conclusion", "Conclusion", ("conclusion",), ()),
 )
 

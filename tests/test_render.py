@@ -71,6 +71,22 @@ def test_page_has_every_section_in_order_and_one_h1(files):
     assert "Key numbers" in h2
 
 
+def test_the_page_follows_the_registry(ref):
+    """The page includes each section's partial in recap/layout.py's order: a section the
+    registry leaves out this week has no heading, and each partial titles its section
+    as the registry does."""
+    from recap import layout
+
+    recap, charts, cfg = ref
+    for shown in (recap, dataclasses.replace(recap, risks=None, week_ahead=None)):
+        h2 = [
+            t for tag, t in _parse(render.render_html(shown, charts, cfg)).headings if tag == "h2"
+        ]
+        titles = [s.title for s in layout.shown_sections(shown)]
+        assert [h for h in h2 if h in {s.title for s in layout.SECTIONS}] == titles
+    assert "Risk Spotlight" not in titles and "Week Ahead" not in titles
+
+
 def test_every_chart_is_inline_svg_with_alt_text(files):
     html = files["recap.html"].decode()
     # Each chart twice: the page's layout and the phone's, one of them shown by the CSS.
