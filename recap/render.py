@@ -23,7 +23,7 @@ import css_inline
 import jinja2
 from jinja2.bccache import Bucket
 
-from recap import formatting, kept, layout, links, palette
+from recap import formatting, kept, layout, links, palette, stories
 from recap.config import RecapConfig
 from recap.errors import RenderError
 from recap.model import WeeklyRecap
@@ -130,6 +130,8 @@ def _story(recap: WeeklyRecap, charts: Sequence[Any], config: RecapConfig) -> di
     lead = next((c.name for c in charts), "")
     return {
         "sections": layout.shown_sections(recap),
+        # The one rule for stating a share of the year's gains (prose and risk measures).
+        "risk_share": stories.stated_share(recap),
         "links": links.week_links(config, recap.week, recap.generated_at, lead),
     }
 

@@ -346,10 +346,12 @@ NOTE_LIFE = dt.timedelta(days=365)
 
 
 def _risk_notes(config: RecapConfig, week: Week) -> tuple[RiskNote, ...]:
+    """The cited notes a week may carry: published by its end (a backfilled 2017 week
+    cites no 2024 report) and no more than a year old."""
     return tuple(
         RiskNote(text=n.text.strip(), source=n.source.strip(), as_of=n.as_of)
         for n in config.risk_notes
-        if n.as_of + NOTE_LIFE >= week.end
+        if n.as_of <= week.end <= n.as_of + NOTE_LIFE
     )
 
 

@@ -96,6 +96,18 @@ def small_and_large(recap: WeeklyRecap) -> tuple[IndexMove | None, IndexMove | N
     return _role(recap, svl.small_symbol), _role(recap, svl.large_symbol)
 
 
+def stated_share(r: WeeklyRecap) -> float | None:
+    """The top two sectors' share of the small-cap index's gains this year, as the story
+    and the risk measures may state it: a share of gains only when the index is up and
+    the share lies in (0, 100%]; otherwise None (the prose gives the points instead)."""
+    x = r.risks
+    small, _ = small_and_large(r)
+    share = x.concentration_share if x else None
+    if share is None or not 0 < share <= 1 or small is None or (small.ytd_return or 0) <= 0:
+        return None
+    return share
+
+
 def _since_label(day: dt.date, today: dt.date) -> str:
     """'April' within the year, 'March 2020' further back."""
     if (today - day).days < 300:
@@ -453,9 +465,10 @@ def _concentration(recap: WeeklyRecap) -> list[Story]:
     # A share of a small gain is no story (93% of a 0.4% gain in February).
     if small.ytd_return is None or small.ytd_return < CONCENTRATION_MIN:
         return []
-    if x.concentration_share is None:
+    stated = stated_share(recap)
+    if stated is None:
         return []
-    share = f"{x.concentration_share * 100:.0f}%"
+    share = f"{stated * 100:.0f}%"
     count = title(number_word(len(x.concentration_sectors)))
     phrases = (f"{count} Sectors Supply {share} of Small-Cap Gains This Year",)
     return [Story("concentration", 2.5, small.symbol, 1, phrases, risk="Concentration")]

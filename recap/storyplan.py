@@ -35,7 +35,7 @@ from recap.model import (
     Watchlist,
     WeeklyRecap,
 )
-from recap.stories import Story, earnings_movers, small_and_large, tech_risk
+from recap.stories import Story, earnings_movers, small_and_large, stated_share, tech_risk
 
 
 class Kind(StrEnum):
@@ -561,7 +561,7 @@ def _story_message(p: Planner, s: Story, section: str, lead: bool) -> Message | 
         return Message(section, Kind[pre + "ROTATION" if not lead else "LEAD_SECTORS"], c, w)
     if not lead and kind == "concentration" and r.risks is not None:
         x = r.risks
-        if x.concentration_share is None or not 0 < x.concentration_share <= 1:
+        if stated_share(r) is None:
             return None
         w.update(sectors=words.join(x.concentration_sectors), index=x.index_label)
         c.update(
@@ -1405,8 +1405,8 @@ def plan_risks(p: Planner) -> list[Message]:
     small, _ = small_and_large(r)
     ytd = r.attribution.ytd if r.attribution else None
     estimated = bool(r.attribution and r.attribution.method == "estimate")
-    share = x.concentration_share
-    if share is not None and 0 < share <= 1 and small and (small.ytd_return or 0) > 0:
+    share = stated_share(r)
+    if share is not None and small:
         out.append(
             Message(
                 "risks",

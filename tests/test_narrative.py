@@ -604,6 +604,20 @@ def test_a_cited_note_expires_a_year_after_its_date(year_weeks):
         assert (dt.date(2024, 12, 31) in dates) == (w.end <= dt.date(2025, 12, 31)), w.end
 
 
+def test_a_note_is_cited_only_from_its_date(reference_config):
+    """A backfilled week cites no note published after it: in 2017 neither the 2021
+    study nor the 2024 annual report; in 2021, from April, the study only."""
+    from recap.sections import _risk_notes
+    from recap.weeks import week_containing
+
+    cited = {
+        d: {n.as_of for n in _risk_notes(reference_config, week_containing(d))}
+        for d in (dt.date(2017, 1, 27), dt.date(2021, 3, 26), dt.date(2021, 6, 4))
+    }
+    assert cited[dt.date(2017, 1, 27)] == set() and cited[dt.date(2021, 3, 26)] == set()
+    assert cited[dt.date(2021, 6, 4)] == {dt.date(2021, 4, 1)}
+
+
 def test_a_milestone_or_record_in_the_headline_is_told_in_the_body(year_weeks):
     told = 0
     for w, r, _ in year_weeks:

@@ -496,3 +496,20 @@ def test_links_and_share_tags_follow_the_blog_url(ref, tmp_path):
     mail = render.render_email_html(recap, charts, site)
     assert f'<a href="{root}/2026-01-16/recap.html"' in mail and "View in your browser" in mail
     assert f"{root}/2026-01-16/recap.html" in render.render_text(recap, site)
+
+
+def test_risk_measures_state_a_share_only_as_the_story_does(ref):
+    """A share of the year's gains outside (0, 100%] (other sectors lost, as in January
+    2017: 185%) is never printed: the risk measures give the points instead, as the prose
+    does, and no headline is made of it."""
+    from recap.stories import select_stories, stated_share
+
+    recap, charts, cfg = ref
+    assert stated_share(recap) == recap.risks.concentration_share  # 56%, stated
+    risks = dataclasses.replace(recap.risks, concentration_share=1.85, concentration_flagged=True)
+    odd = dataclasses.replace(recap, risks=risks)
+    assert stated_share(odd) is None
+    html = render.render_html(odd, charts, cfg)
+    measures = html[html.index('<dl class="figures"') : html.index("</dl>")]
+    assert "185%" not in measures and "no share of gains is stated" in measures
+    assert not any("185%" in p for s in select_stories(odd) for p in s.phrases)
