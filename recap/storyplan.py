@@ -561,18 +561,13 @@ def _story_message(p: Planner, s: Story, section: str, lead: bool) -> Message | 
         return Message(section, Kind[pre + "ROTATION" if not lead else "LEAD_SECTORS"], c, w)
     if not lead and kind == "concentration" and r.risks is not None:
         x = r.risks
-        if stated_share(r) is None:
+        share = stated_share(r)
+        if share is None:
             return None
         w.update(sectors=words.join(x.concentration_sectors), index=x.index_label)
         c.update(
             share=Claim(
-                x.index_label,
-                "index",
-                x.index_label,
-                Measure.SHARE,
-                "ytd",
-                x.concentration_share,
-                f.pct(x.concentration_share, 0),
+                x.index_label, "index", x.index_label, Measure.SHARE, "ytd", share, f.pct(share, 0)
             )
         )
         return Message(section, Kind.DEK_CONCENTRATION, c, w)
