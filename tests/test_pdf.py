@@ -341,3 +341,15 @@ def test_reference_tables_print_only_when_asked(market_dir):
     assert "web edition" not in full
     page = render.render_html(recap, charts, cfg)
     assert "<caption>Industry funds" in page and "Small caps beside large caps, by sector" in page
+
+
+def test_every_chart_prints_without_the_sector_section(market_dir):
+    """A week without sector data still prints each chart it draws: the stocks behind the
+    small-cap move have no sector funds to pair with and print on their own."""
+    recap, _, cfg = reference(market_dir)
+    charts = reference_charts(market_dir)
+    bare = dataclasses.replace(recap, sectors=None)
+    html = render.render_html(bare, [c for c in charts if c.name != "sectors"], cfg, for_print=True)
+    for c in charts:
+        if c.name != "sectors":
+            assert f'id="chart-{c.name}"' in html, c.name
