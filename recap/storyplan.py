@@ -1235,6 +1235,8 @@ def plan_sectors(p: Planner) -> list[Message]:
                 {
                     "names": words.join(x.name for x in rest[:4]),
                     "more": words.number_word(len(rest) - 4) if len(rest) > 4 else "",
+                    # One name alone gets its result ("Nvidia also reported." said nothing).
+                    "outcome": rest[0].outcome if len(rest) == 1 else "",
                 },
             )
         )

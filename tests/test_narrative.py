@@ -629,3 +629,14 @@ def test_a_milestone_or_record_in_the_headline_is_told_in_the_body(year_weeks):
             told += 1
             assert "for the first time" in body, (w.end, r.headline)
     assert told > 5
+
+
+def test_a_lone_other_report_gives_its_result(year_weeks):
+    """'Nvidia also reported.' told the reader nothing: one name alone gets its result."""
+    found = 0
+    for w, r, _ in year_weeks:
+        for s in prose_rules.sentences(" ".join(r.paragraphs("sectors"))):
+            if "also reported" in s and " and " not in s and "," not in s.split("also")[0]:
+                found += 1
+                assert "estimates" in s, (w.end, s)
+    assert found
