@@ -311,33 +311,24 @@ def _save(fig: Figure, name: str, title: str, alt: str) -> Chart:
         # and read back.
         raw = io.BytesIO()
         fig.savefig(raw, format="rgba", dpi=DPI * 2, facecolor="white")
-        phone = email_png_from_rgba(raw.getvalue(), size[0])
+        phone = email_png(raw.getvalue(), size[0])
         return Chart(name, title, alt, svg=svg_text, png=phone, png_size=_png_size(phone))
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=DPI * 2, metadata={"Software": None}, facecolor="white")
     return Chart(name, title, alt, svg=svg_text, png=png.getvalue(), png_size=size)
 
 
-def email_png(png: bytes) -> bytes:
-    """``png`` as an 8-bit PNG on a fixed palette: about a quarter of the bytes.
+def email_png(raw: bytes, width: int) -> bytes:
+    """A figure's raw RGBA pixels, ``width`` a row, as an 8-bit PNG on a fixed palette:
+    about a quarter of the bytes of a full-colour PNG.
 
     The palette is the charts' own colours (recap/palette.py) and their blends with white,
     which is what antialiased text, lines and bars on a white background are made of.
     Each pixel takes its exact nearest palette colour, with no dithering: white stays
     pure white and every series colour stays exact (a palette fitted to the image turned
-    vermillion bars brown; Pillow's own mapping turned white into 253, 253, 253).
+    vermillion bars brown; Pillow's own mapping turned white into 253, 253, 253). The
+    rows are counted from the bytes: Agg truncates a fractional height, a sum rounds it.
     """
-    import numpy as np
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png)) as im:
-        pixels = np.asarray(im.convert("RGB"))
-    return _on_palette(pixels)
-
-
-def email_png_from_rgba(raw: bytes, width: int) -> bytes:
-    """``email_png`` from a figure's raw RGBA pixels, ``width`` pixels a row (the rows
-    are counted from the bytes: Agg truncates a fractional height, a sum rounds it)."""
     import numpy as np
 
     if len(raw) % (4 * width):

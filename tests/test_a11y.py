@@ -22,6 +22,7 @@ import pytest
 
 from recap.charts import DPI, MIN_FONT
 from tests._delivery import NOW, built_files, config, smtp_toml
+from tests._report import CHARTS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -221,18 +222,7 @@ def contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> fl
 def test_chart_text_is_9px_and_readable_as_drawn(rendered, scheme, width):
     facts = rendered[scheme, width, "recap.html"]
     texts = facts["texts"]
-    assert {t["chart"] for t in texts} == {
-        f"chart-{n}"
-        for n in (
-            "indexes",
-            "small-vs-large",
-            "sectors",
-            "banks",
-            "attribution",
-            "top-stocks",
-            "markets",
-        )
-    }
+    assert {t["chart"] for t in texts} == {f"chart-{n}" for n in CHARTS}
     small = [(t["chart"], t["text"], round(t["px"], 2)) for t in texts if t["px"] < MIN_CHART_PX]
     assert small == []
     paper = _rgb(facts["background"])
